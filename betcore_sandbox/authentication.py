@@ -1,0 +1,75 @@
+"""Who sent a provider request, and may it be trusted: headers, timestamp window, signature, replays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .errors import Unauthorized
+from .request_ids import SeenRequestIds
+from .settings import Settings
+from .signing import explain_mismatch, signs_match, compute_sign, string_to_sign
+
+REQUIRED_HEADERS = ("X-Counterparty-Id", "X-Timestamp", "X-Request-Id", "X-Sign")
+
+
+def authenticate(
+    *,
+    method: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: Mapping[str, str],
+    settings: Settings,
+    seen: SeenRequestIds,
+    now_ms: int,
+) -> str:
+    """The counterparty id of an authentic, fresh request; Unauthorized naming the problem otherwise."""
+    for name in REQUIRED_HEADERS:
+        if not headers.get(name):
+            raise Unauthorized(f"missing header {name}")
+    counterparty_id = headers["X-Counterparty-Id"]
+    timestamp = headers["X-Timestamp"]
+    request_id = headers["X-Request-Id"]
+    received = headers["X-Sign"]
+
+    secret = secrets.get(counterparty_id)
+    if secret is None:
+        raise Unauthorized(f"unknown counterparty {counterparty_id!r} in X-Counterparty-Id")
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        raise Unauthorized(f"X-Timestamp must be an integer of Unix epoch milliseconds, got {timestamp!r}")
+    tolerance = settings.timestampToleranceMs
+    skew = now_ms - int(timestamp)
+    if tolerance and abs(skew) > tolerance:
+        raise Unauthorized(_skew_message(timestamp, skew, tolerance, now_ms))
+
+    message = string_to_sign(method, body, counterparty_id, timestamp, request_id)
+    if not signs_match(compute_sign(secret, message), received):
+        raise Unauthorized(
+            "X-Sign does not match the request",
+            debug=explain_mismatch(
+                method=method,
+                body=body,
+                counterparty_id=counterparty_id,
+                timestamp=timestamp,
+                request_id=request_id,
+                secret=secret,
+                received=received,
+                other_secrets=secrets,
+            ),
+        )
+    if settings.rejectReplayedRequestIds and not seen.first_sighting(counterparty_id, request_id, now_ms, tolerance):
+        raise Unauthorized(
+            f"X-Request-Id {request_id!r} was already used by this counterparty: every attempt, retries included, "
+            "needs a new one"
+        )
+    return counterparty_id
+
+
+def _skew_message(timestamp: str, skew: int, tolerance: int, now_ms: int) -> str:
+    direction = "behind" if skew > 0 else "ahead of"
+    message = (
+        f"X-Timestamp {timestamp} is {abs(skew)} ms {direction} the sandbox clock ({now_ms}); "
+        f"the tolerance is {tolerance} ms"
+    )
+    if abs(now_ms - int(timestamp) * 1000) <= max(tolerance, 60_000):
+        message += ": it looks like seconds, send milliseconds"
+    return message

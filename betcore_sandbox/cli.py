@@ -1,0 +1,200 @@
+"""Command line: `serve` (the default), `healthcheck` and `sign`.
+
+aiohttp is imported only by `serve`, so `healthcheck` (Docker's HEALTHCHECK) and `sign` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+
+from . import __version__
+from .config import ConfigError, ServerConfig, env_name, resolve
+from .fixtures import Fixture, FixtureError, load_fixture
+from .logs import FORMATS, LEVELS, LOG, configure
+from .signing import signed_headers, string_to_sign
+
+COMMANDS = ("serve", "healthcheck", "sign")
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
+        args.insert(0, "serve")
+    options = _parser().parse_args(args)
+    return options.run(options)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="betcore-sandbox", description="A stateful local stand-in for the BETCORE aggregator's wallet API."
+    )
+    parser.add_argument("--version", action="version", version=f"betcore-sandbox {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="{serve,healthcheck,sign}")
+
+    serve = commands.add_parser("serve", help="run the sandbox (the default command)")
+    serve.add_argument("--host", help=f"address to bind (env {env_name('host')}; default 127.0.0.1)")
+    serve.add_argument("--port", help=f"port to bind, 0 for any free one (env {env_name('port')}; default 8080)")
+    serve.add_argument("--fixtures", help=f"fixture JSON file (env {env_name('fixtures')}; default: embedded)")
+    serve.add_argument("--admin-token", help=f"require this bearer token on the admin API (env {env_name('admin_token')})")
+    serve.add_argument("--log-format", choices=FORMATS, help=f"env {env_name('log_format')}; default text")
+    serve.add_argument("--log-level", choices=LEVELS, help=f"env {env_name('log_level')}; default info")
+    serve.set_defaults(run=_serve)
+
+    health = commands.add_parser("healthcheck", help="exit 0 when a sandbox answers healthy, 1 otherwise")
+    health.add_argument("--url", help="health URL (default http://127.0.0.1:$BETCORE_SANDBOX_PORT/__admin/health)")
+    health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default 3)")
+    health.set_defaults(run=_healthcheck)
+
+    sign = commands.add_parser("sign", help="print the signed headers and a curl line for a request")
+    sign.add_argument("method", type=str.upper, choices=("GET", "POST"))
+    sign.add_argument("path", help="e.g. /v1/sessions/session-eur/bets/pay-in")
+    body = sign.add_mutually_exclusive_group()
+    body.add_argument("--body", default="", help="the exact body to send (POST)")
+    body.add_argument("--body-file", help="read the body from this file, '-' for standard input")
+    sign.add_argument("--counterparty-id", help="default: the fixture's first counterparty")
+    sign.add_argument("--secret", help="default: that counterparty's secret in the fixture")
+    sign.add_argument("--fixtures", help=f"fixture to take the defaults from (env {env_name('fixtures')})")
+    sign.add_argument("--url", default="http://127.0.0.1:8080", help="base URL for the curl line")
+    sign.add_argument("--timestamp", type=int, help="X-Timestamp in ms (default: now)")
+    sign.add_argument("--request-id", help="X-Request-Id (default: a new random one)")
+    sign.set_defaults(run=_sign)
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"betcore-sandbox: error: {message}", file=sys.stderr)
+    return code
+
+
+def _serve(options: argparse.Namespace) -> int:
+    try:
+        config = resolve(vars(options), os.environ)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    try:
+        fixture = load_fixture(config.fixtures)
+    except FixtureError as exc:
+        return _fail(str(exc))
+    configure(config.log_format, config.log_level)
+    try:
+        sock = socket.create_server((config.host, config.port), family=_family(config.host))
+    except OSError as exc:
+        return _fail(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", 1)
+
+    from aiohttp import web  # the only command that needs the server stack
+
+    from .state import SandboxState
+    from .web.app import create_app
+
+    state = SandboxState(fixture)
+    app = create_app(state, admin_token=config.admin_token)
+    if not config.loopback_only and not config.admin_token:
+        LOG.warning(
+            "listening on %s without an admin token: anyone who can reach it may change the wallet "
+            "(set --admin-token or %s)",
+            config.host,
+            env_name("admin_token"),
+        )
+    port = sock.getsockname()[1]
+    web.run_app(
+        app,
+        sock=sock,
+        print=lambda _: _announce(config, port, fixture),
+        access_log=None,
+        shutdown_timeout=3.0,
+        handle_signals=True,
+    )
+    LOG.info("stopped")
+    return 0
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
+    host = config.host if config.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    counterparties = [{"id": c.id, "secret": c.secret, "name": c.name} for c in fixture.counterparties]
+    sessions = [s.id for s in fixture.sessions]
+    if config.log_format == "json":
+        LOG.info(
+            "listening",
+            extra={"url": url, "providerApi": f"{url}/v1", "adminApi": f"{url}/__admin", "version": __version__,
+                   "fixtures": fixture.source, "counterparties": counterparties, "sessions": sessions},
+        )
+        return
+    lines = [
+        f"betcore-sandbox {__version__} listening on {url}",
+        f"  provider API  {url}/v1  (also {url}/betongames-mediator-service/api/v1)",
+        f"  admin API     {url}/__admin",
+        f"  fixtures      {fixture.source}",
+    ]
+    lines += [f"  counterparty  {c['id']}  secret {c['secret']}  ({c['name']})" for c in counterparties]
+    lines.append(f"  sessions      {', '.join(sessions)}")
+    LOG.info("\n".join(lines))
+
+
+def _healthcheck(options: argparse.Namespace) -> int:
+    url = options.url or f"http://127.0.0.1:{os.environ.get(env_name('port')) or 8080}/__admin/health"
+    try:
+        with urllib.request.urlopen(url, timeout=options.timeout) as response:
+            status = json.loads(response.read()).get("status")
+    except (OSError, ValueError, urllib.error.URLError) as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    if status != "healthy":
+        print(f"unhealthy: {url} answered status {status!r}", file=sys.stderr)
+        return 1
+    print(f"healthy: {url}")
+    return 0
+
+
+def _sign(options: argparse.Namespace) -> int:
+    if options.body_file:
+        try:
+            body = sys.stdin.buffer.read() if options.body_file == "-" else open(options.body_file, "rb").read()
+        except OSError as exc:
+            return _fail(f"cannot read {options.body_file}: {exc.strerror}")
+    else:
+        body = options.body.encode()
+    counterparty_id, secret = options.counterparty_id, options.secret
+    if counterparty_id is None or secret is None:
+        try:
+            fixture = load_fixture(options.fixtures or os.environ.get(env_name("fixtures")) or None)
+        except FixtureError as exc:
+            return _fail(str(exc))
+        known = {c.id: c.secret for c in fixture.counterparties}
+        counterparty_id = counterparty_id or fixture.counterparties[0].id
+        if secret is None:
+            if counterparty_id not in known:
+                return _fail(f"counterparty {counterparty_id!r} is not in the fixture: pass --secret")
+            secret = known[counterparty_id]
+    if options.method == "GET":
+        body = b""
+    headers = signed_headers(
+        secret, counterparty_id, options.method, body, timestamp_ms=options.timestamp, request_id=options.request_id
+    )
+    message = string_to_sign(
+        options.method, body, counterparty_id, headers["X-Timestamp"], headers["X-Request-Id"]
+    )
+    for name, value in headers.items():
+        print(f"{name}: {value}")
+    print(f"String-To-Sign: {message.decode('utf-8', 'replace')}")
+    print()
+    curl = ["curl", "-sS", "-X", options.method, options.url.rstrip("/") + options.path]
+    for name, value in headers.items():
+        curl += ["-H", f"{name}: {value}"]
+    if options.method == "POST":
+        curl += ["-H", "Content-Type: application/json", "--data-raw", body.decode("utf-8", "replace")]
+    print(shlex.join(curl))
+    return 0

@@ -1,0 +1,67 @@
+"""Server configuration: each option from its flag, else its BETCORE_SANDBOX_* variable, else the default."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .logs import FORMATS, LEVELS
+
+ENV_PREFIX = "BETCORE_SANDBOX_"
+DEFAULT_PORT = 8080
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    fixtures: str | None = None
+    admin_token: str | None = None
+    log_format: str = "text"
+    log_level: str = "info"
+
+    @property
+    def loopback_only(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+
+def env_name(option: str) -> str:
+    return ENV_PREFIX + option.upper()
+
+
+def resolve(flags: Mapping[str, object], env: Mapping[str, str]) -> ServerConfig:
+    """flags holds None for an option not given on the command line."""
+
+    def pick(option: str) -> str | None:
+        value = flags.get(option)
+        if value is not None:
+            return str(value)
+        return env.get(env_name(option)) or None
+
+    defaults = ServerConfig()
+    port_text = pick("port")
+    try:
+        port = int(port_text) if port_text is not None else defaults.port
+    except ValueError:
+        raise ConfigError(f"port must be an integer, got {port_text!r}") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"port must be from 0 to 65535, got {port}")
+    log_format = (pick("log_format") or defaults.log_format).lower()
+    if log_format not in FORMATS:
+        raise ConfigError(f"log format must be one of {', '.join(FORMATS)}, got {log_format!r}")
+    log_level = (pick("log_level") or defaults.log_level).lower()
+    if log_level not in LEVELS:
+        raise ConfigError(f"log level must be one of {', '.join(LEVELS)}, got {log_level!r}")
+    return ServerConfig(
+        host=pick("host") or defaults.host,
+        port=port,
+        fixtures=pick("fixtures"),
+        admin_token=pick("admin_token"),
+        log_format=log_format,
+        log_level=log_level,
+    )

@@ -1,0 +1,298 @@
+"""Fixture files: the counterparties, currencies, players and sessions a sandbox starts with.
+
+Loading validates everything up front; a problem raises FixtureError naming the file and the JSON path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from . import codes, settings
+from .money import MAX_SCALE, AmountError, check_scale, parse_amount
+
+DEFAULT_CURRENCIES = {"EUR": 2, "USD": 2, "GBP": 2, "BTC": 8}
+SESSION_STATUSES = ("active", "expired", "closed")
+DEFAULT_SOURCE = "<embedded default fixture>"
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+class FixtureError(ValueError):
+    """A fixture that cannot be loaded; str() is one line naming the file and the JSON path."""
+
+
+@dataclass(frozen=True, slots=True)
+class CounterpartySpec:
+    id: str
+    secret: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerSpec:
+    id: str
+    currency: str
+    balance: Decimal
+    blocked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSpec:
+    id: str
+    player_id: str
+    counterparty_id: str
+    expires_at: datetime | None = None
+    min_bet: Decimal | None = None
+    max_bet: Decimal | None = None
+    status: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Fixture:
+    counterparties: tuple[CounterpartySpec, ...]
+    currencies: Mapping[str, int]
+    players: tuple[PlayerSpec, ...] = ()
+    sessions: tuple[SessionSpec, ...] = ()
+    response_codes: Mapping[str, int] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    source: str = DEFAULT_SOURCE
+
+
+def default_fixture_bytes() -> bytes:
+    return resources.files("betcore_sandbox").joinpath("default_fixture.json").read_bytes()
+
+
+def load_fixture(path: str | Path | None = None) -> Fixture:
+    """The fixture at `path`, or the embedded default one."""
+    if path is None:
+        return parse_fixture(default_fixture_bytes(), DEFAULT_SOURCE)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise FixtureError(f"{path}: cannot read the fixture file: {exc.strerror or exc}") from None
+    return parse_fixture(raw, str(path))
+
+
+def parse_fixture(raw: bytes | Mapping[str, Any], source: str = "<fixture>") -> Fixture:
+    if isinstance(raw, Mapping):
+        data: Any = raw
+    else:
+        try:
+            data = _decoder.decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise FixtureError(f"{source}: $: not valid JSON: {exc}") from None
+    try:
+        return _Reader(source).fixture(data)
+    except _Problem as problem:
+        raise FixtureError(f"{source}: {problem.path}: {problem.message}") from None
+
+
+class _Problem(Exception):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+TOP_LEVEL_KEYS = ("counterparties", "currencies", "players", "sessions", "responseCodes", "settings")
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fixture(self, data: Any) -> Fixture:
+        root = _object(data, "$")
+        _known_keys(root, "$", TOP_LEVEL_KEYS)
+        currencies = self.currencies(root.get("currencies"), "$.currencies")
+        counterparties = self.counterparties(root.get("counterparties"), "$.counterparties")
+        players = self.players(root.get("players", []), "$.players", currencies)
+        sessions = self.sessions(root.get("sessions", []), "$.sessions", players, counterparties, currencies)
+        response_codes = self.response_codes(root.get("responseCodes", {}), "$.responseCodes")
+        try:
+            checked_settings = settings.validate(root.get("settings", {}), "$.settings")
+        except settings.SettingError as exc:
+            raise _Problem(exc.name, exc.problem) from None
+        return Fixture(
+            counterparties=tuple(counterparties.values()),
+            currencies=currencies,
+            players=tuple(players.values()),
+            sessions=tuple(sessions),
+            response_codes=response_codes,
+            settings=checked_settings,
+            source=self.source,
+        )
+
+    def currencies(self, value: Any, path: str) -> dict[str, int]:
+        if value is None:
+            return dict(DEFAULT_CURRENCIES)
+        table = _object(value, path)
+        for code, scale in table.items():
+            if not code:
+                raise _Problem(path, "currency codes must be non-empty")
+            if isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= MAX_SCALE:
+                raise _Problem(f"{path}.{code}", f"decimal places must be an integer from 0 to {MAX_SCALE}")
+        return dict(table)
+
+    def counterparties(self, value: Any, path: str) -> dict[str, CounterpartySpec]:
+        items = _array(value, path)
+        if not items:
+            raise _Problem(path, "at least one counterparty is needed")
+        result: dict[str, CounterpartySpec] = {}
+        for i, item in enumerate(items):
+            where = f"{path}[{i}]"
+            obj = _object(item, where)
+            _known_keys(obj, where, ("id", "secret", "name"))
+            spec = CounterpartySpec(
+                id=_text(obj, "id", where),
+                secret=_text(obj, "secret", where),
+                name=_text(obj, "name", where, required=False) or "",
+            )
+            if spec.id in result:
+                raise _Problem(f"{where}.id", f"duplicate counterparty id {spec.id!r}")
+            result[spec.id] = spec
+        return result
+
+    def players(self, value: Any, path: str, currencies: Mapping[str, int]) -> dict[str, PlayerSpec]:
+        result: dict[str, PlayerSpec] = {}
+        for i, item in enumerate(_array(value, path)):
+            where = f"{path}[{i}]"
+            obj = _object(item, where)
+            _known_keys(obj, where, ("id", "currency", "balance", "blocked"))
+            currency = _text(obj, "currency", where)
+            if currency not in currencies:
+                raise _Problem(f"{where}.currency", f"unknown currency {currency!r} (known: {', '.join(currencies)})")
+            blocked = obj.get("blocked", False)
+            if not isinstance(blocked, bool):
+                raise _Problem(f"{where}.blocked", "must be true or false")
+            spec = PlayerSpec(
+                id=_text(obj, "id", where),
+                currency=currency,
+                balance=_amount(obj, "balance", where, currencies[currency], currency, required=True),
+                blocked=blocked,
+            )
+            if spec.id in result:
+                raise _Problem(f"{where}.id", f"duplicate player id {spec.id!r}")
+            result[spec.id] = spec
+        return result
+
+    def sessions(
+        self,
+        value: Any,
+        path: str,
+        players: Mapping[str, PlayerSpec],
+        counterparties: Mapping[str, CounterpartySpec],
+        currencies: Mapping[str, int],
+    ) -> list[SessionSpec]:
+        result: list[SessionSpec] = []
+        seen: set[str] = set()
+        for i, item in enumerate(_array(value, path)):
+            where = f"{path}[{i}]"
+            obj = _object(item, where)
+            _known_keys(obj, where, ("id", "playerId", "counterpartyId", "expiresAt", "minBet", "maxBet", "status"))
+            session_id = _text(obj, "id", where)
+            if session_id in seen:
+                raise _Problem(f"{where}.id", f"duplicate session id {session_id!r}")
+            seen.add(session_id)
+            player_id = _text(obj, "playerId", where)
+            player = players.get(player_id)
+            if player is None:
+                raise _Problem(f"{where}.playerId", f"unknown player {player_id!r}")
+            counterparty_id = _text(obj, "counterpartyId", where, required=len(counterparties) != 1)
+            if counterparty_id is None:
+                counterparty_id = next(iter(counterparties))
+            elif counterparty_id not in counterparties:
+                raise _Problem(f"{where}.counterpartyId", f"unknown counterparty {counterparty_id!r}")
+            scale = currencies[player.currency]
+            min_bet = _amount(obj, "minBet", where, scale, player.currency)
+            max_bet = _amount(obj, "maxBet", where, scale, player.currency)
+            if min_bet is not None and max_bet is not None and min_bet > max_bet:
+                raise _Problem(f"{where}.minBet", "must not be above maxBet")
+            status = obj.get("status", "active")
+            if status not in SESSION_STATUSES:
+                raise _Problem(f"{where}.status", f"must be one of {', '.join(SESSION_STATUSES)}")
+            result.append(
+                SessionSpec(
+                    id=session_id,
+                    player_id=player_id,
+                    counterparty_id=counterparty_id,
+                    expires_at=parse_timestamp(obj.get("expiresAt"), f"{where}.expiresAt"),
+                    min_bet=min_bet,
+                    max_bet=max_bet,
+                    status=status,
+                )
+            )
+        return result
+
+    def response_codes(self, value: Any, path: str) -> dict[str, int]:
+        table = _object(value, path)
+        for name, code in table.items():
+            if name not in codes.TABLE:
+                raise _Problem(f"{path}.{name}", f"unknown code name (known: {', '.join(codes.NAMES)})")
+            if isinstance(code, bool) or not isinstance(code, int):
+                raise _Problem(f"{path}.{name}", "must be an integer")
+        return dict(table)
+
+
+def parse_timestamp(value: Any, path: str) -> datetime | None:
+    """An ISO 8601 timestamp with a UTC offset, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Problem(path, "must be an ISO 8601 UTC timestamp or null")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Problem(path, f"is not an ISO 8601 timestamp: {value!r}") from None
+    if moment.tzinfo is None:
+        raise _Problem(path, f"needs a UTC offset, e.g. {value}Z")
+    return moment.astimezone(timezone.utc)
+
+
+def _object(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Problem(path, "must be an object")
+    return value
+
+
+def _array(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Problem(path, "must be an array")
+    return value
+
+
+def _known_keys(obj: Mapping[str, Any], path: str, known: tuple[str, ...]) -> None:
+    for key in obj:
+        if key not in known:
+            raise _Problem(f"{path}.{key}", f"unknown key (known: {', '.join(known)})")
+
+
+def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _Problem(f"{path}.{key}", "must be a non-empty string" if key in obj else "is required")
+    return value
+
+
+def _amount(
+    obj: Mapping[str, Any], key: str, path: str, scale: int, currency: str, *, required: bool = False
+) -> Decimal | None:
+    if obj.get(key) is None:
+        if required:
+            raise _Problem(f"{path}.{key}", "is required")
+        return None
+    try:
+        amount = parse_amount(obj[key])
+        check_scale(amount, scale, currency)
+    except AmountError as exc:
+        raise _Problem(f"{path}.{key}", str(exc)) from None
+    return amount

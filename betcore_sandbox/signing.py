@@ -1,0 +1,174 @@
+"""The X-Sign recipe: HMAC-SHA256 over the raw request, and explanations for a mismatch.
+
+The key is the counterparty's secret as literal UTF-8 bytes; the message is the parts joined with '.':
+POST  <raw body>.<X-Counterparty-Id>.<X-Timestamp>.<X-Request-Id>
+GET   <X-Counterparty-Id>.<X-Timestamp>.<X-Request-Id>
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+BODYLESS_METHODS = frozenset({"GET", "HEAD"})
+
+
+def string_to_sign(method: str, body: bytes, counterparty_id: str, timestamp: str, request_id: str) -> bytes:
+    tail = f"{counterparty_id}.{timestamp}.{request_id}".encode()
+    if method.upper() in BODYLESS_METHODS:
+        return tail
+    return body + b"." + tail
+
+
+def compute_sign(secret: str | bytes, message: bytes) -> str:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def signs_match(expected: str, received: str) -> bool:
+    """Constant-time comparison; upper-case hex is accepted."""
+    return hmac.compare_digest(expected.encode(), received.lower().encode("utf-8", "replace"))
+
+
+def signed_headers(
+    secret: str,
+    counterparty_id: str,
+    method: str,
+    body: bytes = b"",
+    *,
+    timestamp_ms: int | None = None,
+    request_id: str | None = None,
+) -> dict[str, str]:
+    """The four headers a provider sends; a fresh timestamp and request id unless given."""
+    timestamp = str(time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms)
+    request_id = request_id or uuid.uuid4().hex
+    message = string_to_sign(method, body, counterparty_id, timestamp, request_id)
+    return {
+        "X-Counterparty-Id": counterparty_id,
+        "X-Timestamp": timestamp,
+        "X-Request-Id": request_id,
+        "X-Sign": compute_sign(secret, message),
+    }
+
+
+def explain_mismatch(
+    *,
+    method: str,
+    body: bytes,
+    counterparty_id: str,
+    timestamp: str,
+    request_id: str,
+    secret: str,
+    received: str,
+    other_secrets: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """What the sandbox signed, what it expected, and hints at the likely mistake. Never the secret."""
+    message = string_to_sign(method, body, counterparty_id, timestamp, request_id)
+    expected = compute_sign(secret, message)
+    matched = [
+        hint
+        for hint, candidate in _mistakes(method, body, counterparty_id, timestamp, request_id, secret, expected,
+                                         other_secrets or {})
+        if candidate() == received.strip().lower()
+    ]
+    return {
+        "stringToSign": message.decode("utf-8", "replace"),
+        "expectedSign": expected,
+        "receivedSign": received,
+        "hints": matched[:1] or _checklist(method, secret, received),
+    }
+
+
+def _mistakes(
+    method: str,
+    body: bytes,
+    cp: str,
+    timestamp: str,
+    request_id: str,
+    secret: str,
+    expected: str,
+    other_secrets: Mapping[str, str],
+) -> Iterator[tuple[str, Callable[[], str]]]:
+    """(explanation, lazily computed signature) for each common mistake we can reproduce."""
+    sign = compute_sign
+    tail = f"{cp}.{timestamp}.{request_id}".encode()
+    digest = bytes.fromhex(expected)
+    yield (
+        "X-Sign is the right HMAC but base64-encoded: send it as lowercase hex",
+        lambda: base64.b64encode(digest).decode().lower(),
+    )
+    if method.upper() in BODYLESS_METHODS:
+        yield ("a GET string to sign has no body part: drop the leading '.'", lambda: sign(secret, b"." + tail))
+    else:
+        for label, variant in _reserialisations(body):
+            yield (
+                f"body was re-serialised before signing ({label}): sign the exact bytes you send",
+                lambda variant=variant: sign(secret, variant + b"." + tail),
+            )
+        yield ("the body part was left out of a POST string to sign", lambda: sign(secret, tail))
+    decoded = _decoded_secret(secret)
+    if decoded is not None:
+        yield (
+            "the secret was base64-decoded: use its literal UTF-8 bytes as the HMAC key",
+            lambda: sign(decoded, string_to_sign(method, body, cp, timestamp, request_id)),
+        )
+    if timestamp.isdigit() and len(timestamp) >= 4:
+        seconds = timestamp[:-3]
+        yield (
+            "the string to sign has the timestamp in seconds: use X-Timestamp exactly as sent (milliseconds)",
+            lambda: sign(secret, string_to_sign(method, body, cp, seconds, request_id)),
+        )
+    yield (
+        "X-Request-Id was left out of the string to sign",
+        lambda: sign(secret, string_to_sign(method, body, cp, timestamp, "")[:-1]),
+    )
+    for other_id, other_secret in other_secrets.items():
+        if other_id != cp:
+            yield (
+                f"signed with the secret of counterparty '{other_id}', not of X-Counterparty-Id '{cp}'",
+                lambda other_secret=other_secret: sign(other_secret,
+                                                       string_to_sign(method, body, cp, timestamp, request_id)),
+            )
+
+
+def _reserialisations(body: bytes) -> Iterable[tuple[str, bytes]]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    variants = {
+        "compact JSON": json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+        "JSON with spaces": json.dumps(data, ensure_ascii=False),
+        "keys sorted": json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True),
+        "non-ASCII escaped": json.dumps(data, separators=(",", ":")),
+        "'/' escaped as '\\/'": json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/"),
+    }
+    return [(label, text.encode()) for label, text in variants.items() if text.encode() != body]
+
+
+def _decoded_secret(secret: str) -> bytes | None:
+    try:
+        decoded = base64.b64decode(secret, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if decoded != secret.encode() else None
+
+
+def _checklist(method: str, secret: str, received: str) -> list[str]:
+    hints = []
+    if len(received) != 64 or any(c not in "0123456789abcdefABCDEF" for c in received):
+        hints.append(f"X-Sign should be 64 hex characters (HMAC-SHA256), got {len(received)} characters")
+    if method.upper() in BODYLESS_METHODS:
+        hints.append("GET signs '<X-Counterparty-Id>.<X-Timestamp>.<X-Request-Id>' with no body part")
+    else:
+        hints.append("sign the raw body bytes exactly as sent: no re-serialisation, same key order, spacing and escapes")
+    if _decoded_secret(secret) is not None:
+        hints.append("the secret looks like base64 but is used as literal UTF-8 bytes: do not decode it")
+    hints.append("use the secret of the counterparty named in X-Counterparty-Id, and the header values exactly as sent")
+    return hints

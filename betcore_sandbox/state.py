@@ -1,0 +1,44 @@
+"""Everything a running sandbox knows, one object per concern, reset in place to the start-up state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .codes import ResponseCodes
+from .fixtures import Fixture
+from .journal import Journal
+from .request_ids import SeenRequestIds
+from .settings import Settings, validate
+from .wallet import Wallet
+
+
+class SandboxState:
+    def __init__(
+        self,
+        fixture: Fixture,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.fixture = fixture
+        # Start-up settings: defaults < the fixture's "settings" < explicit overrides.
+        self.startup_settings = Settings(**{**fixture.settings, **validate(settings or {})})
+        self.settings = Settings()
+        self.codes = ResponseCodes()
+        self.wallet = Wallet(clock)
+        self.seen_request_ids = SeenRequestIds()
+        self.journal = Journal()
+        self.internal_errors: list[str] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the loaded fixture and start-up settings; bets, ledger, journal and seen ids cleared."""
+        self.settings.replace_with(self.startup_settings)
+        self.codes.reset(self.fixture.response_codes)
+        self.wallet.load(self.fixture)
+        self.seen_request_ids.clear()
+        self.journal.clear()
+        self.journal.resize(self.settings.journalLimit)
+        self.internal_errors.clear()

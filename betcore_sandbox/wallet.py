@@ -1,0 +1,458 @@
+"""The wallet: players, sessions, bets and an append-only ledger, with the aggregator's bet rules.
+
+Every operation runs under one lock and has no await inside, so concurrent requests (duplicates
+included) produce exactly the effects of some serial order. Money is Decimal only, summed in MONEY.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .bodies import BetRequest
+from .errors import (
+    BetConflict,
+    BetNotFound,
+    InsufficientFunds,
+    InvalidRequest,
+    LimitExceeded,
+    SessionNotFound,
+)
+from .fixtures import Fixture
+from .money import MONEY, ZERO, AmountError, check_scale
+
+PAY_IN = "pay-in"
+PAY_OUT = "pay-out"
+PAY_IN_OUT = "pay-in-out"
+REFUND = "refund"
+
+OPEN = "open"
+SETTLED = "settled"
+REFUNDED = "refunded"
+
+
+@dataclass(slots=True)
+class Counterparty:
+    id: str
+    secret: str
+    name: str = ""
+
+
+@dataclass(slots=True)
+class Player:
+    id: str
+    currency: str
+    balance: Decimal
+    blocked: bool = False
+    # What the balance was before the first ledger entry: the audit checks balance = opening + sum(ledger).
+    opening_balance: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class Session:
+    id: str
+    player_id: str
+    counterparty_id: str
+    expires_at: float | None = None  # epoch seconds
+    min_bet: Decimal | None = None
+    max_bet: Decimal | None = None
+    status: str = "active"
+
+    def status_at(self, now: float) -> str:
+        if self.status == "active" and self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return self.status
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    transaction_id: str
+    type: str  # bet | win | refund | reversal | adjustment
+    amount: Decimal  # signed: what it did to the balance
+    balance_after: Decimal
+    player_id: str
+    session_id: str | None
+    bet_id: str | None
+    request_id: str | None
+    time: float
+
+
+@dataclass(slots=True)
+class Receipt:
+    """What an applied operation answered: kept so a repeat can be answered the same way."""
+
+    transaction_id: str
+    balance: Decimal
+    currency: str
+
+
+@dataclass(slots=True)
+class Bet:
+    counterparty_id: str
+    bet_id: str
+    session_id: str
+    player_id: str
+    kind: str  # pay-in | pay-in-out
+    stake: Decimal
+    game_round_id: str | None
+    created_at: float
+    status: str = OPEN
+    win: Decimal | None = None
+    win_odd: Decimal | None = None
+    receipts: dict[str, Receipt] = field(default_factory=dict)  # operation -> first receipt
+    entries: list[LedgerEntry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Tombstone:
+    """A refund for a bet never placed: a later pay-in with this betId must not take the stake."""
+
+    counterparty_id: str
+    bet_id: str
+    session_id: str
+    time: float
+
+
+@dataclass(slots=True)
+class Outcome:
+    receipt: Receipt  # for a repeat, the original one
+    repeated: bool
+    balance: Decimal  # the balance now
+    currency: str
+
+
+class Wallet:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.currencies: dict[str, int] = {}
+        self.counterparties: dict[str, Counterparty] = {}
+        self.secrets: dict[str, str] = {}
+        self.players: dict[str, Player] = {}
+        self.sessions: dict[str, Session] = {}
+        self.bets: dict[tuple[str, str], Bet] = {}
+        self.tombstones: dict[tuple[str, str], Tombstone] = {}
+        self.ledger: list[LedgerEntry] = []
+        self.last_transaction_id = 0
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def load(self, fixture: Fixture) -> None:
+        """Replace everything with the fixture's start-up state, in place."""
+        with self.lock:
+            self.currencies = dict(fixture.currencies)
+            self.counterparties = {c.id: Counterparty(c.id, c.secret, c.name) for c in fixture.counterparties}
+            self.secrets = {c.id: c.secret for c in fixture.counterparties}
+            self.players = {
+                p.id: Player(p.id, p.currency, p.balance, p.blocked, opening_balance=p.balance)
+                for p in fixture.players
+            }
+            self.sessions = {
+                s.id: Session(
+                    s.id,
+                    s.player_id,
+                    s.counterparty_id,
+                    s.expires_at.timestamp() if s.expires_at else None,
+                    s.min_bet,
+                    s.max_bet,
+                    s.status,
+                )
+                for s in fixture.sessions
+            }
+            self.bets = {}
+            self.tombstones = {}
+            self.ledger = []
+            self.last_transaction_id = 0
+
+    # -- provider operations -----------------------------------------------------------------------
+
+    def balance(self, counterparty_id: str, session_id: str) -> tuple[Decimal, str]:
+        with self.lock:
+            session, player = self._session(counterparty_id, session_id, active=True)
+            return player.balance, player.currency
+
+    def pay_in(
+        self,
+        counterparty_id: str,
+        session_id: str,
+        bet_id: str,
+        stake: Decimal,
+        *,
+        game_round_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Outcome:
+        with self.lock:
+            session, player = self._session(counterparty_id, session_id, active=True)
+            self._check_scale(player, stake, "betAmount")
+            key = (counterparty_id, bet_id)
+            self._refuse_tombstoned(key, player)
+            bet = self.bets.get(key)
+            if bet is not None:
+                same = bet.kind == PAY_IN and bet.stake == stake and _same_context(bet, session, game_round_id)
+                return self._repeat(bet, PAY_IN, player, same, _placed_with(bet))
+            self._check_stake(session, player, stake)
+            now = self.clock()
+            bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN, stake, game_round_id, now)
+            transaction_id = self._next_transaction_id()
+            self._post(bet, player, transaction_id, "bet", -stake, request_id, now)
+            self.bets[key] = bet
+            return self._applied(bet, PAY_IN, player, transaction_id)
+
+    def pay_out(
+        self,
+        counterparty_id: str,
+        session_id: str,
+        bet_id: str,
+        win: Decimal,
+        *,
+        game_round_id: str | None = None,
+        win_odd: Decimal | None = None,
+        request_id: str | None = None,
+    ) -> Outcome:
+        with self.lock:
+            session, player = self._session(counterparty_id, session_id, active=False)
+            self._check_scale(player, win, "winAmount")
+            bet = self._placed_bet(counterparty_id, bet_id, session, player)
+            if bet.status == REFUNDED:
+                raise self._conflict(player, f"bet {bet_id!r} was refunded and cannot be paid out")
+            if bet.kind == PAY_IN_OUT:
+                raise self._conflict(player, f"bet {bet_id!r} was placed and settled by pay-in-out")
+            if bet.status == SETTLED:
+                return self._repeat(bet, PAY_OUT, player, bet.win == win, f"to pay out winAmount {_fmt(bet.win)}")
+            now = self.clock()
+            transaction_id = self._next_transaction_id()
+            self._post(bet, player, transaction_id, "win", win, request_id, now)
+            bet.status, bet.win, bet.win_odd = SETTLED, win, win_odd
+            return self._applied(bet, PAY_OUT, player, transaction_id)
+
+    def pay_in_out(
+        self,
+        counterparty_id: str,
+        session_id: str,
+        bet_id: str,
+        stake: Decimal,
+        win: Decimal,
+        *,
+        game_round_id: str | None = None,
+        win_odd: Decimal | None = None,
+        request_id: str | None = None,
+    ) -> Outcome:
+        with self.lock:
+            session, player = self._session(counterparty_id, session_id, active=True)
+            self._check_scale(player, stake, "betAmount")
+            self._check_scale(player, win, "winAmount")
+            key = (counterparty_id, bet_id)
+            self._refuse_tombstoned(key, player)
+            bet = self.bets.get(key)
+            if bet is not None:
+                same = (
+                    bet.kind == PAY_IN_OUT
+                    and bet.stake == stake
+                    and bet.win == win
+                    and _same_context(bet, session, game_round_id)
+                )
+                return self._repeat(bet, PAY_IN_OUT, player, same, _placed_with(bet))
+            self._check_stake(session, player, stake)
+            now = self.clock()
+            bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN_OUT, stake, game_round_id, now)
+            transaction_id = self._next_transaction_id()
+            self._post(bet, player, transaction_id, "bet", -stake, request_id, now)
+            self._post(bet, player, transaction_id, "win", win, request_id, now)
+            bet.status, bet.win, bet.win_odd = SETTLED, win, win_odd
+            self.bets[key] = bet
+            return self._applied(bet, PAY_IN_OUT, player, transaction_id)
+
+    def refund(
+        self,
+        counterparty_id: str,
+        session_id: str,
+        bet_id: str,
+        *,
+        game_round_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Outcome:
+        with self.lock:
+            session, player = self._session(counterparty_id, session_id, active=False)
+            key = (counterparty_id, bet_id)
+            if key not in self.bets and key not in self.tombstones:
+                self.tombstones[key] = Tombstone(counterparty_id, bet_id, session.id, self.clock())
+            bet = self._placed_bet(counterparty_id, bet_id, session, player)
+            if bet.status == REFUNDED:
+                return self._repeat(bet, REFUND, player, True, "")
+            if bet.kind == PAY_IN and bet.status == SETTLED:
+                raise self._conflict(player, f"bet {bet_id!r} was settled by pay-out and cannot be refunded")
+            now = self.clock()
+            if bet.kind == PAY_IN_OUT:
+                assert bet.win is not None
+                net = MONEY.subtract(bet.stake, bet.win)
+                if MONEY.add(player.balance, net) < 0:
+                    raise InsufficientFunds(
+                        f"refunding pay-in-out bet {bet_id!r} takes back its win {_fmt(bet.win)}, "
+                        f"more than the balance plus stake",
+                        balance=player.balance,
+                        currency=player.currency,
+                    )
+            transaction_id = self._next_transaction_id()
+            self._post(bet, player, transaction_id, "refund", bet.stake, request_id, now)
+            if bet.kind == PAY_IN_OUT:
+                self._post(bet, player, transaction_id, "reversal", -bet.win, request_id, now)  # type: ignore[operator]
+            bet.status = REFUNDED
+            return self._applied(bet, REFUND, player, transaction_id)
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def session_balance(self, counterparty_id: str, session_id: str) -> tuple[Decimal, str] | None:
+        """The balance and currency behind a session of this counterparty, if there is one (for error bodies)."""
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None or session.counterparty_id != counterparty_id:
+                return None
+            player = self.players[session.player_id]
+            return player.balance, player.currency
+
+    def scale(self, currency: str) -> int:
+        return self.currencies[currency]
+
+    def entries_for(self, player_id: str) -> Iterator[LedgerEntry]:
+        return (e for e in self.ledger if e.player_id == player_id)
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _session(self, counterparty_id: str, session_id: str, *, active: bool) -> tuple[Session, Player]:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise SessionNotFound(f"unknown session {session_id!r}")
+        if session.counterparty_id != counterparty_id:
+            raise SessionNotFound(f"session {session_id!r} belongs to another counterparty")
+        player = self.players[session.player_id]
+        if active:
+            status = session.status_at(self.clock())
+            if status != "active":
+                raise SessionNotFound(
+                    f"session {session_id!r} is {status}", balance=player.balance, currency=player.currency
+                )
+        return session, player
+
+    def _check_scale(self, player: Player, amount: Decimal, field_name: str) -> None:
+        try:
+            check_scale(amount, self.currencies[player.currency], player.currency)
+        except AmountError as exc:
+            raise InvalidRequest(f"{field_name}: {exc}", balance=player.balance, currency=player.currency) from None
+
+    def _check_stake(self, session: Session, player: Player, stake: Decimal) -> None:
+        where = {"balance": player.balance, "currency": player.currency}
+        if player.blocked:
+            raise LimitExceeded(f"player {player.id!r} is blocked", **where)
+        if session.min_bet is not None and stake < session.min_bet:
+            raise LimitExceeded(f"betAmount {_fmt(stake)} is below the session's minBet {_fmt(session.min_bet)}", **where)
+        if session.max_bet is not None and stake > session.max_bet:
+            raise LimitExceeded(f"betAmount {_fmt(stake)} is above the session's maxBet {_fmt(session.max_bet)}", **where)
+        if stake > player.balance:
+            raise InsufficientFunds(
+                f"betAmount {_fmt(stake)} is above the balance {_fmt(player.balance)}", **where
+            )
+
+    def _refuse_tombstoned(self, key: tuple[str, str], player: Player) -> None:
+        if key in self.tombstones:
+            raise self._conflict(
+                player, f"bet {key[1]!r} was refunded before it was placed: its stake can no longer be taken"
+            )
+
+    def _placed_bet(self, counterparty_id: str, bet_id: str, session: Session, player: Player) -> Bet:
+        bet = self.bets.get((counterparty_id, bet_id))
+        if bet is None:
+            raise BetNotFound(
+                f"bet {bet_id!r} was never accepted", balance=player.balance, currency=player.currency
+            )
+        if bet.session_id != session.id:
+            raise self._conflict(player, f"bet {bet_id!r} belongs to session {bet.session_id!r}, not {session.id!r}")
+        return bet
+
+    def _repeat(self, bet: Bet, operation: str, player: Player, identical: bool, difference: str) -> Outcome:
+        """A second request for a bet: the same operation with the same data is answered as already done."""
+        if bet.status == REFUNDED and operation != REFUND:
+            raise self._conflict(player, f"bet {bet.bet_id!r} was refunded")
+        receipt = bet.receipts.get(operation)
+        if receipt is None or not identical:
+            raise self._conflict(player, f"betId {bet.bet_id!r} was already used {difference}")
+        return Outcome(receipt, True, player.balance, player.currency)
+
+    @staticmethod
+    def _conflict(player: Player, message: str) -> BetConflict:
+        return BetConflict(message, balance=player.balance, currency=player.currency)
+
+    def _next_transaction_id(self) -> str:
+        self.last_transaction_id += 1
+        return str(self.last_transaction_id)
+
+    def _post(
+        self,
+        bet: Bet,
+        player: Player,
+        transaction_id: str,
+        entry_type: str,
+        amount: Decimal,
+        request_id: str | None,
+        now: float,
+    ) -> None:
+        player.balance = MONEY.add(player.balance, amount)
+        entry = LedgerEntry(
+            transaction_id, entry_type, amount, player.balance, player.id, bet.session_id, bet.bet_id, request_id, now
+        )
+        self.ledger.append(entry)
+        bet.entries.append(entry)
+
+    @staticmethod
+    def _applied(bet: Bet, operation: str, player: Player, transaction_id: str) -> Outcome:
+        receipt = Receipt(transaction_id, player.balance, player.currency)
+        bet.receipts[operation] = receipt
+        return Outcome(receipt, False, player.balance, player.currency)
+
+
+def _same_context(bet: Bet, session: Session, game_round_id: str | None) -> bool:
+    return bet.session_id == session.id and game_round_id == bet.game_round_id
+
+
+def _placed_with(bet: Bet) -> str:
+    data = f"betAmount {_fmt(bet.stake)}"
+    if bet.kind == PAY_IN_OUT:
+        data += f", winAmount {_fmt(bet.win)}"
+    return f"by a {bet.kind} with other data ({data}, gameRoundId {bet.game_round_id!r}, session {bet.session_id!r})"
+
+
+def _fmt(amount: Decimal | None) -> str:
+    return "none" if amount is None else format(amount, "f")
+
+
+def execute(
+    wallet: Wallet,
+    endpoint: str,
+    counterparty_id: str,
+    session_id: str,
+    request: BetRequest,
+    request_id: str | None = None,
+) -> Outcome:
+    """Run one provider bet operation, named as its endpoint, with a validated request body."""
+    common = {"game_round_id": request.game_round_id, "request_id": request_id}
+    if endpoint == PAY_IN:
+        return wallet.pay_in(counterparty_id, session_id, request.bet_id, request.bet_amount, **common)
+    if endpoint == PAY_OUT:
+        return wallet.pay_out(
+            counterparty_id, session_id, request.bet_id, request.win_amount, win_odd=request.win_odd, **common
+        )
+    if endpoint == PAY_IN_OUT:
+        return wallet.pay_in_out(
+            counterparty_id,
+            session_id,
+            request.bet_id,
+            request.bet_amount,
+            request.win_amount,
+            win_odd=request.win_odd,
+            **common,
+        )
+    if endpoint == REFUND:
+        return wallet.refund(counterparty_id, session_id, request.bet_id, **common)
+    raise ValueError(f"not a bet operation: {endpoint}")

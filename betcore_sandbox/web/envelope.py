@@ -1,0 +1,90 @@
+"""Response bodies, and the one place that turns a domain outcome or error into a response code."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import msgspec
+
+from ..codes import ResponseCodes
+from ..errors import SandboxError
+from ..money import to_text
+from ..settings import Settings
+from ..wallet import Outcome, Receipt
+
+encoder = msgspec.json.Encoder()
+
+
+class Reply(NamedTuple):
+    status: int
+    code: int
+    body: bytes
+
+
+class BodyTooLarge(SandboxError):
+    code_name = "invalid_request"
+    http_status = 413
+
+
+def money(amount: Decimal, scale: int) -> msgspec.Raw:
+    """A JSON number with the exact decimal value, written in the currency's minor units (1588.50)."""
+    return msgspec.Raw(to_text(amount, scale).encode())
+
+
+def balance(codes: ResponseCodes, amount: Decimal, currency: str, scale: int) -> Reply:
+    code = codes.code("ok")
+    return Reply(200, code, encoder.encode({"_responseCode": code, "balance": money(amount, scale), "currency": currency}))
+
+
+def outcome(codes: ResponseCodes, settings: Settings, result: Outcome, scale: int) -> Reply:
+    """A first application answers ok; a repeat answers 104 with the original transactionId and today's
+    balance, or in `replay` mode the original answer verbatim."""
+    if not result.repeated or settings.duplicateResponse == "replay":
+        return _receipt(codes.code("ok"), result.receipt, scale)
+    code = codes.code("already_processed")
+    body = {
+        "_responseCode": code,
+        "transactionId": result.receipt.transaction_id,
+        "balance": money(result.balance, scale),
+        "currency": result.currency,
+        "message": f"already processed as transaction {result.receipt.transaction_id}",
+    }
+    return Reply(codes.http_status("already_processed"), code, encoder.encode(body))
+
+
+def failure(
+    codes: ResponseCodes,
+    error: SandboxError,
+    *,
+    balance_now: tuple[Decimal, str, int] | None = None,
+    explain: bool = True,
+) -> Reply:
+    """An error body: code, message, and where the session is known its balance and currency."""
+    code = codes.code(error.code_name)
+    body: dict[str, Any] = {"_responseCode": code, "message": error.message}
+    if balance_now is not None:
+        amount, currency, scale = balance_now
+        body["balance"] = money(amount, scale)
+        body["currency"] = currency
+    if error.debug is not None and explain:
+        body["_debug"] = error.debug
+    status = getattr(error, "http_status", None) or codes.http_status(error.code_name)
+    return Reply(status, code, encoder.encode(body))
+
+
+def internal_error(codes: ResponseCodes, message: str, status: int | None = None) -> Reply:
+    code = codes.code("internal_error")
+    body = encoder.encode({"_responseCode": code, "message": message})
+    return Reply(status or codes.http_status("internal_error"), code, body)
+
+
+def _receipt(code: int, receipt: Receipt, scale: int) -> Reply:
+    return Reply(200, code, encoder.encode(
+        {
+            "_responseCode": code,
+            "transactionId": receipt.transaction_id,
+            "balance": money(receipt.balance, scale),
+            "currency": receipt.currency,
+        }
+    ))
