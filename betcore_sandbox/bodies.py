@@ -85,7 +85,7 @@ def _id_text(value: Any, name: str) -> str:
     """A string id; a JSON number stands for its decimal text."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise InvalidRequest(f"{name} must be a string, not {_json_type(value)}")
-    text = value if isinstance(value, str) else format(value, "f")
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else format(value, "f")
     if len(text) > MAX_ID_LENGTH:
         raise InvalidRequest(f"{name} is longer than {MAX_ID_LENGTH} characters")
     return text

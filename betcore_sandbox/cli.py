@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--counterparty-id", help="default: the fixture's first counterparty")
     sign.add_argument("--secret", help="default: that counterparty's secret in the fixture")
     sign.add_argument("--fixtures", help=f"fixture to take the defaults from (env {env_name('fixtures')})")
-    sign.add_argument("--url", default="http://127.0.0.1:8080", help="base URL for the curl line")
+    sign.add_argument("--url", help="base URL for the curl line (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)")
     sign.add_argument("--timestamp", type=int, help="X-Timestamp in ms (default: now)")
     sign.add_argument("--request-id", help="X-Request-Id (default: a new random one)")
     sign.set_defaults(run=_sign)
@@ -144,8 +144,13 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
     LOG.info("\n".join(lines))
 
 
+def _local_url(path: str) -> str:
+    """This machine's sandbox, on the port the environment configures."""
+    return f"http://127.0.0.1:{os.environ.get(env_name('port')) or 8080}{path}"
+
+
 def _healthcheck(options: argparse.Namespace) -> int:
-    url = options.url or f"http://127.0.0.1:{os.environ.get(env_name('port')) or 8080}/__admin/health"
+    url = options.url or _local_url("/__admin/health")
     try:
         with urllib.request.urlopen(url, timeout=options.timeout) as response:
             status = json.loads(response.read()).get("status")
@@ -191,7 +196,8 @@ def _sign(options: argparse.Namespace) -> int:
         print(f"{name}: {value}")
     print(f"String-To-Sign: {message.decode('utf-8', 'replace')}")
     print()
-    curl = ["curl", "-sS", "-X", options.method, options.url.rstrip("/") + options.path]
+    base = options.url or _local_url("")
+    curl = ["curl", "-sS", "-X", options.method, base.rstrip("/") + options.path]
     for name, value in headers.items():
         curl += ["-H", f"{name}: {value}"]
     if options.method == "POST":
