@@ -41,6 +41,7 @@ class PlayerSpec:
     currency: str
     balance: Decimal
     blocked: bool = False
+    opening_balance: Decimal | None = None  # only in state snapshots: the balance before the ledger
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,8 @@ def load_fixture(path: str | Path | None = None) -> Fixture:
     return parse_fixture(raw, str(path))
 
 
-def parse_fixture(raw: bytes | Mapping[str, Any], source: str = "<fixture>") -> Fixture:
+def parse_fixture(raw: bytes | Mapping[str, Any], source: str = "<fixture>", *, snapshot: bool = False) -> Fixture:
+    """A validated fixture; with `snapshot`, the extra keys of a state export are allowed (and ignored here)."""
     if isinstance(raw, Mapping):
         data: Any = raw
     else:
@@ -89,12 +91,14 @@ def parse_fixture(raw: bytes | Mapping[str, Any], source: str = "<fixture>") -> 
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise FixtureError(f"{source}: $: not valid JSON: {exc}") from None
     try:
-        return _Reader(source).fixture(data)
-    except _Problem as problem:
+        return _Reader(source, snapshot).fixture(data)
+    except Problem as problem:
         raise FixtureError(f"{source}: {problem.path}: {problem.message}") from None
 
 
-class _Problem(Exception):
+class Problem(Exception):
+    """A problem at a JSON path; FixtureError's message is built from it."""
+
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
@@ -102,15 +106,17 @@ class _Problem(Exception):
 
 
 TOP_LEVEL_KEYS = ("counterparties", "currencies", "players", "sessions", "responseCodes", "settings")
+SNAPSHOT_KEYS = ("bets", "ledger", "tombstones", "lastTransactionId")
 
 
 class _Reader:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, snapshot: bool = False) -> None:
         self.source = source
+        self.snapshot = snapshot
 
     def fixture(self, data: Any) -> Fixture:
         root = _object(data, "$")
-        _known_keys(root, "$", TOP_LEVEL_KEYS)
+        _known_keys(root, "$", TOP_LEVEL_KEYS + SNAPSHOT_KEYS if self.snapshot else TOP_LEVEL_KEYS)
         currencies = self.currencies(root.get("currencies"), "$.currencies")
         counterparties = self.counterparties(root.get("counterparties"), "$.counterparties")
         players = self.players(root.get("players", []), "$.players", currencies)
@@ -119,7 +125,7 @@ class _Reader:
         try:
             checked_settings = settings.validate(root.get("settings", {}), "$.settings")
         except settings.SettingError as exc:
-            raise _Problem(exc.name, exc.problem) from None
+            raise Problem(exc.name, exc.problem) from None
         return Fixture(
             counterparties=tuple(counterparties.values()),
             currencies=currencies,
@@ -136,15 +142,15 @@ class _Reader:
         table = _object(value, path)
         for code, scale in table.items():
             if not code:
-                raise _Problem(path, "currency codes must be non-empty")
+                raise Problem(path, "currency codes must be non-empty")
             if isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= MAX_SCALE:
-                raise _Problem(f"{path}.{code}", f"decimal places must be an integer from 0 to {MAX_SCALE}")
+                raise Problem(f"{path}.{code}", f"decimal places must be an integer from 0 to {MAX_SCALE}")
         return dict(table)
 
     def counterparties(self, value: Any, path: str) -> dict[str, CounterpartySpec]:
         items = _array(value, path)
         if not items:
-            raise _Problem(path, "at least one counterparty is needed")
+            raise Problem(path, "at least one counterparty is needed")
         result: dict[str, CounterpartySpec] = {}
         for i, item in enumerate(items):
             where = f"{path}[{i}]"
@@ -156,7 +162,7 @@ class _Reader:
                 name=_text(obj, "name", where, required=False) or "",
             )
             if spec.id in result:
-                raise _Problem(f"{where}.id", f"duplicate counterparty id {spec.id!r}")
+                raise Problem(f"{where}.id", f"duplicate counterparty id {spec.id!r}")
             result[spec.id] = spec
         return result
 
@@ -165,21 +171,23 @@ class _Reader:
         for i, item in enumerate(_array(value, path)):
             where = f"{path}[{i}]"
             obj = _object(item, where)
-            _known_keys(obj, where, ("id", "currency", "balance", "blocked"))
+            keys = ("id", "currency", "balance", "blocked")
+            _known_keys(obj, where, keys + ("openingBalance",) if self.snapshot else keys)
             currency = _text(obj, "currency", where)
             if currency not in currencies:
-                raise _Problem(f"{where}.currency", f"unknown currency {currency!r} (known: {', '.join(currencies)})")
+                raise Problem(f"{where}.currency", f"unknown currency {currency!r} (known: {', '.join(currencies)})")
             blocked = obj.get("blocked", False)
             if not isinstance(blocked, bool):
-                raise _Problem(f"{where}.blocked", "must be true or false")
+                raise Problem(f"{where}.blocked", "must be true or false")
             spec = PlayerSpec(
                 id=_text(obj, "id", where),
                 currency=currency,
                 balance=_amount(obj, "balance", where, currencies[currency], currency, required=True),
                 blocked=blocked,
+                opening_balance=_amount(obj, "openingBalance", where, currencies[currency], currency),
             )
             if spec.id in result:
-                raise _Problem(f"{where}.id", f"duplicate player id {spec.id!r}")
+                raise Problem(f"{where}.id", f"duplicate player id {spec.id!r}")
             result[spec.id] = spec
         return result
 
@@ -199,25 +207,25 @@ class _Reader:
             _known_keys(obj, where, ("id", "playerId", "counterpartyId", "expiresAt", "minBet", "maxBet", "status"))
             session_id = _text(obj, "id", where)
             if session_id in seen:
-                raise _Problem(f"{where}.id", f"duplicate session id {session_id!r}")
+                raise Problem(f"{where}.id", f"duplicate session id {session_id!r}")
             seen.add(session_id)
             player_id = _text(obj, "playerId", where)
             player = players.get(player_id)
             if player is None:
-                raise _Problem(f"{where}.playerId", f"unknown player {player_id!r}")
+                raise Problem(f"{where}.playerId", f"unknown player {player_id!r}")
             counterparty_id = _text(obj, "counterpartyId", where, required=len(counterparties) != 1)
             if counterparty_id is None:
                 counterparty_id = next(iter(counterparties))
             elif counterparty_id not in counterparties:
-                raise _Problem(f"{where}.counterpartyId", f"unknown counterparty {counterparty_id!r}")
+                raise Problem(f"{where}.counterpartyId", f"unknown counterparty {counterparty_id!r}")
             scale = currencies[player.currency]
             min_bet = _amount(obj, "minBet", where, scale, player.currency)
             max_bet = _amount(obj, "maxBet", where, scale, player.currency)
             if min_bet is not None and max_bet is not None and min_bet > max_bet:
-                raise _Problem(f"{where}.minBet", "must not be above maxBet")
+                raise Problem(f"{where}.minBet", "must not be above maxBet")
             status = obj.get("status", "active")
             if status not in SESSION_STATUSES:
-                raise _Problem(f"{where}.status", f"must be one of {', '.join(SESSION_STATUSES)}")
+                raise Problem(f"{where}.status", f"must be one of {', '.join(SESSION_STATUSES)}")
             result.append(
                 SessionSpec(
                     id=session_id,
@@ -235,9 +243,9 @@ class _Reader:
         table = _object(value, path)
         for name, code in table.items():
             if name not in codes.TABLE:
-                raise _Problem(f"{path}.{name}", f"unknown code name (known: {', '.join(codes.NAMES)})")
+                raise Problem(f"{path}.{name}", f"unknown code name (known: {', '.join(codes.NAMES)})")
             if isinstance(code, bool) or not isinstance(code, int):
-                raise _Problem(f"{path}.{name}", "must be an integer")
+                raise Problem(f"{path}.{name}", "must be an integer")
         return dict(table)
 
 
@@ -246,32 +254,32 @@ def parse_timestamp(value: Any, path: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _Problem(path, "must be an ISO 8601 UTC timestamp or null")
+        raise Problem(path, "must be an ISO 8601 UTC timestamp or null")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _Problem(path, f"is not an ISO 8601 timestamp: {value!r}") from None
+        raise Problem(path, f"is not an ISO 8601 timestamp: {value!r}") from None
     if moment.tzinfo is None:
-        raise _Problem(path, f"needs a UTC offset, e.g. {value}Z")
+        raise Problem(path, f"needs a UTC offset, e.g. {value}Z")
     return moment.astimezone(timezone.utc)
 
 
 def _object(value: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise _Problem(path, "must be an object")
+        raise Problem(path, "must be an object")
     return value
 
 
 def _array(value: Any, path: str) -> list[Any]:
     if not isinstance(value, list):
-        raise _Problem(path, "must be an array")
+        raise Problem(path, "must be an array")
     return value
 
 
 def _known_keys(obj: Mapping[str, Any], path: str, known: tuple[str, ...]) -> None:
     for key in obj:
         if key not in known:
-            raise _Problem(f"{path}.{key}", f"unknown key (known: {', '.join(known)})")
+            raise Problem(f"{path}.{key}", f"unknown key (known: {', '.join(known)})")
 
 
 def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
@@ -279,7 +287,7 @@ def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = True)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise _Problem(f"{path}.{key}", "must be a non-empty string" if key in obj else "is required")
+        raise Problem(f"{path}.{key}", "must be a non-empty string" if key in obj else "is required")
     return value
 
 
@@ -288,11 +296,11 @@ def _amount(
 ) -> Decimal | None:
     if obj.get(key) is None:
         if required:
-            raise _Problem(f"{path}.{key}", "is required")
+            raise Problem(f"{path}.{key}", "is required")
         return None
     try:
         amount = parse_amount(obj[key])
         check_scale(amount, scale, currency)
     except AmountError as exc:
-        raise _Problem(f"{path}.{key}", str(exc)) from None
+        raise Problem(f"{path}.{key}", str(exc)) from None
     return amount

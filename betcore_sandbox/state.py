@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .codes import ResponseCodes
+from .faults import FaultBook
 from .fixtures import Fixture
 from .journal import Journal
 from .request_ids import SeenRequestIds
@@ -30,15 +31,17 @@ class SandboxState:
         self.wallet = Wallet(clock)
         self.seen_request_ids = SeenRequestIds()
         self.journal = Journal()
+        self.faults = FaultBook()
         self.internal_errors: list[str] = []
         self.reset()
 
     def reset(self) -> None:
-        """Back to the loaded fixture and start-up settings; bets, ledger, journal and seen ids cleared."""
+        """Back to the loaded fixture and start-up settings; bets, ledger, journal, faults and seen ids cleared."""
         self.settings.replace_with(self.startup_settings)
         self.codes.reset(self.fixture.response_codes)
         self.wallet.load(self.fixture)
         self.seen_request_ids.clear()
         self.journal.clear()
         self.journal.resize(self.settings.journalLimit)
+        self.faults.clear()
         self.internal_errors.clear()

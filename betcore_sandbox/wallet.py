@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from .bodies import BetRequest
 from .errors import (
+    AdminInputError,
     BetConflict,
     BetNotFound,
     InsufficientFunds,
     InvalidRequest,
     LimitExceeded,
+    NotFound,
     SessionNotFound,
 )
 from .fixtures import Fixture
-from .money import MONEY, ZERO, AmountError, check_scale
+from .money import MONEY, ZERO, AmountError, check_scale, parse_amount
 
 PAY_IN = "pay-in"
 PAY_OUT = "pay-out"
@@ -78,6 +82,7 @@ class LedgerEntry:
     bet_id: str | None
     request_id: str | None
     time: float
+    counterparty_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -147,7 +152,13 @@ class Wallet:
             self.counterparties = {c.id: Counterparty(c.id, c.secret, c.name) for c in fixture.counterparties}
             self.secrets = {c.id: c.secret for c in fixture.counterparties}
             self.players = {
-                p.id: Player(p.id, p.currency, p.balance, p.blocked, opening_balance=p.balance)
+                p.id: Player(
+                    p.id,
+                    p.currency,
+                    p.balance,
+                    p.blocked,
+                    opening_balance=p.balance if p.opening_balance is None else p.opening_balance,
+                )
                 for p in fixture.players
             }
             self.sessions = {
@@ -302,6 +313,135 @@ class Wallet:
             bet.status = REFUNDED
             return self._applied(bet, REFUND, player, transaction_id)
 
+    # -- admin operations --------------------------------------------------------------------------
+
+    def create_player(
+        self, player_id: str | None, currency: Any, balance: Any = ZERO, blocked: Any = False
+    ) -> Player:
+        with self.lock:
+            player_id = self._new_id(player_id, "player", self.players)
+            if currency not in self.currencies:
+                raise AdminInputError(f"currency: unknown currency {currency!r} (known: {', '.join(self.currencies)})")
+            amount = self._admin_amount("balance", balance, currency)
+            player = Player(player_id, currency, amount, _flag("blocked", blocked), opening_balance=amount)
+            self.players[player_id] = player
+            return player
+
+    def update_player(self, player_id: str, *, balance: Any = None, blocked: Any = None) -> Player:
+        """Set the balance (recorded in the ledger as an `adjustment`) and/or the blocked flag."""
+        with self.lock:
+            player = self.player(player_id)
+            amount = None if balance is None else self._admin_amount("balance", balance, player.currency)
+            flag = None if blocked is None else _flag("blocked", blocked)
+            if amount is not None and amount != player.balance:
+                delta = MONEY.subtract(amount, player.balance)
+                player.balance = amount
+                self.ledger.append(
+                    LedgerEntry(
+                        self._next_transaction_id(), "adjustment", delta, amount, player.id, None, None, None,
+                        self.clock(),
+                    )
+                )
+            if flag is not None:
+                player.blocked = flag
+            return player
+
+    def create_session(
+        self,
+        session_id: str | None,
+        player_id: str,
+        counterparty_id: str | None = None,
+        *,
+        ttl_seconds: Any = None,
+        min_bet: Any = None,
+        max_bet: Any = None,
+    ) -> Session:
+        with self.lock:
+            session_id = self._new_id(session_id, "session", self.sessions)
+            player = self.players.get(player_id)
+            if player is None:
+                raise AdminInputError(f"playerId: unknown player {player_id!r}")
+            if counterparty_id is None:
+                counterparty_id = next(iter(self.counterparties))
+            elif counterparty_id not in self.counterparties:
+                raise AdminInputError(f"counterpartyId: unknown counterparty {counterparty_id!r}")
+            session = Session(session_id, player.id, counterparty_id)
+            self._apply_session_changes(session, player, ttl_seconds=ttl_seconds, min_bet=min_bet, max_bet=max_bet)
+            self.sessions[session_id] = session
+            return session
+
+    def update_session(self, session_id: str, **changes: Any) -> Session:
+        with self.lock:
+            session = self.session(session_id)
+            updated = Session(**{name: getattr(session, name) for name in Session.__dataclass_fields__})
+            self._apply_session_changes(updated, self.players[session.player_id], **changes)
+            for name in Session.__dataclass_fields__:
+                setattr(session, name, getattr(updated, name))
+            return session
+
+    def delete_session(self, session_id: str) -> None:
+        with self.lock:
+            self.session(session_id)
+            del self.sessions[session_id]
+
+    def player(self, player_id: str) -> Player:
+        player = self.players.get(player_id)
+        if player is None:
+            raise NotFound(f"no player {player_id!r}")
+        return player
+
+    def session(self, session_id: str) -> Session:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise NotFound(f"no session {session_id!r}")
+        return session
+
+    def _apply_session_changes(
+        self,
+        session: Session,
+        player: Player,
+        *,
+        status: Any = None,
+        ttl_seconds: Any = None,
+        min_bet: Any = None,
+        max_bet: Any = None,
+    ) -> None:
+        if status is not None:
+            if status not in ("active", "expired", "closed"):
+                raise AdminInputError("status: must be active, expired or closed")
+            session.status = status
+            if status == "active" and session.expires_at is not None and session.expires_at <= self.clock():
+                session.expires_at = None  # re-activating an expired session lifts its expiry
+        if ttl_seconds is not None:
+            if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, (int, Decimal)) or ttl_seconds <= 0:
+                raise AdminInputError("ttlSeconds: must be a number greater than 0")
+            session.expires_at = self.clock() + float(ttl_seconds)
+        if min_bet is not None:
+            session.min_bet = self._admin_amount("minBet", min_bet, player.currency)
+        if max_bet is not None:
+            session.max_bet = self._admin_amount("maxBet", max_bet, player.currency)
+        if session.min_bet is not None and session.max_bet is not None and session.min_bet > session.max_bet:
+            raise AdminInputError("minBet: must not be above maxBet")
+
+    def _admin_amount(self, name: str, value: Any, currency: str) -> Decimal:
+        try:
+            amount = parse_amount(value)
+            check_scale(amount, self.currencies[currency], currency)
+        except AmountError as exc:
+            raise AdminInputError(f"{name}: {exc}") from None
+        return amount
+
+    @staticmethod
+    def _new_id(wanted: Any, prefix: str, taken: dict[str, Any]) -> str:
+        if wanted is None:
+            new = f"{prefix}-{uuid.uuid4().hex[:12]}"
+            return new
+        if not isinstance(wanted, str) or not wanted:
+            raise AdminInputError("id: must be a non-empty string")
+        if wanted in taken:
+            raise AdminInputError(f"id: {prefix} {wanted!r} already exists")
+        return wanted
+
     # -- reads -------------------------------------------------------------------------------------
 
     def session_balance(self, counterparty_id: str, session_id: str) -> tuple[Decimal, str] | None:
@@ -400,7 +540,16 @@ class Wallet:
     ) -> None:
         player.balance = MONEY.add(player.balance, amount)
         entry = LedgerEntry(
-            transaction_id, entry_type, amount, player.balance, player.id, bet.session_id, bet.bet_id, request_id, now
+            transaction_id,
+            entry_type,
+            amount,
+            player.balance,
+            player.id,
+            bet.session_id,
+            bet.bet_id,
+            request_id,
+            now,
+            bet.counterparty_id,
         )
         self.ledger.append(entry)
         bet.entries.append(entry)
@@ -410,6 +559,12 @@ class Wallet:
         receipt = Receipt(transaction_id, player.balance, player.currency)
         bet.receipts[operation] = receipt
         return Outcome(receipt, False, player.balance, player.currency)
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise AdminInputError(f"{name}: must be true or false")
+    return value
 
 
 def _same_context(bet: Bet, session: Session, game_round_id: str | None) -> bool:

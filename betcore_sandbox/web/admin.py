@@ -1,17 +1,232 @@
-"""The admin API under /__admin: never signed, never hit by faults."""
+"""The admin API under /__admin: JSON in and out, never signed, never hit by faults.
+
+Each handler parses the request, calls one control operation and wraps the result; the middleware turns
+AdminInputError into 400 and NotFound into 404, and guards every route but health with the admin token.
+"""
 
 from __future__ import annotations
 
+import hmac
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
 from aiohttp import web
 
-from .. import __version__
+from .. import __version__, control
+from ..errors import AdminInputError, NotFound
+from .keys import ADMIN_TOKEN, STATE
+
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+_encoder = msgspec.json.Encoder()  # Decimal amounts are written as exact decimal strings
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=_encoder.encode(data), status=status, content_type="application/json")
+
+
+def no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+async def body(request: web.Request) -> Any:
+    raw = await request.read()
+    try:
+        return _decoder.decode(raw or b"{}")
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise AdminInputError(f"body is not valid JSON: {exc}") from None
+
+
+@web.middleware
+async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = request.config_dict.get(ADMIN_TOKEN)
+    if token and request.match_info.route.name != "health":
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
+    try:
+        return await handler(request)
+    except AdminInputError as exc:
+        return reply({"error": str(exc)}, 400)
+    except NotFound as exc:
+        return reply({"error": str(exc)}, 404)
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # a bug in the sandbox: visible, and counted for the teardown check
+        request.config_dict[STATE].internal_errors.append("".join(traceback.format_exception(exc)))
+        logging.getLogger("betcore_sandbox").exception("unexpected failure in %s %s", request.method, request.path)
+        return reply({"error": f"unexpected sandbox failure: {exc!r}"}, 500)
+
+
+def _query(request: web.Request, *names: str) -> dict[str, str | None]:
+    return {name: request.query.get(name) or None for name in names}
+
+
+def _id(request: web.Request) -> str:
+    return request.match_info["id"]
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "healthy", "version": __version__})
+    return reply({"status": "healthy", "version": __version__})
 
 
-def create_admin_app() -> web.Application:
-    admin = web.Application()
-    admin.router.add_get("/health", health)
+async def reset(request: web.Request) -> web.Response:
+    control.reset(request.config_dict[STATE])
+    return reply({"status": "reset"})
+
+
+async def get_state(request: web.Request) -> web.Response:
+    return reply(control.export_state(request.config_dict[STATE]))
+
+
+async def put_state(request: web.Request) -> web.Response:
+    return reply(control.import_state(request.config_dict[STATE], await body(request)))
+
+
+async def list_players(request: web.Request) -> web.Response:
+    return reply(control.players(request.config_dict[STATE]))
+
+
+async def create_player(request: web.Request) -> web.Response:
+    return reply(control.create_player(request.config_dict[STATE], await body(request)), 201)
+
+
+async def get_player(request: web.Request) -> web.Response:
+    return reply(control.player(request.config_dict[STATE], _id(request)))
+
+
+async def patch_player(request: web.Request) -> web.Response:
+    return reply(control.update_player(request.config_dict[STATE], _id(request), await body(request)))
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    return reply(control.sessions(request.config_dict[STATE]))
+
+
+async def create_session(request: web.Request) -> web.Response:
+    return reply(control.create_session(request.config_dict[STATE], await body(request)), 201)
+
+
+async def get_session(request: web.Request) -> web.Response:
+    return reply(control.session(request.config_dict[STATE], _id(request)))
+
+
+async def patch_session(request: web.Request) -> web.Response:
+    return reply(control.update_session(request.config_dict[STATE], _id(request), await body(request)))
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    control.delete_session(request.config_dict[STATE], _id(request))
+    return no_content()
+
+
+async def list_bets(request: web.Request) -> web.Response:
+    q = _query(request, "sessionId", "playerId", "status")
+    return reply(
+        control.bets(request.config_dict[STATE], session_id=q["sessionId"], player_id=q["playerId"], status=q["status"])
+    )
+
+
+async def get_bet(request: web.Request) -> web.Response:
+    counterparty_id = request.query.get("counterpartyId") or None
+    return reply(control.bet(request.config_dict[STATE], _id(request), counterparty_id))
+
+
+async def list_transactions(request: web.Request) -> web.Response:
+    q = _query(request, "playerId", "sessionId", "betId")
+    return reply(
+        control.transactions(
+            request.config_dict[STATE], player_id=q["playerId"], session_id=q["sessionId"], bet_id=q["betId"]
+        )
+    )
+
+
+async def list_requests(request: web.Request) -> web.Response:
+    q = _query(request, "endpoint", "sessionId", "betId", "limit")
+    return reply(
+        control.requests(
+            request.config_dict[STATE],
+            endpoint=q["endpoint"],
+            session_id=q["sessionId"],
+            bet_id=q["betId"],
+            limit=q["limit"],
+        )
+    )
+
+
+async def clear_requests(request: web.Request) -> web.Response:
+    control.clear_requests(request.config_dict[STATE])
+    return no_content()
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    return reply(control.faults(request.config_dict[STATE]))
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    return reply(control.add_fault(request.config_dict[STATE], await body(request)), 201)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    control.clear_faults(request.config_dict[STATE])
+    return no_content()
+
+
+async def get_fault(request: web.Request) -> web.Response:
+    return reply(control.fault(request.config_dict[STATE], _id(request)))
+
+
+async def remove_fault(request: web.Request) -> web.Response:
+    control.remove_fault(request.config_dict[STATE], _id(request))
+    return no_content()
+
+
+async def audit(request: web.Request) -> web.Response:
+    return reply(control.audit(request.config_dict[STATE]))
+
+
+async def get_settings(request: web.Request) -> web.Response:
+    return reply(control.settings(request.config_dict[STATE]))
+
+
+async def patch_settings(request: web.Request) -> web.Response:
+    return reply(control.update_settings(request.config_dict[STATE], await body(request)))
+
+
+def create_admin_app(admin_token: str | None = None) -> web.Application:
+    admin = web.Application(middlewares=[admin_errors])
+    if admin_token:
+        admin[ADMIN_TOKEN] = admin_token
+    r = admin.router
+    r.add_get("/health", health, name="health")
+    r.add_post("/reset", reset)
+    r.add_get("/state", get_state)
+    r.add_put("/state", put_state)
+    r.add_get("/players", list_players)
+    r.add_post("/players", create_player)
+    r.add_get("/players/{id}", get_player)
+    r.add_patch("/players/{id}", patch_player)
+    r.add_get("/sessions", list_sessions)
+    r.add_post("/sessions", create_session)
+    r.add_get("/sessions/{id}", get_session)
+    r.add_patch("/sessions/{id}", patch_session)
+    r.add_delete("/sessions/{id}", delete_session)
+    r.add_get("/bets", list_bets)
+    r.add_get("/bets/{id}", get_bet)
+    r.add_get("/transactions", list_transactions)
+    r.add_get("/requests", list_requests)
+    r.add_delete("/requests", clear_requests)
+    r.add_get("/faults", list_faults)
+    r.add_post("/faults", add_fault)
+    r.add_delete("/faults", clear_faults)
+    r.add_get("/faults/{id}", get_fault)
+    r.add_delete("/faults/{id}", remove_fault)
+    r.add_get("/audit", audit)
+    r.add_get("/settings", get_settings)
+    r.add_patch("/settings", patch_settings)
     return admin

@@ -17,5 +17,5 @@ def create_app(state: SandboxState, *, admin_token: str | None = None) -> web.Ap
     app = web.Application(client_max_size=MAX_ADMIN_BODY)
     app[STATE] = state
     provider.add_routes(app)
-    app.add_subapp("/__admin", create_admin_app())
+    app.add_subapp("/__admin", create_admin_app(admin_token))
     return app

@@ -18,7 +18,7 @@ encoder = msgspec.json.Encoder()
 
 class Reply(NamedTuple):
     status: int
-    code: int
+    code: int | None  # None when the body carries no code (an injected malformed body)
     body: bytes
 
 
@@ -62,15 +62,16 @@ def failure(
 ) -> Reply:
     """An error body: code, message, and where the session is known its balance and currency."""
     code = codes.code(error.code_name)
-    body: dict[str, Any] = {"_responseCode": code, "message": error.message}
-    if balance_now is not None:
-        amount, currency, scale = balance_now
-        body["balance"] = money(amount, scale)
-        body["currency"] = currency
+    body = _with_balance({"_responseCode": code, "message": error.message}, balance_now)
     if error.debug is not None and explain:
         body["_debug"] = error.debug
     status = getattr(error, "http_status", None) or codes.http_status(error.code_name)
     return Reply(status, code, encoder.encode(body))
+
+
+def injected(code: int, message: str, balance_now: tuple[Decimal, str, int] | None) -> Reply:
+    """An injected `response_code` answer: HTTP 200 with that code."""
+    return Reply(200, code, encoder.encode(_with_balance({"_responseCode": code, "message": message}, balance_now)))
 
 
 def internal_error(codes: ResponseCodes, message: str, status: int | None = None) -> Reply:
@@ -88,3 +89,11 @@ def _receipt(code: int, receipt: Receipt, scale: int) -> Reply:
             "currency": receipt.currency,
         }
     ))
+
+
+def _with_balance(body: dict[str, Any], balance_now: tuple[Decimal, str, int] | None) -> dict[str, Any]:
+    if balance_now is not None:
+        amount, currency, scale = balance_now
+        body["balance"] = money(amount, scale)
+        body["currency"] = currency
+    return body

@@ -1,17 +1,27 @@
-"""The aggregator's wallet endpoints, under /v1 and the real aggregator's base path."""
+"""The aggregator's wallet endpoints, under /v1 and the real aggregator's base path.
+
+A request is admitted (body read, signature checked, body validated), then the fault rules are asked whether
+one fires: `before` it answers instead of the wallet, `after` the wallet operation is committed first and the
+fault then replaces or loses its answer. A delay only ever sleeps outside the (synchronous) wallet operation.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
+import struct
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from ..authentication import authenticate
-from ..bodies import parse_bet_request
-from ..errors import SandboxError, Unauthorized
+from ..bodies import BetRequest, parse_bet_request
+from ..errors import InsufficientFunds, SandboxError, Unauthorized
+from ..faults import FaultRule
 from ..journal import JournalEntry
 from ..logs import REQUESTS
 from ..state import SandboxState
@@ -29,6 +39,17 @@ ENDPOINTS = {
     "refund": ("POST", "/sessions/{sessionId}/bets/refund"),
 }
 MAX_BODY = 64 * 1024
+MALFORMED_BODY = b'{"_responseCode":1,"transactionId":"'  # cut off mid-value: not JSON
+
+
+@dataclass(slots=True)
+class Admitted:
+    """A request that passed every check: who sent it, and what it asks."""
+
+    counterparty_id: str
+    session_id: str
+    request_id: str
+    bet: BetRequest | None  # None for balance
 
 
 def add_routes(app: web.Application) -> None:
@@ -57,16 +78,28 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
         headers=tuple(request.headers.items()),
         body=b"",
     )
-    reply = await _answer(request, state, endpoint, entry)
-    response = web.Response(body=reply.body, status=reply.status, content_type="application/json")
-    _finish(state, entry, reply, started)
-    return response
+    admitted = await _admit(request, state, endpoint, entry)
+    if isinstance(admitted, Reply):
+        return _respond(state, entry, admitted, started)
+
+    rule = _fire(state, endpoint, admitted)
+    if rule is not None:
+        entry.fault = rule.summary()
+        if rule.phase == "before":
+            if rule.kind != "delay":
+                return await _inject(request, state, rule, admitted, entry, started)
+            await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
+    reply = _operate(state, endpoint, admitted, entry)
+    if rule is not None and rule.phase == "after":
+        if rule.kind != "delay":
+            return await _inject(request, state, rule, admitted, entry, started)
+        await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
+    return _respond(state, entry, reply, started)
 
 
-async def _answer(request: web.Request, state: SandboxState, endpoint: str, entry: JournalEntry) -> Reply:
-    """Parse, authenticate, run the wallet operation; every failure becomes its response code here."""
+async def _admit(request: web.Request, state: SandboxState, endpoint: str, entry: JournalEntry) -> Admitted | Reply:
     session_id = entry.session_id or ""
-    counterparty_id: str | None = None
+    counterparty_id = None
     try:
         entry.body = raw = await _read_body(request)
         try:
@@ -83,26 +116,83 @@ async def _answer(request: web.Request, state: SandboxState, endpoint: str, entr
             entry.signature, entry.signature_error, entry.signature_debug = "invalid", error.message, error.debug
             raise
         entry.signature, entry.counterparty_id = "valid", counterparty_id
-        wallet = state.wallet
-        if endpoint == "balance":
-            amount, currency = wallet.balance(counterparty_id, session_id)
+        bet = None
+        if endpoint != "balance":
+            bet = parse_bet_request(endpoint, raw, session_id)
+            entry.bet_id, entry.unknown_fields = bet.bet_id, bet.unknown_fields
+        return Admitted(counterparty_id, session_id, request.headers["X-Request-Id"], bet)
+    except SandboxError as error:
+        return _error_reply(state, error, counterparty_id, session_id)
+    except Exception as exc:
+        return _unexpected(state, entry, exc)
+
+
+def _operate(state: SandboxState, endpoint: str, admitted: Admitted, entry: JournalEntry) -> Reply:
+    """The wallet operation; every domain error becomes its response code here."""
+    wallet = state.wallet
+    try:
+        if admitted.bet is None:
+            amount, currency = wallet.balance(admitted.counterparty_id, admitted.session_id)
             return envelope.balance(state.codes, amount, currency, wallet.scale(currency))
-        bet_request = parse_bet_request(endpoint, raw, session_id)
-        entry.bet_id, entry.unknown_fields = bet_request.bet_id, bet_request.unknown_fields
-        result = execute(wallet, endpoint, counterparty_id, session_id, bet_request, request.headers["X-Request-Id"])
+        result = execute(
+            wallet, endpoint, admitted.counterparty_id, admitted.session_id, admitted.bet, admitted.request_id
+        )
         return envelope.outcome(state.codes, state.settings, result, wallet.scale(result.currency))
     except SandboxError as error:
-        return envelope.failure(
-            state.codes,
-            error,
-            balance_now=_balance_for(state, error, counterparty_id, session_id),
-            explain=state.settings.explainSignatures,
-        )
-    except Exception as exc:  # a bug in the sandbox: answer 99 and make it visible
-        entry.error = "".join(traceback.format_exception(exc))
-        state.internal_errors.append(entry.error)
-        logging.getLogger("betcore_sandbox").exception("unexpected failure handling %s", endpoint)
-        return envelope.internal_error(state.codes, f"unexpected sandbox failure: {exc!r}")
+        return _error_reply(state, error, admitted.counterparty_id, admitted.session_id)
+    except Exception as exc:
+        return _unexpected(state, entry, exc)
+
+
+def _fire(state: SandboxState, endpoint: str, admitted: Admitted) -> FaultRule | None:
+    if not len(state.faults):
+        return None
+    session = state.wallet.sessions.get(admitted.session_id)
+    player_id = session.player_id if session is not None else None
+    bet_id = admitted.bet.bet_id if admitted.bet is not None else None
+    return state.faults.fire(endpoint, admitted.session_id, player_id, bet_id)
+
+
+async def _inject(
+    request: web.Request,
+    state: SandboxState,
+    rule: FaultRule,
+    admitted: Admitted,
+    entry: JournalEntry,
+    started: float,
+) -> web.StreamResponse:
+    """Answer as the fault says: a replaced answer, or a connection that never gets one."""
+    message = f"injected fault {rule.id} ({rule.kind}, {rule.phase})"
+    if rule.kind == "http_error":
+        reply = envelope.internal_error(state.codes, message, rule.status)
+    elif rule.kind == "response_code":
+        code = rule.response_code if rule.response_code is not None else state.codes.code("internal_error")
+        reply = envelope.injected(code, message, _balance_for(state, None, admitted.counterparty_id, admitted.session_id))
+    elif rule.kind == "insufficient_funds":
+        reply = _error_reply(state, InsufficientFunds(message), admitted.counterparty_id, admitted.session_id)
+    elif rule.kind == "malformed_body":
+        reply = Reply(200, None, MALFORMED_BODY)
+    else:
+        transport = request.transport
+        if rule.kind == "timeout":
+            await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
+            transport = request.transport
+        if transport is not None:
+            if rule.kind == "connection_reset":
+                _reset(transport)
+            else:
+                transport.close()
+        _finish(state, entry, None, started)
+        return web.Response(status=204)  # never reaches the client: the connection is gone
+    return _respond(state, entry, reply, started)
+
+
+def _reset(transport: asyncio.BaseTransport) -> None:
+    """Close with a TCP RST, as a crashed peer or a middlebox would."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()  # type: ignore[attr-defined]
 
 
 async def _read_body(request: web.Request) -> bytes:
@@ -114,11 +204,28 @@ async def _read_body(request: web.Request) -> bytes:
     return raw
 
 
-def _balance_for(state: SandboxState, error: SandboxError, counterparty_id: str | None, session_id: str):
+def _error_reply(state: SandboxState, error: SandboxError, counterparty_id: str | None, session_id: str) -> Reply:
+    return envelope.failure(
+        state.codes,
+        error,
+        balance_now=_balance_for(state, error, counterparty_id, session_id),
+        explain=state.settings.explainSignatures,
+    )
+
+
+def _unexpected(state: SandboxState, entry: JournalEntry, exc: Exception) -> Reply:
+    """A bug in the sandbox: answer 99 and make it visible (log, journal, teardown check)."""
+    entry.error = "".join(traceback.format_exception(exc))
+    state.internal_errors.append(entry.error)
+    logging.getLogger("betcore_sandbox").exception("unexpected failure handling %s", entry.endpoint)
+    return envelope.internal_error(state.codes, f"unexpected sandbox failure: {exc!r}")
+
+
+def _balance_for(state: SandboxState, error: SandboxError | None, counterparty_id: str | None, session_id: str):
     """The session's balance for an error body, only once the caller proved who it is."""
     if counterparty_id is None:
         return None
-    if error.balance is not None and error.currency is not None:
+    if error is not None and error.balance is not None and error.currency is not None:
         amount, currency = error.balance, error.currency
     else:
         known = state.wallet.session_balance(counterparty_id, session_id)
@@ -126,6 +233,12 @@ def _balance_for(state: SandboxState, error: SandboxError, counterparty_id: str 
             return None
         amount, currency = known
     return amount, currency, state.wallet.scale(currency)
+
+
+def _respond(state: SandboxState, entry: JournalEntry, reply: Reply, started: float) -> web.Response:
+    response = web.Response(body=reply.body, status=reply.status, content_type="application/json")
+    _finish(state, entry, reply, started)
+    return response
 
 
 def _finish(state: SandboxState, entry: JournalEntry, reply: Reply | None, started: float) -> None:

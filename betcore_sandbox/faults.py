@@ -1,0 +1,251 @@
+"""Fault rules: which provider requests fail, how, and whether before or after the money moved."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .errors import AdminInputError, NotFound
+
+KINDS = (
+    "http_error",
+    "response_code",
+    "insufficient_funds",
+    "delay",
+    "timeout",
+    "connection_reset",
+    "empty_response",
+    "malformed_body",
+)
+ENDPOINTS = ("*", "balance", "pay-in", "pay-out", "pay-in-out", "refund")
+PHASES = ("before", "after")
+# Kinds that answer nothing: the client sees a dropped connection.
+SILENT_KINDS = frozenset({"timeout", "connection_reset", "empty_response"})
+DEFAULT_TIMEOUT_MS = 30_000
+FIELDS = (
+    "endpoint", "sessionId", "playerId", "betId", "kind", "phase", "status", "responseCode", "delayMs",
+    "times", "skip", "probability", "seed", "ttlSeconds",
+)
+
+
+@dataclass(slots=True)
+class FaultRule:
+    id: str
+    kind: str
+    endpoint: str = "*"
+    session_id: str | None = None
+    player_id: str | None = None
+    bet_id: str | None = None
+    phase: str = "before"
+    status: int = 500
+    response_code: int | None = None  # None: the internal_error code in force
+    delay_ms: int | None = None
+    times: int | None = 1
+    skip: int = 0
+    probability: float = 1.0
+    seed: int | None = None
+    ttl_seconds: float | None = None
+    created_at: float = 0.0
+    expires_at: float | None = None  # monotonic
+    matched: int = 0
+    fired: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.times is None else max(self.times - self.fired, 0)
+
+    @property
+    def silent(self) -> bool:
+        return self.kind in SILENT_KINDS
+
+    def applies_to(self, endpoint: str, session_id: str | None, player_id: str | None, bet_id: str | None) -> bool:
+        return (
+            (self.endpoint == "*" or self.endpoint == endpoint)
+            and (self.session_id is None or self.session_id == session_id)
+            and (self.player_id is None or self.player_id == player_id)
+            and (self.bet_id is None or self.bet_id == bet_id)
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What the journal records of a fired fault."""
+        return {"id": self.id, "kind": self.kind, "phase": self.phase}
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "endpoint": self.endpoint,
+            "sessionId": self.session_id,
+            "playerId": self.player_id,
+            "betId": self.bet_id,
+            "kind": self.kind,
+            "phase": self.phase,
+            "status": self.status,
+            "responseCode": self.response_code,
+            "delayMs": self.delay_ms,
+            "times": self.times,
+            "skip": self.skip,
+            "probability": self.probability,
+            "seed": self.seed,
+            "ttlSeconds": self.ttl_seconds,
+            "fired": self.fired,
+            "remaining": self.remaining,
+            "matched": self.matched,
+        }
+
+
+class FaultBook:
+    """The rules in creation order. The first that matches a request and fires wins."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._rules: list[FaultRule] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def add(self, spec: Mapping[str, Any]) -> FaultRule:
+        rule = parse_rule(spec, f"fault-{next(self._ids)}")
+        rule.created_at = time.time()
+        if rule.ttl_seconds is not None:
+            rule.expires_at = self._monotonic() + rule.ttl_seconds
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            self._expire()
+            return list(self._rules)
+
+    def get(self, rule_id: str) -> FaultRule:
+        for rule in self.rules():
+            if rule.id == rule_id:
+                return rule
+        raise NotFound(f"no fault {rule_id!r}")
+
+    def remove(self, rule_id: str) -> None:
+        with self._lock:
+            for i, rule in enumerate(self._rules):
+                if rule.id == rule_id:
+                    del self._rules[i]
+                    return
+        raise NotFound(f"no fault {rule_id!r}")
+
+    def fire(
+        self, endpoint: str, session_id: str | None, player_id: str | None, bet_id: str | None
+    ) -> FaultRule | None:
+        """The rule that fires on this request, with its counters advanced; None lets the request through."""
+        if not self._rules:
+            return None
+        with self._lock:
+            self._expire()
+            for rule in self._rules:
+                if rule.remaining == 0 or not rule.applies_to(endpoint, session_id, player_id, bet_id):
+                    continue
+                rule.matched += 1
+                if rule.matched <= rule.skip:
+                    continue
+                if rule.probability < 1.0 and rule.rng.random() >= rule.probability:
+                    continue
+                rule.fired += 1
+                return rule
+        return None
+
+    def _expire(self) -> None:
+        now = self._monotonic()
+        self._rules[:] = [r for r in self._rules if r.expires_at is None or r.expires_at > now]
+
+
+def parse_rule(spec: Mapping[str, Any], rule_id: str) -> FaultRule:
+    """A FaultRule from its JSON form; AdminInputError names the first bad field."""
+    if not isinstance(spec, Mapping):
+        raise AdminInputError("a fault rule must be a JSON object")
+    for key in spec:
+        if key not in FIELDS:
+            raise AdminInputError(f"{key}: unknown field (known: {', '.join(FIELDS)})")
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise AdminInputError(f"kind: must be one of {', '.join(KINDS)}")
+    endpoint = spec.get("endpoint") or "*"
+    if endpoint not in ENDPOINTS:
+        raise AdminInputError(f"endpoint: must be one of {', '.join(ENDPOINTS)}")
+    phase = spec.get("phase") or "before"
+    if phase not in PHASES:
+        raise AdminInputError("phase: must be before or after")
+    delay_ms = _int(spec, "delayMs", minimum=0)
+    if kind == "delay" and delay_ms is None:
+        raise AdminInputError("delayMs: is required for a delay fault")
+    if kind == "timeout" and delay_ms is None:
+        delay_ms = DEFAULT_TIMEOUT_MS
+    status = _int(spec, "status", minimum=100, maximum=599)
+    times = _int(spec, "times", minimum=1) if "times" in spec else 1
+    probability = _number(spec, "probability", 1.0)
+    if not 0.0 <= probability <= 1.0:
+        raise AdminInputError("probability: must be from 0 to 1")
+    ttl = _number(spec, "ttlSeconds", None)
+    if ttl is not None and ttl <= 0:
+        raise AdminInputError("ttlSeconds: must be greater than 0")
+    seed = _int(spec, "seed")
+    rule = FaultRule(
+        id=rule_id,
+        kind=kind,
+        endpoint=endpoint,
+        session_id=_text(spec, "sessionId"),
+        player_id=_text(spec, "playerId"),
+        bet_id=_text(spec, "betId"),
+        phase=phase,
+        status=status if status is not None else 500,
+        response_code=_int(spec, "responseCode"),
+        delay_ms=delay_ms,
+        times=times,
+        skip=_int(spec, "skip", minimum=0) or 0,
+        probability=probability,
+        seed=seed,
+        ttl_seconds=ttl,
+    )
+    rule.rng = random.Random(seed)
+    return rule
+
+
+def _int(spec: Mapping[str, Any], name: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+    value = spec.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AdminInputError(f"{name}: must be an integer")
+    if minimum is not None and value < minimum:
+        raise AdminInputError(f"{name}: must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise AdminInputError(f"{name}: must be at most {maximum}")
+    return value
+
+
+def _number(spec: Mapping[str, Any], name: str, default: float | None) -> float | None:
+    value = spec.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise AdminInputError(f"{name}: must be a number")
+    return float(value)
+
+
+def _text(spec: Mapping[str, Any], name: str) -> str | None:
+    value = spec.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise AdminInputError(f"{name}: must be a string")
+    return str(value)
