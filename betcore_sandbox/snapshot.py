@@ -10,6 +10,7 @@ from . import views
 from .errors import AdminInputError
 from .fixtures import FixtureError, Problem, parse_fixture
 from .money import AmountError, parse_amount
+from .settings import Settings
 from .state import SandboxState
 from .wallet import (
     OPEN,
@@ -84,7 +85,7 @@ def import_state(state: SandboxState, data: Any) -> None:
         if e.bet_id is not None and (e.counterparty_id, e.bet_id) in by_key:
             by_key[(e.counterparty_id, e.bet_id)].entries.append(e)
     with state.wallet.lock:
-        state.settings.update(fixture.settings)
+        state.settings.replace_with(Settings(**fixture.settings))
         state.codes.reset(fixture.response_codes)
         state.wallet.load(fixture)
         state.wallet.bets = by_key

@@ -108,3 +108,32 @@ async def http(aiohttp_client, state):
 @pytest.fixture
 def provider(http) -> Provider:
     return Provider(http)
+
+
+class Admin:
+    """The admin API as a test sees it: (status, JSON with exact Decimals)."""
+
+    def __init__(self, http, token: str | None = None) -> None:
+        self.http = http
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        response = await self.http.request(method, f"/__admin{path}", data=data, headers=self.headers)
+        text = await response.read()
+        return response.status, (json.loads(text, parse_float=Decimal) if text else None)
+
+    async def get(self, path: str) -> Any:
+        status, data = await self.call("GET", path)
+        assert status == 200, data
+        return data
+
+    async def fault(self, **rule: Any) -> dict[str, Any]:
+        status, data = await self.call("POST", "/faults", rule)
+        assert status == 201, data
+        return data
+
+
+@pytest.fixture
+def admin(http) -> Admin:
+    return Admin(http)

@@ -21,13 +21,24 @@ from ..errors import AdminInputError, NotFound
 from .keys import ADMIN_TOKEN, STATE
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
-_encoder = msgspec.json.Encoder()  # Decimal amounts are written as exact decimal strings
+_encoder = msgspec.json.Encoder()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def reply(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=_encoder.encode(data), status=status, content_type="application/json")
+    return web.Response(body=_encoder.encode(plain(data)), status=status, content_type="application/json")
+
+
+def plain(data: Any) -> Any:
+    """Amounts as exact decimal strings without exponents ("0.00000042", never "4.2E-7")."""
+    if isinstance(data, Decimal):
+        return format(data, "f")
+    if isinstance(data, dict):
+        return {key: plain(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [plain(value) for value in data]
+    return data
 
 
 def no_content() -> web.Response:
