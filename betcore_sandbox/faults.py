@@ -113,6 +113,12 @@ class FaultBook:
         with self._lock:
             self._rules.clear()
 
+    def reset(self) -> None:
+        """No rules, and ids numbered from fault-1 again."""
+        with self._lock:
+            self._rules.clear()
+            self._ids = itertools.count(1)
+
     def __len__(self) -> int:
         return len(self._rules)
 

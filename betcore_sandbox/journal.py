@@ -54,6 +54,10 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
 
+    def reset(self) -> None:
+        self._entries.clear()
+        self._ids = itertools.count(1)
+
     def __len__(self) -> int:
         return len(self._entries)
 
