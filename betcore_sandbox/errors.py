@@ -52,7 +52,7 @@ class Unauthorized(SandboxError):
     code_name = "unauthorized"
 
 
-class NotFound(Exception):
+class NotFound(LookupError):
     """An admin lookup of an id that does not exist."""
 
 

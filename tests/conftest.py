@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+pytest_plugins = ["pytester"]
+
 import json
 from collections.abc import Callable
 from decimal import Decimal

@@ -118,3 +118,24 @@ def test_there_are_examples_for_signing_admin_and_every_fault_recipe():
     assert "sign GET" in scripts and "__admin/sessions" in scripts and "__admin/audit" in scripts
     for recipe in ('"phase": "after"', '"kind": "timeout"', '"skip": 2', '"seed": 42', '"insufficient_funds"'):
         assert recipe in scripts
+
+
+def python_examples():
+    return [body for lang, body, marker in blocks() if lang == "python" and "def test_" in body and not marker]
+
+
+@pytest.mark.parametrize("index", range(len(python_examples())))
+def test_python_examples_pass_under_the_plugin(pytester, index):
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+                     "addopts = --strict-markers -p no:cacheprovider\nfilterwarnings = error\n")
+    source = python_examples()[index]
+    pytester.makepyfile(test_readme_example=source)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=source.count("def test_"))
+
+
+def test_there_are_pytest_examples_for_sync_async_marker_factory_and_faults():
+    sources = "".join(python_examples())
+    for needed in ("urllib.request", "aiohttp", "pytest.mark.betcore_sandbox", "betcore_sandbox_factory",
+                   "add_fault"):
+        assert needed in sources

@@ -1,0 +1,86 @@
+"""pytest plugin: a fresh sandbox per test, for sync and async test suites.
+
+Fixtures (function-scoped):
+  betcore_sandbox          a running Sandbox, configured by @pytest.mark.betcore_sandbox(fixtures=..., **settings)
+  betcore_sandbox_factory  start more sandboxes: factory(fixtures=None, **settings) -> Sandbox
+
+At teardown, a test that passed is failed if a sandbox hit an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+
+MARKER = "betcore_sandbox"
+_outcome_key = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(fixtures=None, **settings): configure the betcore_sandbox fixture for this test "
+        "(a fixture file path, relative to the test file, or a dict; and runtime settings)",
+    )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    item.stash.setdefault(_outcome_key, {})[report.when] = report
+    return report
+
+
+def _start(request: pytest.FixtureRequest, fixtures: Any = None, **settings: Any) -> Sandbox:
+    from .sandbox import Sandbox
+
+    if isinstance(fixtures, (str, Path)) and not Path(fixtures).is_absolute():
+        beside_test = Path(request.node.path).parent / fixtures
+        fixtures = beside_test if beside_test.exists() else Path(fixtures)
+    return Sandbox(fixtures, **settings).start()
+
+
+def _stop_and_check(request: pytest.FixtureRequest, sandboxes: list[Sandbox]) -> None:
+    errors = []
+    for sandbox in sandboxes:
+        errors += sandbox.internal_errors
+        sandbox.stop()
+    reports = request.node.stash.get(_outcome_key, {})
+    passed = all(r.passed for r in reports.values()) and "call" in reports
+    if errors and passed:
+        pytest.fail(
+            f"the betcore sandbox had {len(errors)} unexpected internal error(s):\n" + "\n".join(errors),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def betcore_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A running sandbox with fresh state on 127.0.0.1 and a free port, stopped after the test."""
+    marker = request.node.get_closest_marker(MARKER)
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    if marker and marker.args:
+        options.setdefault("fixtures", marker.args[0])
+    sandbox = _start(request, **options)
+    yield sandbox
+    _stop_and_check(request, [sandbox])
+
+
+@pytest.fixture
+def betcore_sandbox_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandbox]]:
+    """Start as many sandboxes as the test needs: factory(fixtures=None, **settings). All stop after the test."""
+    started: list[Sandbox] = []
+
+    def factory(fixtures: Any = None, **settings: Any) -> Sandbox:
+        sandbox = _start(request, fixtures, **settings)
+        started.append(sandbox)
+        return sandbox
+
+    yield factory
+    _stop_and_check(request, started)
