@@ -23,13 +23,10 @@ def authenticate(
     now_ms: int,
 ) -> str:
     """The counterparty id of an authentic, fresh request; Unauthorized naming the problem otherwise."""
-    for name in REQUIRED_HEADERS:
-        if not headers.get(name):
+    counterparty_id, timestamp, request_id, received = values = [headers.get(name) for name in REQUIRED_HEADERS]
+    for name, value in zip(REQUIRED_HEADERS, values):
+        if not value:
             raise Unauthorized(f"missing header {name}")
-    counterparty_id = headers["X-Counterparty-Id"]
-    timestamp = headers["X-Timestamp"]
-    request_id = headers["X-Request-Id"]
-    received = headers["X-Sign"]
 
     secret = secrets.get(counterparty_id)
     if secret is None:

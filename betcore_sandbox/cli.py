@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from . import __version__
 from .config import ConfigError, ServerConfig, env_name, resolve
 from .fixtures import Fixture, FixtureError, load_fixture
-from .logs import FORMATS, LEVELS, LOG, configure
+from .logs import FORMATS, LEVELS, LOG, REQUEST_LOG, configure
 from .signing import signed_headers, string_to_sign
 
 COMMANDS = ("serve", "healthcheck", "sign")
@@ -96,7 +96,7 @@ def _serve(options: argparse.Namespace) -> int:
     from .web.app import create_app
 
     state = SandboxState(fixture)
-    app = create_app(state, admin_token=config.admin_token)
+    app = create_app(state, admin_token=config.admin_token, pace_gc=True)
     if not config.loopback_only and not config.admin_token:
         LOG.warning(
             "listening on %s without an admin token: anyone who can reach it may change the wallet "
@@ -113,6 +113,7 @@ def _serve(options: argparse.Namespace) -> int:
         shutdown_timeout=3.0,
         handle_signals=True,
     )
+    REQUEST_LOG.flush()
     LOG.info("stopped")
     return 0
 

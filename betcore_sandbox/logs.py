@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
+from typing import TextIO
 
 import msgspec
 
-REQUESTS = logging.getLogger("betcore_sandbox.requests")
 LOG = logging.getLogger("betcore_sandbox")
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -35,8 +36,78 @@ class JsonFormatter(logging.Formatter):
         return _encoder.encode(event).decode()
 
 
-def configure(log_format: str = "text", level: str = "info", stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
+class RequestLog:
+    """One line per provider request, in the same format and stream as the other logs.
+
+    A line is built with a cached timestamp and written with the others of the same event-loop turn in one
+    write, instead of going through a logging.LogRecord each: logging must not be what limits throughput.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.json = False
+        self._stream: TextIO = sys.stderr
+        self._pending: list[str] = []
+        self._second = -1
+        self._stamp = ""
+
+    def configure(self, log_format: str, level: str, stream: TextIO) -> None:
+        self.enabled = LEVELS.index(level) <= LEVELS.index("info")
+        self.json = log_format == "json"
+        self._stream = stream
+
+    def record(
+        self,
+        endpoint: str,
+        session_id: str | None,
+        bet_id: str | None,
+        code: int | None,
+        status: int | None,
+        fault: str | None,
+        ms: float,
+    ) -> None:
+        now = time.time()
+        if self.json:
+            line = _encoder.encode(
+                {"time": self._timestamp(now, "T", ".", "Z"), "level": "info", "logger": "betcore_sandbox.requests",
+                 "message": "request", "endpoint": endpoint, "sessionId": session_id, "betId": bet_id,
+                 "responseCode": code, "status": status, "fault": fault, "ms": ms}
+            ).decode()
+        else:
+            line = (
+                f"{self._timestamp(now, ' ', ',', '')} INFO {endpoint} session={session_id} bet={bet_id or '-'} "
+                f"code={'-' if code is None else code} http={'-' if status is None else status} "
+                f"fault={fault or '-'} {ms:.1f}ms"
+            )
+        self._pending.append(line)
+        if len(self._pending) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop: write at once
+                self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write("\n".join(self._pending) + "\n")
+            self._pending.clear()
+            self._stream.flush()
+
+    def _timestamp(self, now: float, date_sep: str, ms_sep: str, zone: str) -> str:
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second) if zone else time.localtime(second))
+        stamp = self._stamp.replace(" ", date_sep) if date_sep != " " else self._stamp
+        return f"{stamp}{ms_sep}{int((now - second) * 1000):03d}{zone}"
+
+
+REQUEST_LOG = RequestLog()
+
+
+def configure(log_format: str = "text", level: str = "info", stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    REQUEST_LOG.configure(log_format, level, stream)
+    handler = logging.StreamHandler(stream)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -49,19 +49,27 @@ def parse_amount(value: object) -> Decimal:
     return amount
 
 
+_MINOR_UNITS = tuple(Decimal(1).scaleb(-scale) for scale in range(MAX_SCALE + 1))
+
+
 def minor_unit(scale: int) -> Decimal:
-    return Decimal(1).scaleb(-scale)
+    return _MINOR_UNITS[scale]
 
 
 def check_scale(amount: Decimal, scale: int, currency: str) -> None:
     """Raise unless the amount is a whole number of the currency's minor units (1.500 EUR is fine)."""
-    if amount != amount.quantize(minor_unit(scale), context=_QUANTIZE):
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -scale:
+        return  # written with no more decimals than the currency has
+    if amount != amount.quantize(_MINOR_UNITS[scale], context=_QUANTIZE):
         raise AmountError(f"{_text(amount)} has more than {scale} decimal places, the precision of {currency}")
 
 
 def in_scale(amount: Decimal, scale: int) -> Decimal:
     """The amount written with exactly the currency's number of decimals (1000 -> 1000.00)."""
-    return amount.quantize(minor_unit(scale), context=MONEY)
+    if amount.as_tuple().exponent == -scale:
+        return amount
+    return amount.quantize(_MINOR_UNITS[scale], context=MONEY)
 
 
 def to_text(amount: Decimal, scale: int) -> str:

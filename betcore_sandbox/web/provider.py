@@ -23,7 +23,7 @@ from ..bodies import BetRequest, parse_bet_request
 from ..errors import InsufficientFunds, SandboxError, Unauthorized
 from ..faults import FaultRule
 from ..journal import JournalEntry
-from ..logs import REQUESTS
+from ..logs import REQUEST_LOG
 from ..state import SandboxState
 from ..wallet import execute
 from . import envelope
@@ -246,25 +246,13 @@ def _finish(state: SandboxState, entry: JournalEntry, reply: Reply | None, start
     if reply is not None:
         entry.status, entry.response = reply.status, reply.body
     state.journal.record(entry)
-    if REQUESTS.isEnabledFor(logging.INFO):
-        code = reply.code if reply is not None else None
-        fault = entry.fault["kind"] if entry.fault else None
-        REQUESTS.info(
-            "%s session=%s bet=%s code=%s http=%s fault=%s %.1fms",
+    if REQUEST_LOG.enabled:
+        REQUEST_LOG.record(
             entry.endpoint,
             entry.session_id,
-            entry.bet_id or "-",
-            code if code is not None else "-",
-            entry.status if entry.status is not None else "-",
-            fault or "-",
+            entry.bet_id,
+            reply.code if reply is not None else None,
+            entry.status,
+            entry.fault["kind"] if entry.fault else None,
             entry.duration_ms,
-            extra={
-                "endpoint": entry.endpoint,
-                "sessionId": entry.session_id,
-                "betId": entry.bet_id,
-                "responseCode": code,
-                "status": entry.status,
-                "fault": fault,
-                "ms": entry.duration_ms,
-            },
         )
