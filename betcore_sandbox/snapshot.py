@@ -16,13 +16,10 @@ from .wallet import (
     OPEN,
     PAY_IN,
     PAY_IN_OUT,
-    PAY_OUT,
-    REFUND,
     REFUNDED,
     SETTLED,
     Bet,
     LedgerEntry,
-    Receipt,
     Tombstone,
 )
 
@@ -78,8 +75,6 @@ def import_state(state: SandboxState, data: Any) -> None:
     for i, b in enumerate(bets):
         if b.player_id not in players:
             raise AdminInputError(f"$.bets[{i}].playerId: unknown player {b.player_id!r}")
-        for operation, receipt in b.receipts.items():
-            b.receipts[operation] = Receipt(receipt.transaction_id, receipt.balance, players[b.player_id].currency)
     by_key = {(b.counterparty_id, b.bet_id): b for b in bets}
     for e in ledger:
         if e.bet_id is not None and (e.counterparty_id, e.bet_id) in by_key:
@@ -192,20 +187,9 @@ def _bet(item: Any, path: str) -> Bet:
         win=_money(obj, "win", path, required=False),
         win_odd=_money(obj, "winOdd", path, required=False),
     )
-    history = obj.get("history", [])
-    if not isinstance(history, list):
+    # `history` is derived from the ledger entries; an export carries it for reading, an import ignores it.
+    if not isinstance(obj.get("history", []), list):
         raise Problem(f"{path}.history", "must be an array")
-    for i, step in enumerate(history):
-        where = f"{path}.history[{i}]"
-        step_obj = _obj(step, where, ("operation", "transactionId", "balance"))
-        operation = step_obj.get("operation")
-        if operation not in (PAY_IN, PAY_OUT, PAY_IN_OUT, REFUND):
-            raise Problem(f"{where}.operation", "must be pay-in, pay-out, pay-in-out or refund")
-        bet.receipts[operation] = Receipt(
-            _str(step_obj, "transactionId", where),  # type: ignore[arg-type]
-            _money(step_obj, "balance", where, signed=True),  # type: ignore[arg-type]
-            "",
-        )
     return bet
 
 

@@ -64,8 +64,8 @@ def bet(b: Bet, *, with_entries: bool = True) -> dict[str, Any]:
         "gameRoundId": b.game_round_id,
         "createdAt": iso(b.created_at),
         "history": [
-            {"operation": operation, "transactionId": r.transaction_id, "balance": r.balance}
-            for operation, r in b.receipts.items()
+            {"operation": operation, "transactionId": e.transaction_id, "balance": e.balance_after}
+            for operation, e in b.history()
         ],
     }
     if with_entries:

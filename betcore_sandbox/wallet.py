@@ -87,7 +87,7 @@ class LedgerEntry:
 
 @dataclass(slots=True)
 class Receipt:
-    """What an applied operation answered: kept so a repeat can be answered the same way."""
+    """What an applied operation answered; a repeat is answered with the original one."""
 
     transaction_id: str
     balance: Decimal
@@ -107,8 +107,22 @@ class Bet:
     status: str = OPEN
     win: Decimal | None = None
     win_odd: Decimal | None = None
-    receipts: dict[str, Receipt] = field(default_factory=dict)  # operation -> first receipt
     entries: list[LedgerEntry] = field(default_factory=list)
+
+    def history(self) -> list[tuple[str, LedgerEntry]]:
+        """Each applied operation with the ledger entry that carries its answer (transactionId, balance after).
+
+        The answers are not stored separately: a repeat is answered from these entries."""
+        entries = self.entries
+        if self.kind == PAY_IN_OUT:
+            steps = [(PAY_IN_OUT, entries[1])] if len(entries) >= 2 else []
+        else:
+            steps = [(PAY_IN, entries[0])] if entries else []
+            if len(entries) >= 2 and entries[1].type == "win":
+                steps.append((PAY_OUT, entries[1]))
+        if self.status == REFUNDED and entries:
+            steps.append((REFUND, entries[-1]))
+        return steps
 
 
 @dataclass(slots=True)
@@ -515,10 +529,11 @@ class Wallet:
         """A second request for a bet: the same operation with the same data is answered as already done."""
         if bet.status == REFUNDED and operation != REFUND:
             raise self._conflict(player, f"bet {bet.bet_id!r} was refunded")
-        receipt = bet.receipts.get(operation)
-        if receipt is None or not identical:
+        entry = next((e for op, e in bet.history() if op == operation), None)
+        if entry is None or not identical:
             raise self._conflict(player, f"betId {bet.bet_id!r} was already used {difference}")
-        return Outcome(receipt, True, player.balance, player.currency)
+        return Outcome(Receipt(entry.transaction_id, entry.balance_after, player.currency), True, player.balance,
+                       player.currency)
 
     @staticmethod
     def _conflict(player: Player, message: str) -> BetConflict:
@@ -556,9 +571,7 @@ class Wallet:
 
     @staticmethod
     def _applied(bet: Bet, operation: str, player: Player, transaction_id: str) -> Outcome:
-        receipt = Receipt(transaction_id, player.balance, player.currency)
-        bet.receipts[operation] = receipt
-        return Outcome(receipt, False, player.balance, player.currency)
+        return Outcome(Receipt(transaction_id, player.balance, player.currency), False, player.balance, player.currency)
 
 
 def _flag(name: str, value: Any) -> bool:

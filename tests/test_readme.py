@@ -139,3 +139,18 @@ def test_there_are_pytest_examples_for_sync_async_marker_factory_and_faults():
     for needed in ("urllib.request", "aiohttp", "pytest.mark.betcore_sandbox", "betcore_sandbox_factory",
                    "add_fault"):
         assert needed in sources
+
+
+def test_docker_examples_match_what_the_image_test_runs():
+    docker_blocks = [body for lang, body, marker in blocks() if marker and marker.startswith("docker")]
+    assert len(docker_blocks) >= 2
+    image_test = (REPO / "tests" / "test_docker.py").read_text()
+    dockerfile = (REPO / "Dockerfile").read_text()
+    for body in docker_blocks:
+        for variable in re.findall(r"BETCORE_SANDBOX_\w+", body):
+            assert variable in image_test, variable
+        if "-p 8080:8080" in body:
+            assert "EXPOSE 8080" in dockerfile and "BETCORE_SANDBOX_PORT=8080" in dockerfile
+    compose = next(body for lang, body, _ in blocks() if lang == "yaml")
+    assert '["CMD", "python", "-m", "betcore_sandbox", "healthcheck"]' in compose
+    assert '["python", "-m", "betcore_sandbox", "healthcheck"]' in dockerfile
