@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from .errors import InvalidRequest
-from .money import AmountError, parse_amount
+from .money import AmountError, json_type, parse_amount
 
 MAX_ID_LENGTH = 128
 
@@ -46,7 +46,7 @@ def decode_json(raw: bytes) -> Any:
 def parse_bet_request(endpoint: str, raw: bytes, path_session_id: str) -> BetRequest:
     data = decode_json(raw)
     if not isinstance(data, dict):
-        raise InvalidRequest(f"body must be a JSON object, not {_json_type(data)}")
+        raise InvalidRequest(f"body must be a JSON object, not {json_type(data)}")
     known = FIELDS[endpoint]
     body_session = _optional_id(data, "sessionId")
     if body_session is not None and body_session != path_session_id:
@@ -84,7 +84,7 @@ def _optional_id(data: dict[str, Any], name: str) -> str | None:
 def _id_text(value: Any, name: str) -> str:
     """A string id; a JSON number stands for its decimal text."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise InvalidRequest(f"{name} must be a string, not {_json_type(value)}")
+        raise InvalidRequest(f"{name} must be a string, not {json_type(value)}")
     text = value if isinstance(value, str) else str(value) if isinstance(value, int) else format(value, "f")
     if len(text) > MAX_ID_LENGTH:
         raise InvalidRequest(f"{name} is longer than {MAX_ID_LENGTH} characters")
@@ -101,17 +101,3 @@ def _amount(data: dict[str, Any], name: str, *, positive: bool = False) -> Decim
     if positive and not amount:
         raise InvalidRequest(f"{name} must be greater than 0")
     return amount
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (int, Decimal)):
-        return "a number"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"

@@ -25,7 +25,7 @@ class AmountError(ValueError):
 def parse_amount(value: object) -> Decimal:
     """A JSON number (int or Decimal) or a plain decimal string, as a finite, non-negative Decimal."""
     if isinstance(value, bool) or value is None:
-        raise AmountError(f"must be a number or a decimal string, not {_json_name(value)}")
+        raise AmountError(f"must be a number or a decimal string, not {json_type(value)}")
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int):
@@ -37,7 +37,7 @@ def parse_amount(value: object) -> Decimal:
     elif isinstance(value, float):
         raise AmountError("must be exact: pass a Decimal, an int or a decimal string, not a float")
     else:
-        raise AmountError(f"must be a number or a decimal string, not {_json_name(value)}")
+        raise AmountError(f"must be a number or a decimal string, not {json_type(value)}")
     if not amount.is_finite():
         raise AmountError(f"must be a finite number, not {value}")
     if amount < 0:
@@ -84,11 +84,16 @@ def _text(amount: Decimal) -> str:
 _QUANTIZE = Context(prec=64, traps=[InvalidOperation, Overflow])
 
 
-def _json_name(value: object) -> str:
+def json_type(value: object) -> str:
+    """How a decoded JSON value is named in error messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
     if isinstance(value, (list, tuple)):
         return "an array"
     if isinstance(value, dict):

@@ -157,3 +157,26 @@ def test_non_loopback_without_token_warns():
         assert any("without an admin token" in line for line in sandbox.lines)
     finally:
         sandbox.stop()
+
+
+def test_sigterm_lets_an_in_flight_request_finish():
+    import threading
+
+    sandbox = SandboxProcess("--port", "0")
+    try:
+        url = sandbox.wait_listening()
+        fault = urllib.request.Request(f"{url}/__admin/faults", method="POST",
+                                       data=b'{"endpoint": "balance", "kind": "delay", "delayMs": 1000}')
+        urllib.request.urlopen(fault, timeout=5).read()
+        sign = run_cli("sign", "GET", "/v1/sessions/session-eur/balance")
+        headers = dict(line.split(": ", 1) for line in sign.stdout.decode().splitlines()[:4])
+        answers = []
+        slow = threading.Thread(target=lambda: answers.append(
+            _get_json(f"{url}/v1/sessions/session-eur/balance", headers)))
+        slow.start()
+        time.sleep(0.4)  # the request is now held by the delay
+        assert sandbox.stop(signal.SIGTERM) == 0
+        slow.join(5)
+        assert answers and answers[0]["_responseCode"] == 1
+    finally:
+        sandbox.close()
