@@ -209,7 +209,7 @@ class Sandbox:
             "currency": currency,
             "balance": _wire(balance) if balance is not None else (0 if player_id is None else None),
             "counterpartyId": counterparty_id,
-            "ttlSeconds": _wire(ttl_seconds),
+            "ttlSeconds": ttl_seconds,
             "minBet": _wire(min_bet),
             "maxBet": _wire(max_bet),
         }
@@ -219,7 +219,7 @@ class Sandbox:
         return _session(self._call(control.session, self.state, session_id))
 
     def update_session(self, session_id: str, **changes: Any) -> SessionInfo:
-        body = {_camel(k): _wire(v) for k, v in changes.items()}
+        body = {_camel(k): v if k == "ttl_seconds" else _wire(v) for k, v in changes.items()}
         return _session(self._call(control.update_session, self.state, session_id, body))
 
     def balance(self, session_id: str) -> Decimal:

@@ -427,7 +427,7 @@ class Wallet:
             if status == "active" and session.expires_at is not None and session.expires_at <= self.clock():
                 session.expires_at = None  # re-activating an expired session lifts its expiry
         if ttl_seconds is not None:
-            if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, (int, Decimal)) or ttl_seconds <= 0:
+            if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, (int, float, Decimal)) or ttl_seconds <= 0:
                 raise AdminInputError("ttlSeconds: must be a number greater than 0")
             session.expires_at = self.clock() + float(ttl_seconds)
         if min_bet is not None:

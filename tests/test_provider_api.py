@@ -260,3 +260,21 @@ async def test_signature_diagnostics_can_be_turned_off_but_are_always_journaled(
     [entry] = state.journal.find()
     assert entry.signature == "invalid"
     assert entry.signature_debug["receivedSign"] == headers["X-Sign"]
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/v1/sessions/session-eur/balanse"), ("POST", "/v2/x"),
+                                          ("GET", "/v1/sessions/session-eur/bets/pay-in"), ("PUT", "/")])
+async def test_unknown_endpoints_get_a_json_404_that_lists_the_real_ones(http, method, path):
+    response = await http.request(method, path)
+    assert response.status == 404
+    body = await response.json()
+    assert body["_responseCode"] == 2
+    assert f"no endpoint {method} {path}" in body["message"]
+    assert "POST /v1/sessions/{sessionId}/bets/pay-out" in body["message"]
+
+
+async def test_unknown_admin_routes_stay_admin_404s(admin):
+    status, body = await admin.call("GET", "/nope")
+    assert status == 404 and body == {"error": "no admin route GET /__admin/nope"}
+    status, body = await admin.call("PUT", "/players")
+    assert status == 405 and "no admin route PUT /__admin/players" in body["error"]

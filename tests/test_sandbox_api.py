@@ -126,3 +126,13 @@ def test_two_sandboxes_are_independent():
     with Sandbox() as one, Sandbox() as two:
         one.update_player("player-eur", balance="1.00")
         assert two.balance("session-eur") == D("1000.00")
+
+
+def test_session_ttl_may_be_fractional_seconds():
+    import time
+
+    with Sandbox() as sandbox:
+        session = sandbox.create_session("player-eur", ttl_seconds=0.2)
+        assert session.status == "active"
+        time.sleep(0.3)
+        assert sandbox.session(session.id).status == "expired"

@@ -56,7 +56,7 @@ async def body(request: web.Request) -> Any:
 @web.middleware
 async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.config_dict.get(ADMIN_TOKEN)
-    if token and request.match_info.route.name != "health":
+    if token and request.match_info.route.name != "health" and request.match_info.http_exception is None:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
@@ -66,6 +66,8 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return reply({"error": str(exc)}, 400)
     except NotFound as exc:
         return reply({"error": str(exc)}, 404)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        return reply({"error": f"no admin route {request.method} {request.path}"}, exc.status)
     except web.HTTPException:
         raise
     except Exception as exc:  # a bug in the sandbox: visible, and counted for the teardown check

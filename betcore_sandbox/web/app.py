@@ -22,4 +22,5 @@ def create_app(state: SandboxState, *, admin_token: str | None = None, pace_gc: 
         app.cleanup_ctx.append(gc_pacer)
     provider.add_routes(app)
     app.add_subapp("/__admin", create_admin_app(admin_token))
+    provider.add_fallback(app)
     return app

@@ -58,6 +58,23 @@ def add_routes(app: web.Application) -> None:
             app.router.add_route(method, prefix + path, _handler(endpoint))
 
 
+def add_fallback(app: web.Application) -> None:
+    """Last of all routes: a request no endpoint matched gets a JSON answer that says what exists."""
+    app.router.add_route("*", "/{tail:.*}", no_such_endpoint)
+
+
+async def no_such_endpoint(request: web.Request) -> web.Response:
+    known = ", ".join(f"{method} {PREFIXES[0]}{path}" for method, path in ENDPOINTS.values())
+    body = envelope.encoder.encode(
+        {
+            "_responseCode": request.app[STATE].codes.code("invalid_request"),
+            "message": f"no endpoint {request.method} {request.path}; the endpoints are {known} "
+            f"(also under {PREFIXES[1]}), and the admin API under /__admin",
+        }
+    )
+    return web.Response(body=body, status=404, content_type="application/json")
+
+
 def _handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         return await serve(request, endpoint)
