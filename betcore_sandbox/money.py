@@ -52,10 +52,6 @@ def parse_amount(value: object) -> Decimal:
 _MINOR_UNITS = tuple(Decimal(1).scaleb(-scale) for scale in range(MAX_SCALE + 1))
 
 
-def minor_unit(scale: int) -> Decimal:
-    return _MINOR_UNITS[scale]
-
-
 def check_scale(amount: Decimal, scale: int, currency: str) -> None:
     """Raise unless the amount is a whole number of the currency's minor units (1.500 EUR is fine)."""
     exponent = amount.as_tuple().exponent

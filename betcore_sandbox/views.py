@@ -23,7 +23,7 @@ def player(p: Player) -> dict[str, Any]:
     return {"id": p.id, "currency": p.currency, "balance": p.balance, "blocked": p.blocked}
 
 
-def session(s: Session, now: float, balance: Any = None) -> dict[str, Any]:
+def session(s: Session, now: float) -> dict[str, Any]:
     return {
         "id": s.id,
         "playerId": s.player_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -469,9 +469,6 @@ class Wallet:
 
     def scale(self, currency: str) -> int:
         return self.currencies[currency]
-
-    def entries_for(self, player_id: str) -> Iterator[LedgerEntry]:
-        return (e for e in self.ledger if e.player_id == player_id)
 
     # -- internals ---------------------------------------------------------------------------------
 

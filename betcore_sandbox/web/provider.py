@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from aiohttp import web
 
@@ -238,7 +239,9 @@ def _unexpected(state: SandboxState, entry: JournalEntry, exc: Exception) -> Rep
     return envelope.internal_error(state.codes, f"unexpected sandbox failure: {exc!r}")
 
 
-def _balance_for(state: SandboxState, error: SandboxError | None, counterparty_id: str | None, session_id: str):
+def _balance_for(
+    state: SandboxState, error: SandboxError | None, counterparty_id: str | None, session_id: str
+) -> tuple[Decimal, str, int] | None:
     """The session's balance for an error body, only once the caller proved who it is."""
     if counterparty_id is None:
         return None
