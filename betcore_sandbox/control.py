@@ -95,8 +95,6 @@ def create_session(state: SandboxState, body: Any) -> dict[str, Any]:
             if "currency" not in body:
                 raise AdminInputError("playerId: is required (or currency + balance to create the player)")
             player_id = None
-        if body.get("id") is not None and body["id"] in wallet.sessions:
-            raise AdminInputError(f"id: session {body['id']!r} already exists")
         created_player = None
         if player_id is None:
             created_player = wallet.create_player(None, body["currency"], body.get("balance", 0))

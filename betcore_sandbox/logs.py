@@ -55,6 +55,7 @@ class RequestLog:
         self.enabled = LEVELS.index(level) <= LEVELS.index("info")
         self.json = log_format == "json"
         self._stream = stream
+        self._second = -1  # the cached stamp was in the other format
 
     def record(
         self,
@@ -69,13 +70,13 @@ class RequestLog:
         now = time.time()
         if self.json:
             line = _encoder.encode(
-                {"time": self._timestamp(now, "T", ".", "Z"), "level": "info", "logger": "betcore_sandbox.requests",
+                {"time": self._timestamp(now), "level": "info", "logger": "betcore_sandbox.requests",
                  "message": "request", "endpoint": endpoint, "sessionId": session_id, "betId": bet_id,
                  "responseCode": code, "status": status, "fault": fault, "ms": ms}
             ).decode()
         else:
             line = (
-                f"{self._timestamp(now, ' ', ',', '')} INFO {endpoint} session={session_id} bet={bet_id or '-'} "
+                f"{self._timestamp(now)} INFO {endpoint} session={session_id} bet={bet_id or '-'} "
                 f"code={'-' if code is None else code} http={'-' if status is None else status} "
                 f"fault={fault or '-'} {ms:.1f}ms"
             )
@@ -92,13 +93,17 @@ class RequestLog:
             self._pending.clear()
             self._stream.flush()
 
-    def _timestamp(self, now: float, date_sep: str, ms_sep: str, zone: str) -> str:
+    def _timestamp(self, now: float) -> str:
+        """As the other log lines write it: UTC ISO 8601 in JSON, local time in text. Formatted once a second."""
         second = int(now)
         if second != self._second:
             self._second = second
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second) if zone else time.localtime(second))
-        stamp = self._stamp.replace(" ", date_sep) if date_sep != " " else self._stamp
-        return f"{stamp}{ms_sep}{int((now - second) * 1000):03d}{zone}"
+            if self.json:
+                self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            else:
+                self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        millis = int((now - second) * 1000)
+        return f"{self._stamp}.{millis:03d}Z" if self.json else f"{self._stamp},{millis:03d}"
 
 
 REQUEST_LOG = RequestLog()

@@ -6,6 +6,7 @@ included) produce exactly the effects of some serial order. Money is Decimal onl
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -224,7 +225,7 @@ class Wallet:
             transaction_id = self._next_transaction_id()
             self._post(bet, player, transaction_id, "bet", -stake, request_id, now)
             self.bets[key] = bet
-            return self._applied(bet, PAY_IN, player, transaction_id)
+            return self._applied(player, transaction_id)
 
     def pay_out(
         self,
@@ -251,7 +252,7 @@ class Wallet:
             transaction_id = self._next_transaction_id()
             self._post(bet, player, transaction_id, "win", win, request_id, now)
             bet.status, bet.win, bet.win_odd = SETTLED, win, win_odd
-            return self._applied(bet, PAY_OUT, player, transaction_id)
+            return self._applied(player, transaction_id)
 
     def pay_in_out(
         self,
@@ -288,7 +289,7 @@ class Wallet:
             self._post(bet, player, transaction_id, "win", win, request_id, now)
             bet.status, bet.win, bet.win_odd = SETTLED, win, win_odd
             self.bets[key] = bet
-            return self._applied(bet, PAY_IN_OUT, player, transaction_id)
+            return self._applied(player, transaction_id)
 
     def refund(
         self,
@@ -325,7 +326,7 @@ class Wallet:
             if bet.kind == PAY_IN_OUT:
                 self._post(bet, player, transaction_id, "reversal", -bet.win, request_id, now)  # type: ignore[operator]
             bet.status = REFUNDED
-            return self._applied(bet, REFUND, player, transaction_id)
+            return self._applied(player, transaction_id)
 
     # -- admin operations --------------------------------------------------------------------------
 
@@ -387,11 +388,10 @@ class Wallet:
     def update_session(self, session_id: str, **changes: Any) -> Session:
         with self.lock:
             session = self.session(session_id)
-            updated = Session(**{name: getattr(session, name) for name in Session.__dataclass_fields__})
+            updated = dataclasses.replace(session)  # changed on a copy: a bad field changes nothing
             self._apply_session_changes(updated, self.players[session.player_id], **changes)
-            for name in Session.__dataclass_fields__:
-                setattr(session, name, getattr(updated, name))
-            return session
+            self.sessions[session_id] = updated
+            return updated
 
     def delete_session(self, session_id: str) -> None:
         with self.lock:
@@ -448,8 +448,7 @@ class Wallet:
     @staticmethod
     def _new_id(wanted: Any, prefix: str, taken: dict[str, Any]) -> str:
         if wanted is None:
-            new = f"{prefix}-{uuid.uuid4().hex[:12]}"
-            return new
+            return f"{prefix}-{uuid.uuid4().hex[:12]}"
         if not isinstance(wanted, str) or not wanted:
             raise AdminInputError("id: must be a non-empty string")
         if wanted in taken:
@@ -567,7 +566,7 @@ class Wallet:
         bet.entries.append(entry)
 
     @staticmethod
-    def _applied(bet: Bet, operation: str, player: Player, transaction_id: str) -> Outcome:
+    def _applied(player: Player, transaction_id: str) -> Outcome:
         return Outcome(Receipt(transaction_id, player.balance, player.currency), False, player.balance, player.currency)
 
 

@@ -103,15 +103,13 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
     rule = _fire(state, endpoint, admitted)
     if rule is not None:
         entry.fault = rule.summary()
-        if rule.phase == "before":
-            if rule.kind != "delay":
-                return await _inject(request, state, rule, admitted, entry, started)
-            await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
+    if rule is not None and rule.phase == "before":
+        if (injected := await _inject(request, state, rule, admitted, entry, started)) is not None:
+            return injected
     reply = _operate(state, endpoint, admitted, entry)
     if rule is not None and rule.phase == "after":
-        if rule.kind != "delay":
-            return await _inject(request, state, rule, admitted, entry, started)
-        await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
+        if (injected := await _inject(request, state, rule, admitted, entry, started)) is not None:
+            return injected
     return _respond(state, entry, reply, started)
 
 
@@ -178,9 +176,13 @@ async def _inject(
     admitted: Admitted,
     entry: JournalEntry,
     started: float,
-) -> web.StreamResponse:
-    """Answer as the fault says: a replaced answer, or a connection that never gets one."""
+) -> web.StreamResponse | None:
+    """Answer as the fault says: a replaced answer, or a connection that never gets one.
+    A delay only waits, and returns None: the normal answer follows."""
     message = f"injected fault {rule.id} ({rule.kind}, {rule.phase})"
+    if rule.kind == "delay":
+        await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
+        return None
     if rule.kind == "http_error":
         reply = envelope.internal_error(state.codes, message, rule.status)
     elif rule.kind == "response_code":
@@ -191,10 +193,9 @@ async def _inject(
     elif rule.kind == "malformed_body":
         reply = Reply(200, None, MALFORMED_BODY)
     else:
-        transport = request.transport
         if rule.kind == "timeout":
             await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
-            transport = request.transport
+        transport = request.transport  # None if the client already gave up
         if transport is not None:
             if rule.kind == "connection_reset":
                 _reset(transport)
