@@ -124,3 +124,19 @@ async def test_bad_get_headers_and_balance_untouched(http, state):
     response = await http.get("/v1/sessions/session-eur/balance", headers=headers)
     assert response.status == 401
     assert state.wallet.players["player-eur"].balance == D("1000.00")
+
+
+async def test_oversized_chunked_body_without_content_length_is_413(http, state):
+    async def chunks():
+        yield b'{"betId":"b","betAmount":"1.00","pad":"'
+        for _ in range(70):
+            yield b"x" * 1024
+        yield b'"}'
+
+    headers = signed_headers(SECRET, CP, "POST", b"")
+    response = await http.post("/v1/sessions/session-eur/bets/pay-in", data=chunks(), headers=headers)
+    assert response.request_info.headers.get("Transfer-Encoding") == "chunked"
+    body = await response.json()
+    assert (response.status, body["_responseCode"]) == (413, 2)
+    assert "over the 65536-byte limit" in body["message"]
+    assert state.wallet.ledger == [] and state.wallet.bets == {}
