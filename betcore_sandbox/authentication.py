@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .errors import Unauthorized
+from .money import shown
 from .request_ids import SeenRequestIds
 from .settings import Settings
-from .signing import explain_mismatch, signs_match, compute_sign, string_to_sign
+from .signing import compute_sign, explain_mismatch, signs_match, string_to_sign
 
 REQUIRED_HEADERS = ("X-Counterparty-Id", "X-Timestamp", "X-Request-Id", "X-Sign")
+# Epoch milliseconds have 13 digits until the year 2286; anything much longer is not a timestamp.
+MAX_TIMESTAMP_DIGITS = 16
 
 
 def authenticate(
@@ -24,17 +27,19 @@ def authenticate(
 ) -> str:
     """The counterparty id of an authentic, fresh request; Unauthorized naming the problem otherwise."""
     counterparty_id, timestamp, request_id, received = values = [headers.get(name) for name in REQUIRED_HEADERS]
-    for name, value in zip(REQUIRED_HEADERS, values):
+    for name, value in zip(REQUIRED_HEADERS, values, strict=True):
         if not value:
             raise Unauthorized(f"missing header {name}")
+    assert counterparty_id and timestamp and request_id and received
 
     secret = secrets.get(counterparty_id)
     if secret is None:
-        raise Unauthorized(f"unknown counterparty {counterparty_id!r} in X-Counterparty-Id")
-    if not (timestamp.isascii() and timestamp.isdigit()):
-        raise Unauthorized(f"X-Timestamp must be an integer of Unix epoch milliseconds, got {timestamp!r}")
+        raise Unauthorized(f"unknown counterparty {shown(counterparty_id)} in X-Counterparty-Id")
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > MAX_TIMESTAMP_DIGITS:
+        raise Unauthorized(f"X-Timestamp must be an integer of Unix epoch milliseconds, got {shown(timestamp)}")
     tolerance = settings.timestampToleranceMs
-    skew = now_ms - int(timestamp)
+    timestamp_ms = int(timestamp)
+    skew = now_ms - timestamp_ms
     if tolerance and abs(skew) > tolerance:
         raise Unauthorized(_skew_message(timestamp, skew, tolerance, now_ms))
 
@@ -53,10 +58,12 @@ def authenticate(
                 other_secrets=secrets,
             ),
         )
-    if settings.rejectReplayedRequestIds and not seen.first_sighting(counterparty_id, request_id, now_ms, tolerance):
+    if settings.rejectReplayedRequestIds and not seen.first_sighting(
+        counterparty_id, request_id, now_ms, tolerance, timestamp_ms
+    ):
         raise Unauthorized(
-            f"X-Request-Id {request_id!r} was already used by this counterparty: every attempt, retries included, "
-            "needs a new one"
+            f"X-Request-Id {shown(request_id)} was already used by this counterparty: every attempt, retries "
+            "included, needs a new one"
         )
     return counterparty_id
 

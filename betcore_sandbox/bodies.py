@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
+from . import jsontext
 from .errors import InvalidRequest
-from .money import AmountError, json_type, parse_amount
+from .money import AmountError, json_type, parse_amount, shown, uses_exponent
+from .settings import Settings
 
 MAX_ID_LENGTH = 128
 
@@ -20,9 +20,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "refund": ("betId", "gameRoundId", "sessionId"),
 }
 
-# JSON floats become exact Decimals straight from their text: never a binary float.
-_decoder = msgspec.json.Decoder(float_hook=Decimal)
-
 
 @dataclass(slots=True)
 class BetRequest:
@@ -32,26 +29,30 @@ class BetRequest:
     win_odd: Decimal | None = None
     game_round_id: str | None = None
     unknown_fields: tuple[str, ...] = ()
+    warnings: list[str] | None = None  # lenient rules that let this body through
 
 
 def decode_json(raw: bytes) -> Any:
     try:
-        return _decoder.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise InvalidRequest(f"body is not valid JSON: {exc}") from None
-    except UnicodeDecodeError:
-        raise InvalidRequest("body is not valid UTF-8") from None
+        return jsontext.decode(raw)
+    except jsontext.JsonError as exc:
+        raise InvalidRequest(f"body {exc}") from None
 
 
-def parse_bet_request(endpoint: str, raw: bytes, path_session_id: str) -> BetRequest:
+def parse_bet_request(endpoint: str, raw: bytes, path_session_id: str, settings: Settings | None = None) -> BetRequest:
+    settings = settings or Settings()
     data = decode_json(raw)
     if not isinstance(data, dict):
         raise InvalidRequest(f"body must be a JSON object, not {json_type(data)}")
+    try:
+        jsontext.refuse_duplicate_keys(raw, data)
+    except jsontext.JsonError as exc:
+        raise InvalidRequest(f"body {exc}") from None
     known = FIELDS[endpoint]
     body_session = _optional_id(data, "sessionId")
     if body_session is not None and body_session != path_session_id:
         raise InvalidRequest(
-            f"sessionId {body_session!r} in the body does not match {path_session_id!r} in the path"
+            f"sessionId {shown(body_session)} in the body does not match {shown(path_session_id)} in the path"
         )
     request = BetRequest(
         bet_id=_bet_id(data),
@@ -59,12 +60,22 @@ def parse_bet_request(endpoint: str, raw: bytes, path_session_id: str) -> BetReq
         unknown_fields=tuple(key for key in data if key not in known),
     )
     if "betAmount" in known:
-        request.bet_amount = _amount(data, "betAmount", positive=True)
+        request.bet_amount = _amount(data, "betAmount", settings, request)
+        if not request.bet_amount:
+            if settings.zeroStake == "reject":
+                raise InvalidRequest("betAmount must be greater than 0 (setting zeroStake is reject)")
+            _warn(request, "zeroStake", "betAmount is 0: accepted as a normal bet because zeroStake is accept")
     if "winAmount" in known:
-        request.win_amount = _amount(data, "winAmount")
+        request.win_amount = _amount(data, "winAmount", settings, request)
     if "winOdd" in known and data.get("winOdd") is not None:
-        request.win_odd = _amount(data, "winOdd")
+        request.win_odd = _amount(data, "winOdd", settings, request)
     return request
+
+
+def _warn(request: BetRequest, setting: str, message: str) -> None:
+    if request.warnings is None:
+        request.warnings = []
+    request.warnings.append(f"{setting}: {message}")
 
 
 def _bet_id(data: dict[str, Any]) -> str:
@@ -85,19 +96,24 @@ def _id_text(value: Any, name: str) -> str:
     """A string id; a JSON number stands for its decimal text."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise InvalidRequest(f"{name} must be a string, not {json_type(value)}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise InvalidRequest(f"{name} must be a string, not {shown(value)}")
     text = value if isinstance(value, str) else str(value) if isinstance(value, int) else format(value, "f")
     if len(text) > MAX_ID_LENGTH:
         raise InvalidRequest(f"{name} is longer than {MAX_ID_LENGTH} characters")
     return text
 
 
-def _amount(data: dict[str, Any], name: str, *, positive: bool = False) -> Decimal:
+def _amount(data: dict[str, Any], name: str, settings: Settings, request: BetRequest) -> Decimal:
     if name not in data:
         raise InvalidRequest(f"{name} is required")
+    value = data[name]
     try:
-        amount = parse_amount(data[name])
+        amount = parse_amount(value, settings.amountNotation)
     except AmountError as exc:
-        raise InvalidRequest(f"{name} {exc}") from None
-    if positive and not amount:
-        raise InvalidRequest(f"{name} must be greater than 0")
+        hint = " (setting amountNotation is plain)" if settings.amountNotation == "plain" and uses_exponent(value) else ""
+        raise InvalidRequest(f"{name} {exc}{hint}") from None
+    if uses_exponent(value):
+        _warn(request, "amountNotation", f"{name} {shown(value)} is in exponent notation: read exactly as "
+              f"{amount:f} because amountNotation is any")
     return amount

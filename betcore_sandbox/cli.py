@@ -6,23 +6,30 @@ aiohttp is imported only by `serve`, so `healthcheck` (Docker's HEALTHCHECK) and
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shlex
+import signal
 import socket
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import ConfigError, ServerConfig, env_name, resolve
+from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env
 from .fixtures import Fixture, FixtureError, load_fixture
 from .logs import FORMATS, LEVELS, LOG, REQUEST_LOG, configure
 from .signing import signed_headers, string_to_sign
 
+if TYPE_CHECKING:
+    from aiohttp import web
+
 COMMANDS = ("serve", "healthcheck", "sign")
 EXIT_USAGE = 2
+SHUTDOWN_GRACE_SECONDS = 3.0  # what the README promises in-flight requests on SIGTERM
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +85,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 def _serve(options: argparse.Namespace) -> int:
     try:
         config = resolve(vars(options), os.environ)
+        settings = settings_from_env(os.environ)
     except ConfigError as exc:
         return _fail(str(exc))
     try:
@@ -90,12 +98,10 @@ def _serve(options: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", 1)
 
-    from aiohttp import web  # the only command that needs the server stack
-
-    from .state import SandboxState
+    from .state import SandboxState  # the server stack: only this command needs it
     from .web.app import create_app
 
-    state = SandboxState(fixture)
+    state = SandboxState(fixture, settings)
     app = create_app(state, admin_token=config.admin_token, pace_gc=True)
     if not config.loopback_only and not config.admin_token:
         LOG.warning(
@@ -105,17 +111,36 @@ def _serve(options: argparse.Namespace) -> int:
             env_name("admin_token"),
         )
     port = sock.getsockname()[1]
-    web.run_app(
-        app,
-        sock=sock,
-        print=lambda _: _announce(config, port, fixture),
-        access_log=None,
-        shutdown_timeout=3.0,
-        handle_signals=True,
-    )
+    asyncio.run(_run(app, sock, lambda: _announce(config, port, fixture)))
     REQUEST_LOG.flush()
     LOG.info("stopped")
     return 0
+
+
+async def _run(app: web.Application, sock: socket.socket, announce: Callable[[], None]) -> None:
+    """Serve until SIGTERM or SIGINT, then stop within SHUTDOWN_GRACE_SECONDS.
+
+    Not web.run_app: it cannot serve through SandboxRunner (the header timeout, the single shutdown deadline).
+    """
+    from aiohttp import web
+
+    from .web.connections import SandboxRunner
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    # The keep-alive timeout web.run_app uses; the grace is per connection and they all run at once.
+    runner = SandboxRunner(app, access_log=None, keepalive_timeout=75.0, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, sock).start()
+        announce()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -142,7 +167,8 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
     ]
     lines += [f"  counterparty  {c['id']}  secret {c['secret']}  ({c['name']})" for c in counterparties]
     lines.append(f"  sessions      {', '.join(sessions)}")
-    LOG.info("\n".join(lines))
+    # The banner's own lines stay lines; the text formatter escapes and indents them (see logs.TextFormatter).
+    LOG.info("%s", lines[0], extra={"details": [line[2:] for line in lines[1:]]})
 
 
 def _local_url(path: str) -> str:

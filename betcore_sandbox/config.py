@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import settings as runtime_settings
 from .logs import FORMATS, LEVELS
 
 ENV_PREFIX = "BETCORE_SANDBOX_"
@@ -65,3 +67,28 @@ def resolve(flags: Mapping[str, object], env: Mapping[str, str]) -> ServerConfig
         log_format=log_format,
         log_level=log_level,
     )
+
+
+def setting_env_name(setting: str) -> str:
+    """BETCORE_SANDBOX_PAY_OUT_WITHOUT_BET for payOutWithoutBet."""
+    snake = "".join(f"_{c}" if c.isupper() else c for c in setting)
+    return ENV_PREFIX + snake.upper()
+
+
+def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    """Runtime settings given in the environment: a value is read as JSON when it is JSON (numbers, true,
+    objects), else as text (replay, accept). They beat the fixture's settings."""
+    found: dict[str, object] = {}
+    for name in runtime_settings.NAMES:
+        text = env.get(setting_env_name(name))
+        if text is None or text == "":
+            continue
+        try:
+            value: object = json.loads(text)
+        except ValueError:
+            value = text
+        try:
+            found.update(runtime_settings.validate({name: value}))
+        except runtime_settings.SettingError as exc:
+            raise ConfigError(f"{setting_env_name(name)}: {exc.problem}") from None
+    return found

@@ -6,7 +6,7 @@ AdminInputError names a bad field; NotFound an unknown id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import audit as money_audit
@@ -169,6 +169,36 @@ def bet(state: SandboxState, bet_id: str, counterparty_id: str | None = None) ->
         return views.bet(found[0])
 
 
+def bets_json(
+    state: SandboxState, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None
+) -> Iterator[bytes]:
+    """The bets as a JSON array in pieces, from a consistent copy (for streaming to a client)."""
+    if status is not None and status not in BET_STATUSES:
+        raise AdminInputError(f"status: must be one of {', '.join(BET_STATUSES)}")
+    found = (
+        b
+        for b in state.wallet.consistent_copy().bets
+        if (session_id is None or b.session_id == session_id)
+        and (player_id is None or b.player_id == player_id)
+        and (status is None or b.status == status)
+    )
+    return views.json_array(found, views.bet)
+
+
+def transactions_json(
+    state: SandboxState, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
+) -> Iterator[bytes]:
+    """The ledger as a JSON array in pieces, from a consistent copy (for streaming to a client)."""
+    found = (
+        e
+        for e in state.wallet.consistent_copy().entries()
+        if (player_id is None or e.player_id == player_id)
+        and (session_id is None or e.session_id == session_id)
+        and (bet_id is None or e.bet_id == bet_id)
+    )
+    return views.json_array(found, views.entry)
+
+
 def transactions(
     state: SandboxState, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
 ) -> list[dict[str, Any]]:
@@ -190,15 +220,35 @@ def requests(
     bet_id: str | None = None,
     limit: Any = None,
 ) -> list[dict[str, Any]]:
-    if limit is not None:
-        try:
-            limit = int(limit)
-        except (TypeError, ValueError):
-            raise AdminInputError("limit: must be a positive integer") from None
-        if limit < 1:
-            raise AdminInputError("limit: must be a positive integer")
-    found = state.journal.find(endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=limit)
+    found = state.journal.find(endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=_limit(limit))
     return [views.request(e) for e in found]
+
+
+def requests_json(
+    state: SandboxState,
+    *,
+    endpoint: str | None = None,
+    session_id: str | None = None,
+    bet_id: str | None = None,
+    limit: Any = None,
+) -> Iterator[bytes]:
+    """The journal as a JSON array in pieces (for streaming to a client)."""
+    found = state.journal.find(endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=_limit(limit))
+    return views.json_array(found, views.request)
+
+
+def _limit(limit: Any) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, str) and not (limit.isascii() and limit.isdigit() and len(limit) <= 9):
+        raise AdminInputError("limit: must be a positive integer")
+    try:
+        number = int(limit)
+    except (TypeError, ValueError):
+        raise AdminInputError("limit: must be a positive integer") from None
+    if number < 1:
+        raise AdminInputError("limit: must be a positive integer")
+    return number
 
 
 def clear_requests(state: SandboxState) -> None:
@@ -243,7 +293,7 @@ def update_settings(state: SandboxState, body: Any) -> dict[str, Any]:
         state.settings.update(body)
     except SettingError as exc:
         raise AdminInputError(str(exc)) from None
-    state.journal.resize(state.settings.journalLimit)
+    state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
     return state.settings.as_dict()
 
 

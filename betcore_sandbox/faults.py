@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import threading
@@ -12,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import AdminInputError, NotFound
+from .money import shown
 
 KINDS = (
     "http_error",
@@ -28,6 +30,8 @@ PHASES = ("before", "after")
 # Kinds that answer nothing: the client sees a dropped connection.
 SILENT_KINDS = frozenset({"timeout", "connection_reset", "empty_response"})
 DEFAULT_TIMEOUT_MS = 30_000
+MAX_DELAY_MS = 3_600_000
+MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 FIELDS = (
     "endpoint", "sessionId", "playerId", "betId", "kind", "phase", "status", "responseCode", "delayMs",
     "times", "skip", "probability", "seed", "ttlSeconds",
@@ -51,6 +55,7 @@ class FaultRule:
     probability: float = 1.0
     seed: int | None = None
     ttl_seconds: float | None = None
+    seq: int = 0  # creation order
     created_at: float = 0.0
     expires_at: float | None = None  # monotonic
     matched: int = 0
@@ -101,65 +106,84 @@ class FaultRule:
 
 
 class FaultBook:
-    """The rules in creation order. The first that matches a request and fires wins."""
+    """The rules in creation order. The first that matches a request and fires wins.
+
+    Rules that can still fire are indexed by their most selective filter, so a request only looks at the rules
+    that could match it: thousands of rules for other bets or sessions cost nothing per request."""
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._monotonic = monotonic
-        self._rules: list[FaultRule] = []
+        self._rules: dict[str, FaultRule] = {}  # in creation order
+        self._index: dict[tuple[str, str], dict[str, FaultRule]] = {}
+        self._expiries: list[tuple[float, int, str]] = []  # a heap of (expires at, seq, rule id)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._index.clear()
+            self._expiries.clear()
 
     def reset(self) -> None:
         """No rules, and ids numbered from fault-1 again."""
-        with self._lock:
-            self._rules.clear()
-            self._ids = itertools.count(1)
+        self.clear()
+        self._ids = itertools.count(1)
 
     def __len__(self) -> int:
         return len(self._rules)
 
     def add(self, spec: Mapping[str, Any]) -> FaultRule:
-        rule = parse_rule(spec, f"fault-{next(self._ids)}")
+        seq = next(self._ids)
+        rule = parse_rule(spec, f"fault-{seq}")
+        rule.seq = seq
         rule.created_at = time.time()
-        if rule.ttl_seconds is not None:
-            rule.expires_at = self._monotonic() + rule.ttl_seconds
         with self._lock:
-            self._rules.append(rule)
+            if rule.ttl_seconds is not None:
+                rule.expires_at = self._monotonic() + rule.ttl_seconds
+                heapq.heappush(self._expiries, (rule.expires_at, seq, rule.id))
+            self._rules[rule.id] = rule
+            self._index.setdefault(_index_key(rule), {})[rule.id] = rule
         return rule
 
     def rules(self) -> list[FaultRule]:
         with self._lock:
             self._expire()
-            return list(self._rules)
+            return list(self._rules.values())
 
     def get(self, rule_id: str) -> FaultRule:
-        for rule in self.rules():
-            if rule.id == rule_id:
-                return rule
-        raise NotFound(f"no fault {rule_id!r}")
+        with self._lock:
+            self._expire()
+            rule = self._rules.get(rule_id)
+        if rule is None:
+            raise NotFound(f"no fault {shown(rule_id)}")
+        return rule
 
     def remove(self, rule_id: str) -> None:
         with self._lock:
-            for i, rule in enumerate(self._rules):
-                if rule.id == rule_id:
-                    del self._rules[i]
-                    return
-        raise NotFound(f"no fault {rule_id!r}")
+            rule = self._rules.pop(rule_id, None)
+            if rule is None:
+                raise NotFound(f"no fault {shown(rule_id)}")
+            self._unindex(rule)
 
     def fire(
         self, endpoint: str, session_id: str | None, player_id: str | None, bet_id: str | None
     ) -> FaultRule | None:
         """The rule that fires on this request, with its counters advanced; None lets the request through."""
-        if not self._rules:
+        if not self._index:
             return None
         with self._lock:
             self._expire()
-            for rule in self._rules:
-                if rule.remaining == 0 or not rule.applies_to(endpoint, session_id, player_id, bet_id):
+            buckets = [
+                self._index.get(key)
+                for key in (("endpoint", endpoint), ("endpoint", "*"), ("session", session_id or ""),
+                            ("player", player_id or ""), ("bet", bet_id or ""))
+            ]
+            candidates = [rule for bucket in buckets if bucket for rule in bucket.values()]
+            if len(candidates) > 1:
+                candidates.sort(key=_creation_order)
+            for rule in candidates:
+                if not rule.applies_to(endpoint, session_id, player_id, bet_id):
                     continue
                 rule.matched += 1
                 if rule.matched <= rule.skip:
@@ -167,12 +191,44 @@ class FaultBook:
                 if rule.probability < 1.0 and rule.rng.random() >= rule.probability:
                     continue
                 rule.fired += 1
+                if rule.remaining == 0:
+                    self._unindex(rule)  # used up: still listed, never a candidate again
                 return rule
         return None
 
+    def _unindex(self, rule: FaultRule) -> None:
+        key = _index_key(rule)
+        bucket = self._index.get(key)
+        if bucket is not None:
+            bucket.pop(rule.id, None)
+            if not bucket:
+                del self._index[key]
+
     def _expire(self) -> None:
+        expiries = self._expiries
+        if not expiries or expiries[0][0] > self._monotonic():
+            return
         now = self._monotonic()
-        self._rules[:] = [r for r in self._rules if r.expires_at is None or r.expires_at > now]
+        while expiries and expiries[0][0] <= now:
+            _, _, rule_id = heapq.heappop(expiries)
+            rule = self._rules.pop(rule_id, None)
+            if rule is not None:
+                self._unindex(rule)
+
+
+def _index_key(rule: FaultRule) -> tuple[str, str]:
+    """The most selective filter of a rule: where the index files it."""
+    if rule.bet_id is not None:
+        return ("bet", rule.bet_id)
+    if rule.session_id is not None:
+        return ("session", rule.session_id)
+    if rule.player_id is not None:
+        return ("player", rule.player_id)
+    return ("endpoint", rule.endpoint)
+
+
+def _creation_order(rule: FaultRule) -> int:
+    return rule.seq
 
 
 def parse_rule(spec: Mapping[str, Any], rule_id: str) -> FaultRule:
@@ -191,19 +247,20 @@ def parse_rule(spec: Mapping[str, Any], rule_id: str) -> FaultRule:
     phase = spec.get("phase") or "before"
     if phase not in PHASES:
         raise AdminInputError("phase: must be before or after")
-    delay_ms = _int(spec, "delayMs", minimum=0)
+    delay_ms = _int(spec, "delayMs", minimum=0, maximum=MAX_DELAY_MS)
     if kind == "delay" and delay_ms is None:
         raise AdminInputError("delayMs: is required for a delay fault")
     if kind == "timeout" and delay_ms is None:
         delay_ms = DEFAULT_TIMEOUT_MS
-    status = _int(spec, "status", minimum=100, maximum=599)
+    # Only statuses a client reads as a failed answer: 1xx, 204 or 304 would not be an error at all.
+    status = _int(spec, "status", minimum=400, maximum=599)
     times = _int(spec, "times", minimum=1) if "times" in spec else 1
     probability = _number(spec, "probability", 1.0)
     if not 0.0 <= probability <= 1.0:
         raise AdminInputError("probability: must be from 0 to 1")
     ttl = _number(spec, "ttlSeconds", None)
-    if ttl is not None and ttl <= 0:
-        raise AdminInputError("ttlSeconds: must be greater than 0")
+    if ttl is not None and not 0 < ttl <= MAX_TTL_SECONDS:
+        raise AdminInputError(f"ttlSeconds: must be greater than 0 and at most {MAX_TTL_SECONDS}")
     seed = _int(spec, "seed")
     rule = FaultRule(
         id=rule_id,
@@ -214,7 +271,7 @@ def parse_rule(spec: Mapping[str, Any], rule_id: str) -> FaultRule:
         bet_id=_text(spec, "betId"),
         phase=phase,
         status=status if status is not None else 500,
-        response_code=_int(spec, "responseCode"),
+        response_code=_int(spec, "responseCode", minimum=-(2**31), maximum=2**31 - 1),
         delay_ms=delay_ms,
         times=times,
         skip=_int(spec, "skip", minimum=0) or 0,

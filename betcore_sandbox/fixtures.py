@@ -13,15 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from . import codes, settings
-from .money import MAX_SCALE, AmountError, check_scale, parse_amount
+from . import codes, jsontext, settings
+from .money import MAX_SCALE, AmountError, parse_amount, shown, to_scale
 
 DEFAULT_CURRENCIES = {"EUR": 2, "USD": 2, "GBP": 2, "BTC": 8}
 SESSION_STATUSES = ("active", "expired", "closed")
 DEFAULT_SOURCE = "<embedded default fixture>"
-_decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
 class FixtureError(ValueError):
@@ -87,9 +84,9 @@ def parse_fixture(raw: bytes | Mapping[str, Any], source: str = "<fixture>", *, 
         data: Any = raw
     else:
         try:
-            data = _decoder.decode(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            raise FixtureError(f"{source}: $: not valid JSON: {exc}") from None
+            data = jsontext.decode(raw.removeprefix(b"\xef\xbb\xbf"))  # editors on Windows may write a BOM
+        except jsontext.JsonError as exc:
+            raise FixtureError(f"{source}: $: the file {exc}") from None
     try:
         return _Reader(source, snapshot).fixture(data)
     except Problem as problem:
@@ -159,7 +156,7 @@ class _Reader:
             spec = CounterpartySpec(
                 id=_text(obj, "id", where),
                 secret=_text(obj, "secret", where),
-                name=_text(obj, "name", where, required=False) or "",
+                name=_name(obj, where),
             )
             if spec.id in result:
                 raise Problem(f"{where}.id", f"duplicate counterparty id {spec.id!r}")
@@ -258,10 +255,25 @@ def parse_timestamp(value: Any, path: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise Problem(path, f"is not an ISO 8601 timestamp: {value!r}") from None
+        raise Problem(path, f"is not an ISO 8601 timestamp: {shown(value)}") from None
     if moment.tzinfo is None:
-        raise Problem(path, f"needs a UTC offset, e.g. {value}Z")
-    return moment.astimezone(timezone.utc)
+        raise Problem(path, f"needs a UTC offset, e.g. {shown(value)}Z")
+    try:  # in UTC it must still be a date between the years 1 and 9999, or nothing can write it back
+        utc = moment.astimezone(timezone.utc)
+        datetime.fromtimestamp(utc.timestamp(), timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise Problem(path, f"is out of range: {shown(value)}") from None
+    return utc
+
+
+def _name(obj: Mapping[str, Any], path: str) -> str:
+    """A display name: optional, and may be empty."""
+    value = obj.get("name")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Problem(f"{path}.name", "must be a string")
+    return value
 
 
 def _object(value: Any, path: str) -> Mapping[str, Any]:
@@ -299,8 +311,6 @@ def _amount(
             raise Problem(f"{path}.{key}", "is required")
         return None
     try:
-        amount = parse_amount(obj[key])
-        check_scale(amount, scale, currency)
+        return to_scale(parse_amount(obj[key]), scale, currency)
     except AmountError as exc:
         raise Problem(f"{path}.{key}", str(exc)) from None
-    return amount

@@ -1,4 +1,9 @@
-"""The request journal: what every provider request carried and what it got back, bounded in memory."""
+"""The request journal: what every provider request carried and what it got back, bounded in count and bytes.
+
+Headers are kept as the raw bytes that were sent (names in their own spelling, in order, duplicates included).
+A request that failed authentication is kept as a truncated record: anyone can send those, so they must not be
+able to fill the journal with their bodies.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_LIMIT = 10_000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# What an unauthenticated request keeps of its body, of each header value and of its signature diagnostics.
+UNTRUSTED_BODY_BYTES = 1024
+UNTRUSTED_HEADER_BYTES = 256
+UNTRUSTED_HEADERS = 32
+ENTRY_OVERHEAD = 400  # the fixed fields of an entry, roughly, in bytes
+
+RawHeaders = tuple[tuple[bytes, bytes], ...]
 
 
 @dataclass(slots=True)
@@ -18,7 +31,7 @@ class JournalEntry:
     path: str
     endpoint: str
     session_id: str | None
-    headers: tuple[tuple[str, str], ...]
+    headers: RawHeaders
     body: bytes
     id: int = 0
     bet_id: str | None = None
@@ -27,35 +40,98 @@ class JournalEntry:
     signature_error: str | None = None
     signature_debug: dict[str, Any] | None = None
     unknown_fields: tuple[str, ...] = ()
+    warnings: list[str] | None = None  # lenient rules that let the request through
     status: int | None = None  # None: no HTTP answer was sent (an injected fault)
     response: bytes | None = None
     fault: dict[str, Any] | None = None
     duration_ms: float = 0.0
     error: str | None = field(default=None)  # an unexpected failure inside the sandbox
+    body_size: int = 0  # as received, before any truncation
+    headers_size: int = 0
+    truncated: bool = False
+    size: int = 0  # what the entry holds, roughly, in bytes
+
+    def truncate(self) -> None:
+        """Keep only the first bytes of what an unauthenticated sender controls."""
+        self.body_size = len(self.body)
+        self.headers_size = sum(len(name) + len(value) for name, value in self.headers)
+        body = self.body[:UNTRUSTED_BODY_BYTES]
+        headers = tuple(
+            (name[:UNTRUSTED_HEADER_BYTES], value[:UNTRUSTED_HEADER_BYTES])
+            for name, value in self.headers[:UNTRUSTED_HEADERS]
+        )
+        self.truncated = body != self.body or headers != self.headers
+        self.body, self.headers = body, headers
+        if self.signature_debug is not None:
+            self.signature_debug = _clip_strings(self.signature_debug, UNTRUSTED_BODY_BYTES)
+
+
+def _clip_strings(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + f"… ({len(value)} characters)"
+    if isinstance(value, dict):
+        return {key: _clip_strings(item, limit) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clip_strings(item, limit) for item in value]
+    return value
+
+
+def _size(entry: JournalEntry) -> int:
+    size = ENTRY_OVERHEAD + len(entry.body) + len(entry.path) + len(entry.response or b"")
+    size += sum(len(name) + len(value) + 16 for name, value in entry.headers)
+    if entry.signature_debug is not None:
+        size += _strings_size(entry.signature_debug)
+    if entry.error is not None:
+        size += len(entry.error)
+    if entry.warnings:
+        size += sum(len(w) for w in entry.warnings)
+    return size
+
+
+def _strings_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value) + 16
+    if isinstance(value, dict):
+        return sum(_strings_size(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_strings_size(item) for item in value)
+    return 16
 
 
 class Journal:
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+    def __init__(self, limit: int = DEFAULT_LIMIT, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self._entries: deque[JournalEntry] = deque()
         self._ids = itertools.count(1)
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self.bytes = 0
 
-    @property
-    def limit(self) -> int:
-        return self._entries.maxlen or DEFAULT_LIMIT
-
-    def resize(self, limit: int) -> None:
-        if limit != self.limit:
-            self._entries = deque(self._entries, maxlen=limit)
+    def resize(self, limit: int, max_bytes: int | None = None) -> None:
+        self.limit = limit
+        if max_bytes is not None:
+            self.max_bytes = max_bytes
+        self._evict()
 
     def record(self, entry: JournalEntry) -> None:
+        if entry.signature != "valid":
+            entry.truncate()
         entry.id = next(self._ids)
+        entry.size = _size(entry)
         self._entries.append(entry)
+        self.bytes += entry.size
+        self._evict()
+
+    def _evict(self) -> None:
+        entries = self._entries
+        while entries and (len(entries) > self.limit or self.bytes > self.max_bytes):
+            self.bytes -= entries.popleft().size
 
     def clear(self) -> None:
         self._entries.clear()
+        self.bytes = 0
 
     def reset(self) -> None:
-        self._entries.clear()
+        self.clear()
         self._ids = itertools.count(1)
 
     def __len__(self) -> int:
@@ -73,11 +149,21 @@ class Journal:
         limit: int | None = None,
     ) -> list[JournalEntry]:
         """Matching entries, oldest first; with `limit`, the newest `limit` of them."""
-        found = [
-            e
-            for e in tuple(self._entries)
-            if (endpoint is None or e.endpoint == endpoint)
-            and (session_id is None or e.session_id == session_id)
-            and (bet_id is None or e.bet_id == bet_id)
-        ]
-        return found[-limit:] if limit else found
+        if limit:  # walk from the newest end: a small limit stays cheap on a full journal
+            found: list[JournalEntry] = []
+            for e in reversed(self._entries):
+                if _matches(e, endpoint, session_id, bet_id):
+                    found.append(e)
+                    if len(found) == limit:
+                        break
+            found.reverse()
+            return found
+        return [e for e in tuple(self._entries) if _matches(e, endpoint, session_id, bet_id)]
+
+
+def _matches(e: JournalEntry, endpoint: str | None, session_id: str | None, bet_id: str | None) -> bool:
+    return (
+        (endpoint is None or e.endpoint == endpoint)
+        and (session_id is None or e.session_id == session_id)
+        and (bet_id is None or e.bet_id == bet_id)
+    )

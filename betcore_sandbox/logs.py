@@ -1,12 +1,19 @@
-"""Log set-up: one line per event, as text or as one JSON object per line."""
+"""Log set-up: one line per event, as text or as one JSON object per line.
+
+Request fields and messages carry text a client sent (a betId, a percent-decoded path). In text, control
+characters in them (C0, DEL, C1, U+2028/U+2029) are written escaped, as \\n or \\x1b, so that no value can end a
+line, forge another one or drive the reader's terminal. The JSON encoder escapes C0 itself; the rest is escaped
+after it, the same way, so a JSON line is also one line to readers that split on U+2028 or NEL.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 
@@ -18,6 +25,65 @@ FORMATS = ("text", "json")
 # Attributes every LogRecord has; anything else was passed through `extra` and is part of the event.
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _encoder = msgspec.json.Encoder()
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# In encoded JSON, only inside strings: C0 is already escaped by the encoder.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape(text: str) -> str:
+    """Text with its control characters escaped, for one text log line."""
+    if text.isprintable():  # the common case, one C-speed pass; isprintable() is False for every escaped character
+        return text
+    return _CONTROL.sub(_escape_char, text)
+
+
+def _escape_lines(text: str) -> str:
+    """Multi-line text (a traceback): each line escaped and indented, so none can pass for a new event."""
+    return "\n".join("  " + escape(line) for line in text.split("\n"))
+
+
+def _json_line(event: dict[str, Any]) -> str:
+    try:
+        line = _encoder.encode(event).decode()
+    except UnicodeEncodeError:  # a lone surrogate, which JSON cannot carry
+        line = _encoder.encode(
+            {k: v.encode("utf-8", "backslashreplace").decode() if isinstance(v, str) else v for k, v in event.items()}
+        ).decode()
+    if line.isascii() and "\x7f" not in line:
+        return line
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL message`, with the message escaped. A record may carry `details`: lines of the sandbox's own that
+    follow the message (the start-up banner), each escaped and indented."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = escape(super().formatMessage(record))
+        details = getattr(record, "details", None)
+        if details:
+            line += "".join("\n  " + escape(str(detail)) for detail in details)
+        return line
+
+    def formatException(self, ei: Any) -> str:
+        return _escape_lines(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _escape_lines(super().formatStack(stack_info))
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,7 +99,7 @@ class JsonFormatter(logging.Formatter):
                 event[key] = value
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
-        return _encoder.encode(event).decode()
+        return _json_line(event)
 
 
 class RequestLog:
@@ -69,16 +135,17 @@ class RequestLog:
     ) -> None:
         now = time.time()
         if self.json:
-            line = _encoder.encode(
+            line = _json_line(
                 {"time": self._timestamp(now), "level": "info", "logger": "betcore_sandbox.requests",
                  "message": "request", "endpoint": endpoint, "sessionId": session_id, "betId": bet_id,
                  "responseCode": code, "status": status, "fault": fault, "ms": ms}
-            ).decode()
+            )
         else:
             line = (
-                f"{self._timestamp(now)} INFO {endpoint} session={session_id} bet={bet_id or '-'} "
+                f"{self._timestamp(now)} INFO {escape(endpoint)} session={session_id and escape(session_id)} "
+                f"bet={escape(bet_id) if bet_id else '-'} "
                 f"code={'-' if code is None else code} http={'-' if status is None else status} "
-                f"fault={fault or '-'} {ms:.1f}ms"
+                f"fault={escape(fault) if fault else '-'} {ms:.1f}ms"
             )
         self._pending.append(line)
         if len(self._pending) == 1:
@@ -116,7 +183,7 @@ def configure(log_format: str = "text", level: str = "info", stream: TextIO | No
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

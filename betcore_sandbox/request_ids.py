@@ -32,8 +32,13 @@ class SeenRequestIds:
         self._buckets.clear()
         self._count = 0
 
-    def first_sighting(self, counterparty_id: str, request_id: str, now_ms: int, window_ms: int) -> bool:
-        """Record the id; False when it was already seen from this counterparty within the window."""
+    def first_sighting(
+        self, counterparty_id: str, request_id: str, now_ms: int, window_ms: int, timestamp_ms: int | None = None
+    ) -> bool:
+        """Record the id; False when it was already seen from this counterparty within the window.
+
+        An id is kept until the window has passed both from now and from its own timestamp: a request stamped
+        in the future stays acceptable that much longer, so its id must be remembered that much longer too."""
         self._forget(now_ms)
         seen = self._seen.get(counterparty_id)
         if seen is None:
@@ -42,7 +47,8 @@ class SeenRequestIds:
             return False
         seen.add(request_id)
         # A disabled tolerance (0) means no window: ids are kept until capacity pushes them out.
-        expires = (now_ms + window_ms) // 1000 * 1000 + 999 if window_ms > 0 else _NEVER
+        start = now_ms if timestamp_ms is None else max(now_ms, timestamp_ms)
+        expires = (start + window_ms) // 1000 * 1000 + 999 if window_ms > 0 else _NEVER
         buckets = self._buckets
         if buckets and buckets[-1][0] == expires and buckets[-1][1] == counterparty_id:
             buckets[-1][2].append(request_id)

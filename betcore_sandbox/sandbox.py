@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from . import control
 from .fixtures import Fixture, load_fixture, parse_fixture
 from .signing import signed_headers
 from .state import SandboxState
 from .web.app import create_app
+from .web.connections import SandboxRunner
 
 T = TypeVar("T")
 _default_fixture: Fixture | None = None
@@ -118,7 +120,7 @@ class Sandbox:
     def _serve(self, loop: asyncio.AbstractEventLoop, started: concurrent.futures.Future[int]) -> None:
         asyncio.set_event_loop(loop)
         try:
-            runner = web.AppRunner(
+            runner = SandboxRunner(
                 create_app(self.state, admin_token=self._admin_token), access_log=None, shutdown_timeout=1.0
             )
             loop.run_until_complete(runner.setup())
@@ -239,9 +241,13 @@ class Sandbox:
         self, *, endpoint: str | None = None, session_id: str | None = None, bet_id: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        return self._call(
+        """The journal, oldest first. `headers` keep the names as sent, and look up case-insensitively."""
+        entries = self._call(
             control.requests, self.state, endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=limit
         )
+        for entry in entries:
+            entry["headers"] = CIMultiDict(entry["headers"])
+        return entries
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         """A fault rule, with the admin API's fields in camelCase or snake_case (delay_ms=..., session_id=...)."""

@@ -1,21 +1,55 @@
-"""Runtime settings: what the admin API and fixtures may change while the sandbox runs."""
+"""Runtime settings: what the admin API, fixtures, the plugin marker and the environment may change.
+
+Rules whose real behaviour at the aggregator is unknown are settings whose defaults accept what real clients
+send; a request let through by such a lenient default carries a journal warning naming the setting.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+BET_ENDPOINTS = ("pay-in", "pay-in-out", "pay-out", "refund")
 DUPLICATE_RESPONSES = ("code", "replay")
+DEFAULT_DUPLICATE_RESPONSE = {"pay-in": "code", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"}
+EXPLAIN_MODES = ("hints", "full", "off")
+MAX_JOURNAL_LIMIT = 1_000_000
+MAX_TOLERANCE_MS = 7 * 24 * 3600 * 1000
+MAX_JOURNAL_BYTES = 4 * 1024**3
+MAX_READ_TIMEOUT_MS = 600_000
+
+# setting -> its allowed values, the lenient ones after the strict one.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "amountNotation": ("plain", "any"),
+    "zeroStake": ("reject", "accept"),
+    "payOutWithoutBet": ("reject", "accept"),
+    "payOutAfterPayInOut": ("conflict", "additional"),
+    "additionalPayOuts": ("conflict", "additional"),
+}
+# (minimum, maximum) of each integer setting.
+RANGES: dict[str, tuple[int, int]] = {
+    "timestampToleranceMs": (0, MAX_TOLERANCE_MS),
+    "journalLimit": (1, MAX_JOURNAL_LIMIT),
+    "journalMaxBytes": (64 * 1024, MAX_JOURNAL_BYTES),
+    "bodyReadTimeoutMs": (1, MAX_READ_TIMEOUT_MS),
+}
 
 
 @dataclass(slots=True)
 class Settings:
     timestampToleranceMs: int = 300_000
     rejectReplayedRequestIds: bool = True
-    duplicateResponse: str = "code"
-    explainSignatures: bool = True
+    duplicateResponse: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DUPLICATE_RESPONSE))
+    explainSignatures: str = "hints"
     journalLimit: int = 10_000
+    journalMaxBytes: int = 64 * 1024 * 1024
+    bodyReadTimeoutMs: int = 10_000
+    amountNotation: str = "any"
+    zeroStake: str = "accept"
+    payOutWithoutBet: str = "accept"
+    payOutAfterPayInOut: str = "additional"
+    additionalPayOuts: str = "conflict"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -28,10 +62,15 @@ class Settings:
 
     def replace_with(self, other: Settings) -> None:
         for f in fields(self):
-            setattr(self, f.name, getattr(other, f.name))
+            value = getattr(other, f.name)
+            setattr(self, f.name, dict(value) if isinstance(value, dict) else value)
+
+    def duplicate_mode(self, endpoint: str) -> str:
+        return self.duplicateResponse[endpoint]
 
 
 NAMES = tuple(f.name for f in fields(Settings))
+_SNAKE = {"".join(("_" + c.lower()) if c.isupper() else c for c in name): name for name in NAMES}
 
 
 class SettingError(ValueError):
@@ -41,25 +80,62 @@ class SettingError(ValueError):
         self.problem = problem
 
 
+def canonical_name(name: str) -> str:
+    """The camelCase name of a setting given in camelCase or snake_case (journal_limit)."""
+    return _SNAKE.get(name, name)
+
+
 def validate(changes: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """Checked copies of the given settings; SettingError names the first bad one."""
     if not isinstance(changes, Mapping):
         raise SettingError(where or "settings", "must be an object")
     checked: dict[str, Any] = {}
-    for name, value in changes.items():
-        label = f"{where}.{name}" if where else name
+    for given, value in changes.items():
+        name = canonical_name(given) if isinstance(given, str) else given
+        label = f"{where}.{given}" if where else str(given)
         if name not in NAMES:
             raise SettingError(label, f"unknown setting (known: {', '.join(NAMES)})")
-        if name in ("timestampToleranceMs", "journalLimit"):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise SettingError(label, "must be a non-negative integer")
-            if name == "journalLimit" and value == 0:
-                raise SettingError(label, "must be at least 1")
-        elif name in ("rejectReplayedRequestIds", "explainSignatures"):
-            if not isinstance(value, bool):
-                raise SettingError(label, "must be true or false")
-        elif name == "duplicateResponse":
-            if value not in DUPLICATE_RESPONSES:
-                raise SettingError(label, f"must be one of {', '.join(DUPLICATE_RESPONSES)}")
-        checked[name] = value
+        checked[name] = _check(name, value, label)
     return checked
+
+
+def _check(name: str, value: Any, label: str) -> Any:
+    if name in RANGES:
+        low, high = RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SettingError(label, f"must be an integer from {low} to {high}")
+        return value
+    if name == "rejectReplayedRequestIds":
+        if not isinstance(value, bool):
+            raise SettingError(label, "must be true or false")
+        return value
+    if name == "explainSignatures":
+        if isinstance(value, bool):  # the first release's switch: true showed the diagnostics
+            return "hints" if value else "off"
+        if value not in EXPLAIN_MODES:
+            raise SettingError(label, f"must be one of {', '.join(EXPLAIN_MODES)}")
+        return value
+    if name == "duplicateResponse":
+        return _duplicate_response(value, label)
+    choices = CHOICES[name]
+    if value not in choices:
+        raise SettingError(label, f"must be one of {', '.join(choices)}")
+    return value
+
+
+def _duplicate_response(value: Any, label: str) -> dict[str, str]:
+    """One mode for every endpoint, or an object per endpoint (endpoints left out keep the default)."""
+    if isinstance(value, str):
+        if value not in DUPLICATE_RESPONSES:
+            raise SettingError(label, f"must be one of {', '.join(DUPLICATE_RESPONSES)}, or an object per endpoint")
+        return dict.fromkeys(BET_ENDPOINTS, value)
+    if not isinstance(value, Mapping):
+        raise SettingError(label, f"must be one of {', '.join(DUPLICATE_RESPONSES)}, or an object per endpoint")
+    modes = dict(DEFAULT_DUPLICATE_RESPONSE)
+    for endpoint, mode in value.items():
+        if endpoint not in BET_ENDPOINTS:
+            raise SettingError(f"{label}.{endpoint}", f"unknown endpoint (known: {', '.join(BET_ENDPOINTS)})")
+        if mode not in DUPLICATE_RESPONSES:
+            raise SettingError(f"{label}.{endpoint}", f"must be one of {', '.join(DUPLICATE_RESPONSES)}")
+        modes[endpoint] = mode
+    return modes

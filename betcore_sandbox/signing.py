@@ -18,8 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 
 
+def header_bytes(value: str) -> bytes:
+    """A header value as the bytes that were sent (the server keeps undecodable bytes as surrogates)."""
+    return value.encode("utf-8", "surrogateescape")
+
+
 def string_to_sign(method: str, body: bytes, counterparty_id: str, timestamp: str, request_id: str) -> bytes:
-    tail = f"{counterparty_id}.{timestamp}.{request_id}".encode()
+    tail = header_bytes(f"{counterparty_id}.{timestamp}.{request_id}")
     if method.upper() in BODYLESS_METHODS:
         return tail
     return body + b"." + tail
@@ -67,7 +72,10 @@ def explain_mismatch(
     received: str,
     other_secrets: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
-    """What the sandbox signed, what it expected, and hints at the likely mistake. Never the secret."""
+    """What the sandbox signed, what it expected, and hints at the likely mistake. Never the secret.
+
+    `expectedSign` is for the journal and the `full` mode only: shown to the caller, it would let anyone resend
+    a request with the revealed signature (see `public_diagnostics`)."""
     message = string_to_sign(method, body, counterparty_id, timestamp, request_id)
     expected = compute_sign(secret, message)
     matched = [
@@ -77,11 +85,31 @@ def explain_mismatch(
         if candidate() == received.strip().lower()
     ]
     return {
-        "stringToSign": message.decode("utf-8", "replace"),
+        "stringToSign": _printable(message),
+        "parts": {
+            "body": None if method.upper() in BODYLESS_METHODS else _printable(body),
+            "counterpartyId": _printable(header_bytes(counterparty_id)),
+            "timestamp": _printable(header_bytes(timestamp)),
+            "requestId": _printable(header_bytes(request_id)),
+        },
         "expectedSign": expected,
-        "receivedSign": received,
+        "receivedSign": _printable(header_bytes(received)),
         "hints": matched[:1] or _checklist(method, secret, received),
     }
+
+
+def public_diagnostics(debug: dict[str, object], mode: str) -> dict[str, object] | None:
+    """What a 401 may show for `explainSignatures` mode hints | full | off."""
+    if mode == "off":
+        return None
+    if mode == "full":
+        return debug
+    return {key: value for key, value in debug.items() if key != "expectedSign"}
+
+
+def _printable(raw: bytes) -> str:
+    """Bytes as text that any JSON encoder takes: undecodable bytes shown as \\xNN."""
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _mistakes(
@@ -96,7 +124,7 @@ def _mistakes(
 ) -> Iterator[tuple[str, Callable[[], str]]]:
     """(explanation, lazily computed signature) for each common mistake we can reproduce."""
     sign = compute_sign
-    tail = f"{cp}.{timestamp}.{request_id}".encode()
+    tail = header_bytes(f"{cp}.{timestamp}.{request_id}")
     digest = bytes.fromhex(expected)
     yield (
         "X-Sign is the right HMAC but base64-encoded: send it as lowercase hex",
@@ -139,16 +167,24 @@ def _mistakes(
 def _reserialisations(body: bytes) -> Iterable[tuple[str, bytes]]:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
-    variants = {
+    try:
+        variants = _variants(data)
+    except (ValueError, RecursionError):  # e.g. deeply nested: no re-serialisation worth suggesting
+        return []
+    return [(label, text.encode("utf-8", "surrogatepass")) for label, text in variants.items()
+            if text.encode("utf-8", "surrogatepass") != body]
+
+
+def _variants(data: object) -> dict[str, str]:
+    return {
         "compact JSON": json.dumps(data, separators=(",", ":"), ensure_ascii=False),
         "JSON with spaces": json.dumps(data, ensure_ascii=False),
         "keys sorted": json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True),
         "non-ASCII escaped": json.dumps(data, separators=(",", ":")),
         "'/' escaped as '\\/'": json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/"),
     }
-    return [(label, text.encode()) for label, text in variants.items() if text.encode() != body]
 
 
 def _decoded_secret(secret: str) -> bytes | None:

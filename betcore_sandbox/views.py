@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import msgspec
 
 from .journal import JournalEntry
 from .wallet import Bet, LedgerEntry, Player, Session, Tombstone
+
+
+T = TypeVar("T")
+CHUNK = 1000  # items per piece of a streamed JSON array
+_encoder = msgspec.json.Encoder()
+
+
+def plain(data: Any) -> Any:
+    """Amounts as exact decimal strings without exponents ("0.00000042", never "4.2E-7")."""
+    if isinstance(data, Decimal):
+        return format(data, "f")
+    if isinstance(data, dict):
+        return {key: plain(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [plain(value) for value in data]
+    return data
+
+
+def encode(data: Any) -> bytes:
+    """A view as admin JSON."""
+    return _encoder.encode(plain(data))
+
+
+def json_array(items: Iterable[T], view: Callable[[T], Any]) -> Iterator[bytes]:
+    """A JSON array of views, in pieces of CHUNK items."""
+    yield b"["
+    separator = b""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, CHUNK)):
+        yield separator + encode([view(item) for item in batch])[1:-1]
+        separator = b","
+    yield b"]"
 
 
 def iso(moment: float | None) -> str | None:
@@ -80,28 +117,46 @@ def tombstone(t: Tombstone) -> dict[str, Any]:
 def request(e: JournalEntry) -> dict[str, Any]:
     signature: dict[str, Any] = {"verdict": e.signature}
     if e.signature_error:
-        signature["error"] = e.signature_error
+        signature["error"] = printable(e.signature_error)
     if e.signature_debug:
         signature["debug"] = e.signature_debug
-    return {
+    view: dict[str, Any] = {
         "id": e.id,
         "time": iso(e.time),
-        "method": e.method,
-        "path": e.path,
+        "method": printable(e.method),
+        "path": printable(e.path),
         "endpoint": e.endpoint,
-        "sessionId": e.session_id,
+        "sessionId": None if e.session_id is None else printable(e.session_id),
         "betId": e.bet_id,
         "counterpartyId": e.counterparty_id,
-        "headers": dict(e.headers),
-        "body": e.body.decode("utf-8", "replace"),
+        # As sent: the sender's spelling of each name, in order, duplicates included.
+        "headers": [[_text(name), _text(value)] for name, value in e.headers],
+        "body": _text(e.body),
         "signature": signature,
         "unknownFields": list(e.unknown_fields),
+        "warnings": list(e.warnings or ()),
         "response": None if e.status is None else {"status": e.status, "body": _text(e.response)},
         "fault": e.fault,
         "durationMs": e.duration_ms,
         "error": e.error,
     }
+    if e.truncated:
+        view["truncated"] = {"bodySize": e.body_size, "headersSize": e.headers_size}
+    return view
+
+
+def printable(text: str) -> str:
+    """Any text the server decoded, safe to encode as JSON: bytes that were not UTF-8 are shown as \\xNN."""
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that did not come from a byte
+        return text.encode("utf-8", "backslashreplace").decode()
 
 
 def _text(raw: bytes | None) -> str | None:
-    return None if raw is None else raw.decode("utf-8", "replace")
+    return None if raw is None else raw.decode("utf-8", "backslashreplace")

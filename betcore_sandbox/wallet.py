@@ -7,11 +7,12 @@ included) produce exactly the effects of some serial order. Money is Decimal onl
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -27,12 +28,16 @@ from .errors import (
     SessionNotFound,
 )
 from .fixtures import Fixture
-from .money import MONEY, ZERO, AmountError, check_scale, parse_amount
+from .money import MONEY, ZERO, AmountError, parse_amount, shown, to_scale
+from .settings import Settings
 
 PAY_IN = "pay-in"
 PAY_OUT = "pay-out"
 PAY_IN_OUT = "pay-in-out"
 REFUND = "refund"
+
+# Ten years: far enough for any test, near enough that every expiry is a valid date.
+MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 
 OPEN = "open"
 SETTLED = "settled"
@@ -87,43 +92,40 @@ class LedgerEntry:
 
 
 @dataclass(slots=True)
-class Receipt:
-    """What an applied operation answered; a repeat is answered with the original one."""
-
-    transaction_id: str
-    balance: Decimal
-    currency: str
-
-
-@dataclass(slots=True)
 class Bet:
     counterparty_id: str
     bet_id: str
     session_id: str
     player_id: str
-    kind: str  # pay-in | pay-in-out
+    kind: str  # pay-in | pay-in-out | pay-out (a pay-out let through by payOutWithoutBet)
     stake: Decimal
     game_round_id: str | None
     created_at: float
     status: str = OPEN
-    win: Decimal | None = None
+    win: Decimal | None = None  # every win credited to the bet, added up
     win_odd: Decimal | None = None
-    entries: list[LedgerEntry] = field(default_factory=list)
+    entries: tuple[LedgerEntry, ...] = ()
 
     def history(self) -> list[tuple[str, LedgerEntry]]:
         """Each applied operation with the ledger entry that carries its answer (transactionId, balance after).
 
-        The answers are not stored separately: a repeat is answered from these entries."""
-        entries = self.entries
-        if self.kind == PAY_IN_OUT:
-            steps = [(PAY_IN_OUT, entries[1])] if len(entries) >= 2 else []
-        else:
-            steps = [(PAY_IN, entries[0])] if entries else []
-            if len(entries) >= 2 and entries[1].type == "win":
-                steps.append((PAY_OUT, entries[1]))
-        if self.status == REFUNDED and entries:
-            steps.append((REFUND, entries[-1]))
+        An operation's entries share one transactionId; the answers are not stored separately: a repeat is
+        answered from these entries."""
+        steps: list[tuple[str, LedgerEntry]] = []
+        for entry in self.entries:
+            if steps and steps[-1][1].transaction_id == entry.transaction_id:
+                steps[-1] = (steps[-1][0], entry)
+            else:
+                steps.append((_OPERATION_OF_FIRST_ENTRY[entry.type] or self.kind, entry))
         return steps
+
+    def pay_outs(self) -> list[LedgerEntry]:
+        """The win entries booked by pay-out requests (not the win leg of a pay-in-out)."""
+        return [entry for operation, entry in self.history() if operation == PAY_OUT]
+
+
+# The operation an entry stands for when it opens a transaction; None: the bet's own kind (pay-in, pay-in-out).
+_OPERATION_OF_FIRST_ENTRY: dict[str, str | None] = {"bet": None, "win": PAY_OUT, "refund": REFUND}
 
 
 @dataclass(slots=True)
@@ -138,15 +140,37 @@ class Tombstone:
 
 @dataclass(slots=True)
 class Outcome:
-    receipt: Receipt  # for a repeat, the original one
+    transaction_id: str  # for a repeat, the original one
     repeated: bool
     balance: Decimal  # the balance now
     currency: str
+    warnings: list[str] | None = None  # lenient rules that let this operation through
+
+
+@dataclass(slots=True)
+class WalletCopy:
+    """A wallet as it was at one moment (see Wallet.consistent_copy)."""
+
+    currencies: dict[str, int]
+    counterparties: list[Counterparty]
+    players: list[Player]
+    sessions: list[Session]
+    bets: list[Bet]
+    bet_keys: set[tuple[str, str]]
+    tombstones: list[Tombstone]
+    ledger: list[LedgerEntry]  # the live list: only its first ledger_length entries belong to this moment
+    ledger_length: int
+    last_transaction_id: int
+    now: float
+
+    def entries(self) -> Iterator[LedgerEntry]:
+        return itertools.islice(self.ledger, self.ledger_length)
 
 
 class Wallet:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, settings: Settings | None = None) -> None:
         self.clock = clock
+        self.settings = settings or Settings()
         self.lock = threading.RLock()
         self.currencies: dict[str, int] = {}
         self.counterparties: dict[str, Counterparty] = {}
@@ -193,6 +217,32 @@ class Wallet:
             self.ledger = []
             self.last_transaction_id = 0
 
+    def consistent_copy(self) -> WalletCopy:
+        """Everything as it is now, cheaply: stored bets and sessions are replaced, never changed in place, and
+        the ledger only grows, so shallow copies and the ledger's length stand for this moment."""
+        with self.lock:
+            return WalletCopy(
+                currencies=dict(self.currencies),
+                counterparties=list(self.counterparties.values()),
+                players=[dataclasses.replace(p) for p in self.players.values()],
+                sessions=list(self.sessions.values()),
+                bets=list(self.bets.values()),
+                bet_keys=set(self.bets),
+                tombstones=list(self.tombstones.values()),
+                ledger=self.ledger,
+                ledger_length=len(self.ledger),
+                last_transaction_id=self.last_transaction_id,
+                now=self.clock(),
+            )
+
+    def replace_with(self, other: Wallet) -> None:
+        """Take over another wallet's whole state, in place (a checked import)."""
+        with self.lock:
+            self.currencies, self.counterparties, self.secrets = other.currencies, other.counterparties, other.secrets
+            self.players, self.sessions, self.bets = other.players, other.sessions, other.bets
+            self.tombstones, self.ledger = other.tombstones, other.ledger
+            self.last_transaction_id = other.last_transaction_id
+
     # -- provider operations -----------------------------------------------------------------------
 
     def balance(self, counterparty_id: str, session_id: str) -> tuple[Decimal, str]:
@@ -212,7 +262,7 @@ class Wallet:
     ) -> Outcome:
         with self.lock:
             session, player = self._session(counterparty_id, session_id, active=True)
-            self._check_scale(player, stake, "betAmount")
+            stake = self._in_scale(player, stake, "betAmount")
             key = (counterparty_id, bet_id)
             self._refuse_tombstoned(key, player)
             bet = self.bets.get(key)
@@ -223,8 +273,7 @@ class Wallet:
             now = self.clock()
             bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN, stake, game_round_id, now)
             transaction_id = self._next_transaction_id()
-            self._post(bet, player, transaction_id, "bet", -stake, request_id, now)
-            self.bets[key] = bet
+            self._commit(key, bet, self._post(bet, player, transaction_id, "bet", -stake, request_id, now))
             return self._applied(player, transaction_id)
 
     def pay_out(
@@ -240,19 +289,45 @@ class Wallet:
     ) -> Outcome:
         with self.lock:
             session, player = self._session(counterparty_id, session_id, active=False)
-            self._check_scale(player, win, "winAmount")
+            win = self._in_scale(player, win, "winAmount")
+            key = (counterparty_id, bet_id)
+            bet = self.bets.get(key)
+            if bet is None and self.settings.payOutWithoutBet == "accept" and key not in self.tombstones:
+                now = self.clock()
+                stake = self._in_scale(player, ZERO, "betAmount")
+                bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_OUT, stake, game_round_id, now)
+                return self._credit_win(
+                    bet, player, win, win_odd, request_id,
+                    f"payOutWithoutBet: bet {shown(bet_id)} was never placed: booked with stake 0 and settled by "
+                    "this win because payOutWithoutBet is accept",
+                )
             bet = self._placed_bet(counterparty_id, bet_id, session, player)
             if bet.status == REFUNDED:
-                raise self._conflict(player, f"bet {bet_id!r} was refunded and cannot be paid out")
-            if bet.kind == PAY_IN_OUT:
-                raise self._conflict(player, f"bet {bet_id!r} was placed and settled by pay-in-out")
-            if bet.status == SETTLED:
-                return self._repeat(bet, PAY_OUT, player, bet.win == win, f"to pay out winAmount {_fmt(bet.win)}")
-            now = self.clock()
-            transaction_id = self._next_transaction_id()
-            self._post(bet, player, transaction_id, "win", win, request_id, now)
-            bet.status, bet.win, bet.win_odd = SETTLED, win, win_odd
-            return self._applied(player, transaction_id)
+                raise self._conflict(player, f"bet {shown(bet_id)} was refunded and cannot be paid out")
+            pay_outs = bet.pay_outs()
+            for entry in pay_outs:
+                if entry.amount == win:
+                    return self._duplicate(entry, player)
+            if bet.status == OPEN:
+                return self._credit_win(bet, player, win, win_odd, request_id)
+            if bet.kind == PAY_IN_OUT and not pay_outs:
+                if self.settings.payOutAfterPayInOut != "additional":
+                    raise self._conflict(player, f"bet {shown(bet_id)} was placed and settled by pay-in-out "
+                                                 "(setting payOutAfterPayInOut is conflict)")
+                return self._credit_win(
+                    bet, player, win, win_odd, request_id,
+                    f"payOutAfterPayInOut: bet {shown(bet_id)} was settled by pay-in-out: this pay-out credits an "
+                    "additional win because payOutAfterPayInOut is additional",
+                )
+            if self.settings.additionalPayOuts != "additional":
+                paid = ", ".join(_fmt(e.amount) for e in pay_outs)
+                raise self._conflict(player, f"betId {shown(bet_id)} was already paid out (winAmount {paid}); "
+                                             "another winAmount is a conflict (setting additionalPayOuts)")
+            return self._credit_win(
+                bet, player, win, win_odd, request_id,
+                f"additionalPayOuts: bet {shown(bet_id)} was already paid out: this pay-out with another "
+                "winAmount credits again because additionalPayOuts is additional",
+            )
 
     def pay_in_out(
         self,
@@ -268,8 +343,8 @@ class Wallet:
     ) -> Outcome:
         with self.lock:
             session, player = self._session(counterparty_id, session_id, active=True)
-            self._check_scale(player, stake, "betAmount")
-            self._check_scale(player, win, "winAmount")
+            stake = self._in_scale(player, stake, "betAmount")
+            win = self._in_scale(player, win, "winAmount")
             key = (counterparty_id, bet_id)
             self._refuse_tombstoned(key, player)
             bet = self.bets.get(key)
@@ -277,7 +352,7 @@ class Wallet:
                 same = (
                     bet.kind == PAY_IN_OUT
                     and bet.stake == stake
-                    and bet.win == win
+                    and self._own_win(bet) == win
                     and _same_context(bet, session, game_round_id)
                 )
                 return self._repeat(bet, PAY_IN_OUT, player, same, _placed_with(bet))
@@ -285,10 +360,15 @@ class Wallet:
             now = self.clock()
             bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN_OUT, stake, game_round_id, now)
             transaction_id = self._next_transaction_id()
-            self._post(bet, player, transaction_id, "bet", -stake, request_id, now)
-            self._post(bet, player, transaction_id, "win", win, request_id, now)
-            bet.status, bet.win, bet.win_odd = SETTLED, win, win_odd
-            self.bets[key] = bet
+            self._commit(
+                key,
+                bet,
+                self._post(bet, player, transaction_id, "bet", -stake, request_id, now),
+                self._post(bet, player, transaction_id, "win", win, request_id, now),
+                status=SETTLED,
+                win=win,
+                win_odd=win_odd,
+            )
             return self._applied(player, transaction_id)
 
     def refund(
@@ -308,24 +388,22 @@ class Wallet:
             bet = self._placed_bet(counterparty_id, bet_id, session, player)
             if bet.status == REFUNDED:
                 return self._repeat(bet, REFUND, player, True, "")
-            if bet.kind == PAY_IN and bet.status == SETTLED:
-                raise self._conflict(player, f"bet {bet_id!r} was settled by pay-out and cannot be refunded")
+            if bet.kind == PAY_OUT or bet.pay_outs():
+                raise self._conflict(player, f"bet {shown(bet_id)} was settled by pay-out and cannot be refunded")
             now = self.clock()
-            if bet.kind == PAY_IN_OUT:
-                assert bet.win is not None
-                net = MONEY.subtract(bet.stake, bet.win)
-                if MONEY.add(player.balance, net) < 0:
-                    raise InsufficientFunds(
-                        f"refunding pay-in-out bet {bet_id!r} takes back its win {_fmt(bet.win)}, "
-                        f"more than the balance plus stake",
-                        balance=player.balance,
-                        currency=player.currency,
-                    )
+            reversal = self._own_win(bet) if bet.kind == PAY_IN_OUT else None
+            if reversal is not None and MONEY.add(player.balance, MONEY.subtract(bet.stake, reversal)) < 0:
+                raise InsufficientFunds(
+                    f"refunding pay-in-out bet {shown(bet_id)} takes back its win {_fmt(reversal)}, "
+                    f"more than the balance plus stake",
+                    balance=player.balance,
+                    currency=player.currency,
+                )
             transaction_id = self._next_transaction_id()
-            self._post(bet, player, transaction_id, "refund", bet.stake, request_id, now)
-            if bet.kind == PAY_IN_OUT:
-                self._post(bet, player, transaction_id, "reversal", -bet.win, request_id, now)  # type: ignore[operator]
-            bet.status = REFUNDED
+            entries = [self._post(bet, player, transaction_id, "refund", bet.stake, request_id, now)]
+            if reversal is not None:
+                entries.append(self._post(bet, player, transaction_id, "reversal", -reversal, request_id, now))
+            self._commit(key, bet, *entries, status=REFUNDED)
             return self._applied(player, transaction_id)
 
     # -- admin operations --------------------------------------------------------------------------
@@ -335,8 +413,8 @@ class Wallet:
     ) -> Player:
         with self.lock:
             player_id = self._new_id(player_id, "player", self.players)
-            if currency not in self.currencies:
-                raise AdminInputError(f"currency: unknown currency {currency!r} (known: {', '.join(self.currencies)})")
+            if not isinstance(currency, str) or currency not in self.currencies:
+                raise AdminInputError(f"currency: unknown currency {shown(currency)} (known: {', '.join(self.currencies)})")
             amount = self._admin_amount("balance", balance, currency)
             player = Player(player_id, currency, amount, _flag("blocked", blocked), opening_balance=amount)
             self.players[player_id] = player
@@ -373,13 +451,13 @@ class Wallet:
     ) -> Session:
         with self.lock:
             session_id = self._new_id(session_id, "session", self.sessions)
-            player = self.players.get(player_id)
+            player = self.players.get(player_id) if isinstance(player_id, str) else None
             if player is None:
-                raise AdminInputError(f"playerId: unknown player {player_id!r}")
+                raise AdminInputError(f"playerId: unknown player {shown(player_id)}")
             if counterparty_id is None:
                 counterparty_id = next(iter(self.counterparties))
-            elif counterparty_id not in self.counterparties:
-                raise AdminInputError(f"counterpartyId: unknown counterparty {counterparty_id!r}")
+            elif not isinstance(counterparty_id, str) or counterparty_id not in self.counterparties:
+                raise AdminInputError(f"counterpartyId: unknown counterparty {shown(counterparty_id)}")
             session = Session(session_id, player.id, counterparty_id)
             self._apply_session_changes(session, player, ttl_seconds=ttl_seconds, min_bet=min_bet, max_bet=max_bet)
             self.sessions[session_id] = session
@@ -401,13 +479,13 @@ class Wallet:
     def player(self, player_id: str) -> Player:
         player = self.players.get(player_id)
         if player is None:
-            raise NotFound(f"no player {player_id!r}")
+            raise NotFound(f"no player {shown(player_id)}")
         return player
 
     def session(self, session_id: str) -> Session:
         session = self.sessions.get(session_id)
         if session is None:
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound(f"no session {shown(session_id)}")
         return session
 
     def _apply_session_changes(
@@ -427,8 +505,12 @@ class Wallet:
             if status == "active" and session.expires_at is not None and session.expires_at <= self.clock():
                 session.expires_at = None  # re-activating an expired session lifts its expiry
         if ttl_seconds is not None:
-            if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, (int, float, Decimal)) or ttl_seconds <= 0:
-                raise AdminInputError("ttlSeconds: must be a number greater than 0")
+            if (
+                isinstance(ttl_seconds, bool)
+                or not isinstance(ttl_seconds, (int, float, Decimal))
+                or not 0 < ttl_seconds <= MAX_TTL_SECONDS
+            ):
+                raise AdminInputError(f"ttlSeconds: must be a number greater than 0 and at most {MAX_TTL_SECONDS}")
             session.expires_at = self.clock() + float(ttl_seconds)
         if min_bet is not None:
             session.min_bet = self._admin_amount("minBet", min_bet, player.currency)
@@ -439,11 +521,9 @@ class Wallet:
 
     def _admin_amount(self, name: str, value: Any, currency: str) -> Decimal:
         try:
-            amount = parse_amount(value)
-            check_scale(amount, self.currencies[currency], currency)
+            return to_scale(parse_amount(value), self.currencies[currency], currency)
         except AmountError as exc:
             raise AdminInputError(f"{name}: {exc}") from None
-        return amount
 
     @staticmethod
     def _new_id(wanted: Any, prefix: str, taken: dict[str, Any]) -> str:
@@ -452,7 +532,7 @@ class Wallet:
         if not isinstance(wanted, str) or not wanted:
             raise AdminInputError("id: must be a non-empty string")
         if wanted in taken:
-            raise AdminInputError(f"id: {prefix} {wanted!r} already exists")
+            raise AdminInputError(f"id: {prefix} {shown(wanted)} already exists")
         return wanted
 
     # -- reads -------------------------------------------------------------------------------------
@@ -474,29 +554,31 @@ class Wallet:
     def _session(self, counterparty_id: str, session_id: str, *, active: bool) -> tuple[Session, Player]:
         session = self.sessions.get(session_id)
         if session is None:
-            raise SessionNotFound(f"unknown session {session_id!r}")
+            raise SessionNotFound(f"unknown session {shown(session_id)}")
         if session.counterparty_id != counterparty_id:
-            raise SessionNotFound(f"session {session_id!r} belongs to another counterparty")
+            raise SessionNotFound(f"session {shown(session_id)} belongs to another counterparty")
         player = self.players[session.player_id]
         if active:
             status = session.status_at(self.clock())
             if status != "active":
                 raise SessionNotFound(
-                    f"session {session_id!r} is {status}", balance=player.balance, currency=player.currency
+                    f"session {shown(session_id)} is {status}", balance=player.balance, currency=player.currency
                 )
         return session, player
 
-    def _check_scale(self, player: Player, amount: Decimal, field_name: str) -> None:
+    def _in_scale(self, player: Player, amount: Decimal, field_name: str) -> Decimal:
+        """The amount in the currency's scale (1.500 EUR -> 1.50); InvalidRequest when it is finer than that."""
         try:
-            check_scale(amount, self.currencies[player.currency], player.currency)
+            return to_scale(amount, self.currencies[player.currency], player.currency)
         except AmountError as exc:
             raise InvalidRequest(f"{field_name}: {exc}", balance=player.balance, currency=player.currency) from None
 
     def _check_stake(self, session: Session, player: Player, stake: Decimal) -> None:
         where = {"balance": player.balance, "currency": player.currency}
         if player.blocked:
-            raise LimitExceeded(f"player {player.id!r} is blocked", **where)
-        if session.min_bet is not None and stake < session.min_bet:
+            raise LimitExceeded(f"player {shown(player.id)} is blocked", **where)
+        # A zero stake (a free round, let through by zeroStake) stakes nothing a minimum could apply to.
+        if session.min_bet is not None and stake and stake < session.min_bet:
             raise LimitExceeded(f"betAmount {_fmt(stake)} is below the session's minBet {_fmt(session.min_bet)}", **where)
         if session.max_bet is not None and stake > session.max_bet:
             raise LimitExceeded(f"betAmount {_fmt(stake)} is above the session's maxBet {_fmt(session.max_bet)}", **where)
@@ -508,28 +590,56 @@ class Wallet:
     def _refuse_tombstoned(self, key: tuple[str, str], player: Player) -> None:
         if key in self.tombstones:
             raise self._conflict(
-                player, f"bet {key[1]!r} was refunded before it was placed: its stake can no longer be taken"
+                player, f"bet {shown(key[1])} was refunded before it was placed: its stake can no longer be taken"
             )
 
     def _placed_bet(self, counterparty_id: str, bet_id: str, session: Session, player: Player) -> Bet:
         bet = self.bets.get((counterparty_id, bet_id))
         if bet is None:
             raise BetNotFound(
-                f"bet {bet_id!r} was never accepted", balance=player.balance, currency=player.currency
+                f"bet {shown(bet_id)} was never accepted", balance=player.balance, currency=player.currency
             )
         if bet.session_id != session.id:
-            raise self._conflict(player, f"bet {bet_id!r} belongs to session {bet.session_id!r}, not {session.id!r}")
+            raise self._conflict(player, f"bet {shown(bet_id)} belongs to session {shown(bet.session_id)}, not {shown(session.id)}")
         return bet
 
     def _repeat(self, bet: Bet, operation: str, player: Player, identical: bool, difference: str) -> Outcome:
         """A second request for a bet: the same operation with the same data is answered as already done."""
         if bet.status == REFUNDED and operation != REFUND:
-            raise self._conflict(player, f"bet {bet.bet_id!r} was refunded")
+            raise self._conflict(player, f"bet {shown(bet.bet_id)} was refunded")
         entry = next((e for op, e in bet.history() if op == operation), None)
         if entry is None or not identical:
-            raise self._conflict(player, f"betId {bet.bet_id!r} was already used {difference}")
-        return Outcome(Receipt(entry.transaction_id, entry.balance_after, player.currency), True, player.balance,
-                       player.currency)
+            raise self._conflict(player, f"betId {shown(bet.bet_id)} was already used {difference}")
+        return self._duplicate(entry, player)
+
+    @staticmethod
+    def _duplicate(entry: LedgerEntry, player: Player) -> Outcome:
+        return Outcome(entry.transaction_id, True, player.balance, player.currency)
+
+    def _credit_win(
+        self,
+        bet: Bet,
+        player: Player,
+        win: Decimal,
+        win_odd: Decimal | None,
+        request_id: str | None,
+        warning: str | None = None,
+    ) -> Outcome:
+        """Book a pay-out's win on the bet, which is settled from then on."""
+        transaction_id = self._next_transaction_id()
+        entry = self._post(bet, player, transaction_id, "win", win, request_id, self.clock())
+        total = win if bet.win is None else MONEY.add(bet.win, win)
+        self._commit((bet.counterparty_id, bet.bet_id), bet, entry, status=SETTLED, win=total, win_odd=win_odd)
+        outcome = self._applied(player, transaction_id)
+        if warning is not None:
+            outcome.warnings = [warning]
+        return outcome
+
+    @staticmethod
+    def _own_win(bet: Bet) -> Decimal | None:
+        """The win leg of a pay-in-out: the win entry booked with its stake."""
+        entries = bet.entries
+        return entries[1].amount if len(entries) >= 2 and entries[1].type == "win" else None
 
     @staticmethod
     def _conflict(player: Player, message: str) -> BetConflict:
@@ -548,7 +658,8 @@ class Wallet:
         amount: Decimal,
         request_id: str | None,
         now: float,
-    ) -> None:
+    ) -> LedgerEntry:
+        """Move the player's balance and append the ledger entry that says so."""
         player.balance = MONEY.add(player.balance, amount)
         entry = LedgerEntry(
             transaction_id,
@@ -563,11 +674,16 @@ class Wallet:
             bet.counterparty_id,
         )
         self.ledger.append(entry)
-        bet.entries.append(entry)
+        return entry
+
+    def _commit(self, key: tuple[str, str], bet: Bet, *entries: LedgerEntry, **changes: Any) -> None:
+        """Store the bet with its new entries and fields as a new record: a stored Bet is never changed in
+        place, so a copy of the bets table is a consistent snapshot (admin reads stream from one)."""
+        self.bets[key] = dataclasses.replace(bet, entries=bet.entries + entries, **changes)
 
     @staticmethod
     def _applied(player: Player, transaction_id: str) -> Outcome:
-        return Outcome(Receipt(transaction_id, player.balance, player.currency), False, player.balance, player.currency)
+        return Outcome(transaction_id, False, player.balance, player.currency)
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -583,8 +699,8 @@ def _same_context(bet: Bet, session: Session, game_round_id: str | None) -> bool
 def _placed_with(bet: Bet) -> str:
     data = f"betAmount {_fmt(bet.stake)}"
     if bet.kind == PAY_IN_OUT:
-        data += f", winAmount {_fmt(bet.win)}"
-    return f"by a {bet.kind} with other data ({data}, gameRoundId {bet.game_round_id!r}, session {bet.session_id!r})"
+        data += f", winAmount {_fmt(Wallet._own_win(bet))}"
+    return f"by a {bet.kind} with other data ({data}, gameRoundId {shown(bet.game_round_id)}, session {shown(bet.session_id)})"
 
 
 def _fmt(amount: Decimal | None) -> str:

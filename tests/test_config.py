@@ -1,6 +1,6 @@
 import pytest
 
-from betcore_sandbox.config import ConfigError, resolve
+from betcore_sandbox.config import ConfigError, resolve, settings_from_env
 from betcore_sandbox.settings import Settings, SettingError
 
 
@@ -24,10 +24,42 @@ def test_bad_configuration_is_named(flags, message):
 
 def test_settings_update_is_all_or_nothing():
     settings = Settings()
-    with pytest.raises(SettingError, match="journalLimit: must be at least 1"):
+    with pytest.raises(SettingError, match="journalLimit: must be an integer from 1 to"):
         settings.update({"timestampToleranceMs": 5, "journalLimit": 0})
     assert settings.timestampToleranceMs == 300_000
     settings.update({"duplicateResponse": "replay", "explainSignatures": False})
-    assert settings.as_dict()["duplicateResponse"] == "replay"
+    assert settings.as_dict()["duplicateResponse"] == dict.fromkeys(("pay-in", "pay-in-out", "pay-out", "refund"), "replay")
+    assert settings.explainSignatures == "off"  # the first release's boolean still works
     with pytest.raises(SettingError, match="must be one of code, replay"):
         settings.update({"duplicateResponse": "echo"})
+
+
+def test_runtime_settings_from_the_environment():
+    env = {"BETCORE_SANDBOX_PAY_OUT_WITHOUT_BET": "reject", "BETCORE_SANDBOX_JOURNAL_LIMIT": "50",
+           "BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-in": "replay"}', "BETCORE_SANDBOX_ZERO_STAKE": ""}
+    assert settings_from_env(env) == {
+        "payOutWithoutBet": "reject", "journalLimit": 50,
+        "duplicateResponse": {"pay-in": "replay", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"},
+    }
+    with pytest.raises(ConfigError, match="BETCORE_SANDBOX_AMOUNT_NOTATION: must be one of plain, any"):
+        settings_from_env({"BETCORE_SANDBOX_AMOUNT_NOTATION": "sci"})
+
+
+def test_environment_settings_reach_the_server_process():
+    import json
+    import urllib.request
+
+    from .process import SandboxProcess
+
+    sandbox = SandboxProcess("--port", "0", env={"BETCORE_SANDBOX_PAY_OUT_WITHOUT_BET": "reject",
+                                                 "BETCORE_SANDBOX_EXPLAIN_SIGNATURES": "full"})
+    try:
+        url = sandbox.wait_listening()
+        settings = json.loads(urllib.request.urlopen(f"{url}/__admin/settings", timeout=5).read())
+        assert (settings["payOutWithoutBet"], settings["explainSignatures"]) == ("reject", "full")
+    finally:
+        sandbox.stop()
+    bad = SandboxProcess("--port", "0", env={"BETCORE_SANDBOX_ZERO_STAKE": "maybe"})
+    assert bad.proc.wait(10) == 2
+    bad.stop()
+    assert any("BETCORE_SANDBOX_ZERO_STAKE" in line for line in bad.lines)

@@ -23,14 +23,16 @@ async def test_http_error_before_commit_leaves_the_wallet(provider, admin, state
     assert (await provider.pay_in("session-eur", "b", "5.00"))["_responseCode"] == 1
 
 
-async def test_http_error_after_commit_then_the_retry_gets_104_and_no_second_credit(provider, admin, state):
+async def test_http_error_after_commit_then_the_retry_gets_the_original_answer_and_no_second_credit(
+    provider, admin, state
+):
     await provider.pay_in("session-eur", "win", "10.00")
     await admin.fault(endpoint="pay-out", kind="http_error", phase="after", status=503)
     status, body = await provider.send("pay-out", "session-eur", {"betId": "win", "winAmount": "50.00"})
     assert (status, body["_responseCode"]) == (503, 99)
     assert await provider.balance() == D("1040.00")  # committed before the answer was replaced
     retry = await provider.pay_out("session-eur", "win", "50.00")
-    assert retry["_responseCode"] == 104 and retry["balance"] == D("1040.00")
+    assert retry == {"_responseCode": 1, "transactionId": "2", "balance": D("1040.00"), "currency": "EUR"}
     assert [e.type for e in state.wallet.ledger] == ["bet", "win"]
     assert (await admin.get("/audit"))["ok"]
 
@@ -73,7 +75,7 @@ async def test_timeout_holds_the_socket_then_closes_without_bytes(provider, admi
         await provider.pay_out("session-eur", "t", "30.00")
     assert time.perf_counter() - started >= 0.4
     assert await provider.balance() == D("1020.00")  # the pay-out was committed
-    assert (await provider.pay_out("session-eur", "t", "30.00"))["_responseCode"] == 104
+    assert (await provider.pay_out("session-eur", "t", "30.00"))["transactionId"] == "2"
     [entry] = [e for e in state.journal.find(endpoint="pay-out")][:1]
     assert entry.status is None and entry.fault == {"id": "fault-1", "kind": "timeout", "phase": "after"}
 

@@ -89,10 +89,42 @@ def test_a_broken_fixture_names_the_file_and_the_json_path(change, where):
 def test_invalid_json_and_missing_files(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(FixtureError, match=r"bad.json: \$: not valid JSON"):
+    with pytest.raises(FixtureError, match=r"bad.json: \$: the file is not valid JSON"):
         load_fixture(bad)
     with pytest.raises(FixtureError, match="cannot read the fixture file"):
         load_fixture(tmp_path / "missing.json")
     ok = tmp_path / "ok.json"
     ok.write_text(json.dumps(GOOD))
     assert load_fixture(ok).source == str(ok)
+
+
+BAD_FIXTURE_FILES = {
+    "100000-deep": (b"[" * 100_000 + b"]" * 100_000, "$: the file is nested too deeply"),
+    "expiresAt-out-of-range": (
+        json.dumps({"counterparties": [{"id": "c", "secret": "s"}],
+                    "players": [{"id": "p", "currency": "EUR", "balance": "1"}],
+                    "sessions": [{"id": "s", "playerId": "p", "expiresAt": "9999-12-31T23:59:59-14:00"}]}).encode(),
+        "$.sessions[0].expiresAt: is out of range",
+    ),
+    "huge-number": (b'{"counterparties": [{"id": "c", "secret": "s"}], "currencies": {"EUR": 1e999999999}}',
+                    "$.currencies.EUR: decimal places must be an integer"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FIXTURE_FILES)
+def test_a_pathological_fixture_file_stops_start_up_with_exit_2_and_one_line(tmp_path, name):
+    from .process import run_cli
+
+    raw, message = BAD_FIXTURE_FILES[name]
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(raw)
+    result = run_cli("--fixtures", str(path), "--port", "0")
+    err = result.stderr.decode().strip()
+    assert result.returncode == 2 and err.count("\n") == 0 and "Traceback" not in err, err
+    assert str(path) in err and message in err, err
+
+
+def test_a_fixture_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"counterparties": [{"id": "c", "secret": "s"}]}).encode())
+    assert load_fixture(path).counterparties[0].id == "c"

@@ -26,13 +26,14 @@ class Case:
     counterparty: str = CP
     secret: str = SECRET
     timestamp: int | None = None
+    settings: dict = field(default_factory=dict)
 
 
 NOW = None  # filled per test so the catalogue is not tied to import time
 
 CASES = [
     Case("invalid JSON", b'{"betId": "b", "betAmount":', 400, 2, "not valid JSON"),
-    Case("empty body", b"", 400, 2, "not valid JSON"),
+    Case("empty body", b"", 400, 2, "body is empty"),
     Case("array body", b'[{"betId":"b"}]', 400, 2, "must be a JSON object, not an array"),
     Case("string body", b'"hello"', 400, 2, "must be a JSON object, not a string"),
     Case("NaN literal", b'{"betId":"b","betAmount":NaN}', 400, 2, "not valid JSON"),
@@ -45,13 +46,17 @@ CASES = [
     Case("array amount", b'{"betId":"b","betAmount":[1]}', 400, 2, "not an array"),
     Case("negative stake", b'{"betId":"b","betAmount":-1.00}', 400, 2, "betAmount must not be negative"),
     Case("negative string stake", b'{"betId":"b","betAmount":"-0.50"}', 400, 2, "must not be negative"),
-    Case("zero stake", b'{"betId":"b","betAmount":"0.00"}', 400, 2, "betAmount must be greater than 0"),
+    Case("zero stake, under zeroStake reject", b'{"betId":"b","betAmount":"0.00"}', 400, 2,
+         "betAmount must be greater than 0", settings={"zeroStake": "reject"}),
     Case("too many decimals", b'{"betId":"b","betAmount":1.005}', 400, 2, "1.005 has more than 2 decimal places"),
     Case("too many BTC decimals", b'{"betId":"b","betAmount":"0.000000001"}', 400, 2, "more than 8 decimal",
          session="session-btc"),
     Case("huge number", b'{"betId":"b","betAmount":1e15}', 400, 2, "more than 12 integer digits"),
     Case("huge string", b'{"betId":"b","betAmount":"1000000000000"}', 400, 2, "more than 12 integer digits"),
-    Case("exponent string", b'{"betId":"b","betAmount":"1e2"}', 400, 2, "is not a decimal number"),
+    Case("exponent string, under amountNotation plain", b'{"betId":"b","betAmount":"1e2"}', 400, 2,
+         "is in exponent notation", settings={"amountNotation": "plain"}),
+    Case("exponent number, under amountNotation plain", b'{"betId":"b","betAmount":1e2}', 400, 2,
+         "is in exponent notation", settings={"amountNotation": "plain"}),
     Case("missing betId", b'{"betAmount":"1.00"}', 400, 2, "betId is required"),
     Case("empty betId", b'{"betId":"","betAmount":"1.00"}', 400, 2, "betId must not be empty"),
     Case("object betId", b'{"betId":{},"betAmount":"1.00"}', 400, 2, "betId must be a string, not an object"),
@@ -99,6 +104,7 @@ def _timestamp(case: Case) -> int:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 async def test_malformed_request(http, state, case):
+    state.settings.update(case.settings)
     before = {p.id: p.balance for p in state.wallet.players.values()}
     path = f"/v1/sessions/{case.session}/bets/{case.endpoint}"
     headers = signed_headers(case.secret, case.counterparty, "POST", case.body or b"", timestamp_ms=_timestamp(case))

@@ -2,7 +2,16 @@ from decimal import Decimal
 
 import pytest
 
-from betcore_sandbox.money import MONEY, AmountError, check_scale, parse_amount, to_text
+from betcore_sandbox.money import (
+    MONEY,
+    AmountError,
+    NumberOutOfRange,
+    check_scale,
+    json_number,
+    parse_amount,
+    to_scale,
+    to_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +35,11 @@ def test_parse_amount_accepts_numbers_and_decimal_strings(value, expected):
         (True, "not a boolean"),
         (None, "not null"),
         ("abc", "is not a decimal number"),
-        ("1e3", "is not a decimal number"),
+        ("1e", "is not a decimal number"),
+        ("1.", "is not a decimal number"),
+        ("e3", "is not a decimal number"),
+        ("1" * 101, "is not a decimal number"),
+        ("1e-30000000", "is out of range"),
         (" 1", "is not a decimal number"),
         ("1_000", "is not a decimal number"),
         (Decimal("NaN"), "finite"),
@@ -42,6 +55,31 @@ def test_parse_amount_accepts_numbers_and_decimal_strings(value, expected):
 def test_parse_amount_rejects_with_a_reason(value, problem):
     with pytest.raises(AmountError, match=problem):
         parse_amount(value)
+
+
+def test_exponent_notation_is_read_exactly_unless_plain_is_asked_for():
+    assert parse_amount("5.0E-5") == Decimal("0.00005")
+    assert parse_amount("1e3") == Decimal(1000)
+    with pytest.raises(AmountError, match="exponent notation"):
+        parse_amount("5.0E-5", "plain")
+    with pytest.raises(AmountError, match="exponent notation"):
+        parse_amount(json_number("5e-05"), "plain")
+    assert parse_amount(json_number("0.00005"), "plain") == Decimal("0.00005")
+
+
+def test_json_numbers_are_bounded_before_anything_formats_them():
+    for text in ("1e999999999", "1e-30000000", "1" * 101):
+        huge = json_number(text)
+        assert isinstance(huge, NumberOutOfRange) and len(repr(huge)) < 60
+        with pytest.raises(AmountError, match="out of range"):
+            parse_amount(huge)
+    assert json_number("1.500") == Decimal("1.500")
+
+
+def test_amounts_are_kept_in_the_currency_scale():
+    assert str(to_scale(Decimal("1.500"), 2, "EUR")) == "1.50"
+    assert str(to_scale(Decimal("2"), 2, "EUR")) == "2.00"
+    assert str(to_scale(Decimal("5E-5"), 8, "BTC")) == "0.00005000"
 
 
 def test_scale_is_judged_by_value_not_by_written_digits():

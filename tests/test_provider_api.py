@@ -25,7 +25,7 @@ VECTOR_ENDPOINTS = {
     "balance-get": ("balance", 1),
     "pay-in-compact": ("pay-in", 1),
     "pay-in-spaced": ("pay-in", 1),
-    "pay-out-docs-body": ("pay-out", 5),
+    "pay-out-docs-body": ("pay-out", 1),  # no pay-in before it: booked, as payOutWithoutBet accept says
     "refund-php-slashes": ("refund", 5),
     "pay-in-unicode": ("pay-in", 1),
     "base64-looking-secret": ("refund", 5),
@@ -91,12 +91,13 @@ async def test_php_client_cycle_pay_in_pay_out(provider, state):
     assert state.wallet.bets[(CP, "php-1")].game_round_id == "round/1"  # the '\/' escape was decoded
 
 
-async def test_php_client_retry_of_a_lost_pay_out_counts_104_as_success(provider):
+async def test_php_client_retry_of_a_lost_pay_out_gets_code_1_with_the_original_transaction(provider):
     await provider.pay_in("session-eur", "r-1", "10.00")
     first = await provider.pay_out("session-eur", "r-1", "20.00")
-    # the answer was lost: the client retries the same body with a new X-Request-Id
+    # the answer was lost: the client retries the same body with a new X-Request-Id; its PayOut path counts
+    # only code 1 as success, so the default answers a pay-out repeat with code 1 (duplicateResponse replay)
     retry = await provider.pay_out("session-eur", "r-1", "20.00")
-    assert retry["_responseCode"] == 104
+    assert retry["_responseCode"] == 1
     assert retry["transactionId"] == first["transactionId"]
     assert retry["balance"] == D("1010.00") == await provider.balance()
 
@@ -107,7 +108,8 @@ async def test_php_client_cycle_pay_in_out_and_refund(provider):
     # no answer to the pay-in, nor to its retry: the client refunds
     refund = await provider.refund("session-eur", "lost")
     assert refund["_responseCode"] == 1 and refund["balance"] == D("1007.50")
-    assert (await provider.refund("session-eur", "lost"))["_responseCode"] == 104
+    again = await provider.refund("session-eur", "lost")
+    assert (again["_responseCode"], again["transactionId"]) == (1, refund["transactionId"])
     assert (await provider.refund("session-eur", "pio"))["balance"] == D("1000.00")
 
 
@@ -123,7 +125,7 @@ async def test_every_response_code(http, provider, state, monkeypatch):
     assert (await provider.pay_in("session-eur", "bad", "1.001"))["_responseCode"] == 2
     assert (await provider.pay_in("nope", "b", "1.00"))["_responseCode"] == 3
     assert (await provider.pay_in("session-broke", "b4", "1.00"))["_responseCode"] == 4
-    assert (await provider.pay_out("session-eur", "never", "1.00"))["_responseCode"] == 5
+    assert (await provider.refund("session-eur", "never"))["_responseCode"] == 5
     assert (await provider.pay_in("session-eur", "b", "2.00"))["_responseCode"] == 6
     assert (await provider.pay_in("session-blocked", "b7", "1.00"))["_responseCode"] == 7
     status, body = await Provider(http, secret="wrong").send("balance", "session-eur")
@@ -162,14 +164,15 @@ async def _default_fixture_json():
     return default_fixture_bytes()
 
 
-async def test_replay_mode_returns_the_original_answer_verbatim(aiohttp_client, make_state):
+async def test_replay_mode_answers_code_1_with_the_original_transaction_and_the_current_balance(
+    aiohttp_client, make_state
+):
     http = await aiohttp_client(create_app(make_state(duplicateResponse="replay")))
     provider = Provider(http)
-    first = await provider.send("pay-in", "session-eur", {"betId": "b", "betAmount": "1.00"})
+    status, first = await provider.send("pay-in", "session-eur", {"betId": "b", "betAmount": "1.00"})
     await provider.pay_in("session-eur", "other", "5.00")
     again = await provider.send("pay-in", "session-eur", {"betId": "b", "betAmount": "1.00"})
-    assert again == first
-    assert again[1]["balance"] == D("999.00")
+    assert again == (200, {**first, "balance": D("994.00")})
 
 
 async def test_error_bodies_carry_the_balance_where_the_session_is_known(http, provider):

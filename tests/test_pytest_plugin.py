@@ -105,11 +105,17 @@ import pytest
 from decimal import Decimal
 
 
-@pytest.mark.betcore_sandbox(fixtures="fixtures/tiny.json", duplicateResponse="replay", timestampToleranceMs=0)
+@pytest.mark.betcore_sandbox(fixtures="fixtures/tiny.json", duplicateResponse="replay", timestampToleranceMs=0,
+                             payOutWithoutBet="reject", zero_stake="reject", amountNotation="plain",
+                             payOutAfterPayInOut="conflict", additional_pay_outs="additional")
 def test_marked(betcore_sandbox):
     assert (betcore_sandbox.counterparty_id, betcore_sandbox.secret) == ("studio", "studio-secret")
     assert betcore_sandbox.balance("tiny") == Decimal("5.00")
-    assert betcore_sandbox.settings()["duplicateResponse"] == "replay"
+    settings = betcore_sandbox.settings()
+    assert settings["duplicateResponse"]["pay-in"] == "replay"
+    assert (settings["payOutWithoutBet"], settings["zeroStake"], settings["amountNotation"]) == (
+        "reject", "reject", "plain")
+    assert (settings["payOutAfterPayInOut"], settings["additionalPayOuts"]) == ("conflict", "additional")
 
 
 @pytest.mark.betcore_sandbox(fixtures={"counterparties": [{"id": "c", "secret": "s"}]})
@@ -130,12 +136,14 @@ from decimal import Decimal
 
 def test_two(betcore_sandbox_factory):
     first = betcore_sandbox_factory()
-    second = betcore_sandbox_factory(duplicateResponse="replay")
+    second = betcore_sandbox_factory(duplicate_response={"pay-in": "replay"}, pay_out_without_bet="reject")
     assert first.port != second.port
     first.update_player("player-eur", balance="1.00")
     assert first.balance("session-eur") == Decimal("1.00")
     assert second.balance("session-eur") == Decimal("1000.00")
-    assert second.settings()["duplicateResponse"] == "replay"
+    assert second.settings()["duplicateResponse"] == {
+        "pay-in": "replay", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"}
+    assert second.settings()["payOutWithoutBet"] == "reject"
 ''')
     suite.runpytest().assert_outcomes(passed=1)
 

@@ -74,7 +74,7 @@ def test_pay_in_debits_and_opens_the_bet(wallet):
 def test_identical_pay_in_is_already_processed_with_the_original_transaction(wallet):
     first = wallet.pay_in(CP, "s", "b1", D("1.50"), game_round_id="r1")
     again = wallet.pay_in(CP, "s", "b1", D("1.500"), game_round_id="r1")
-    assert again.repeated and again.receipt == first.receipt
+    assert again.repeated and again.transaction_id == first.transaction_id
     assert balance(wallet) == D("98.50")
     assert len(wallet.ledger) == 1
 
@@ -116,9 +116,10 @@ def test_pay_out_repeat_other_amount_unknown_and_refunded(wallet):
     wallet.pay_in(CP, "s", "b1", D("10"))
     first = wallet.pay_out(CP, "s", "b1", D("5"))
     again = wallet.pay_out(CP, "s", "b1", D("5.00"))
-    assert again.repeated and again.receipt.transaction_id == first.receipt.transaction_id
+    assert again.repeated and again.transaction_id == first.transaction_id
     with pytest.raises(BetConflict, match="winAmount 5"):
         wallet.pay_out(CP, "s", "b1", D("6"))
+    wallet.settings.update({"payOutWithoutBet": "reject"})
     with pytest.raises(BetNotFound):
         wallet.pay_out(CP, "s", "never", D("1"))
     wallet.pay_in(CP, "s", "b2", D("10"))
@@ -128,10 +129,62 @@ def test_pay_out_repeat_other_amount_unknown_and_refunded(wallet):
     assert balance(wallet) == D("95")
 
 
-def test_pay_out_of_a_pay_in_out_bet_is_a_conflict(wallet):
+def test_pay_out_of_a_pay_in_out_bet_is_a_conflict_under_the_strict_setting(wallet):
+    wallet.settings.update({"payOutAfterPayInOut": "conflict"})
     wallet.pay_in_out(CP, "s", "b1", D("1"), D("2"))
     with pytest.raises(BetConflict, match="pay-in-out"):
         wallet.pay_out(CP, "s", "b1", D("2"))
+
+
+def test_pay_out_after_pay_in_out_credits_an_additional_win_by_default(wallet):
+    wallet.pay_in_out(CP, "s", "b1", D("1"), D("2"))
+    extra = wallet.pay_out(CP, "s", "b1", D("5"))
+    assert extra.balance == D("106.00") and extra.warnings and "payOutAfterPayInOut" in extra.warnings[0]
+    again = wallet.pay_out(CP, "s", "b1", D("5"))  # an identical repeat is still a duplicate
+    assert again.repeated and again.transaction_id == extra.transaction_id and again.balance == D("106.00")
+    bet = wallet.bets[(CP, "b1")]
+    assert bet.win == D("7.00") and [op for op, _ in bet.history()] == ["pay-in-out", "pay-out"]
+    with pytest.raises(BetConflict, match="additionalPayOuts"):  # a third, other win: the strict default
+        wallet.pay_out(CP, "s", "b1", D("6"))
+    with pytest.raises(BetConflict, match="settled by pay-out"):
+        wallet.refund(CP, "s", "b1")
+
+
+def test_additional_pay_outs_credit_again_when_allowed(wallet):
+    wallet.pay_in(CP, "s", "b1", D("1"))
+    first = wallet.pay_out(CP, "s", "b1", D("2"))
+    assert first.warnings is None
+    with pytest.raises(BetConflict, match="already paid out"):
+        wallet.pay_out(CP, "s", "b1", D("3"))
+    wallet.settings.update({"additionalPayOuts": "additional"})
+    second = wallet.pay_out(CP, "s", "b1", D("3"))
+    assert second.balance == D("104.00") and "additionalPayOuts" in second.warnings[0]
+    assert wallet.pay_out(CP, "s", "b1", D("2")).transaction_id == first.transaction_id  # a repeat of the first
+    assert wallet.bets[(CP, "b1")].win == D("5.00")
+
+
+def test_pay_out_without_a_bet_is_booked_by_default_and_5_when_rejected(wallet):
+    wallet.settings.update({"payOutWithoutBet": "reject"})
+    with pytest.raises(BetNotFound):
+        wallet.pay_out(CP, "s", "jackpot", D("50"))
+    wallet.settings.update({"payOutWithoutBet": "accept"})
+    out = wallet.pay_out(CP, "s", "jackpot", D("50"))
+    assert out.balance == D("150.00") and "payOutWithoutBet" in out.warnings[0]
+    bet = wallet.bets[(CP, "jackpot")]
+    assert (bet.kind, bet.stake, bet.status, bet.win) == ("pay-out", D(0), "settled", D("50.00"))
+    assert wallet.pay_out(CP, "s", "jackpot", D("50")).repeated
+    with pytest.raises(BetConflict, match="settled by pay-out"):
+        wallet.refund(CP, "s", "jackpot")
+    with pytest.raises(BetNotFound):
+        wallet.refund(CP, "s", "overtaken")  # leaves a tombstone, which wins over the lenient rule
+    with pytest.raises(BetNotFound):
+        wallet.pay_out(CP, "s", "overtaken", D("1"))
+
+
+def test_amounts_are_booked_in_the_currency_scale(wallet):
+    out = wallet.pay_in(CP, "s", "b1", D("1.500"))
+    assert str(out.balance) == "98.50" and str(wallet.bets[(CP, "b1")].stake) == "1.50"
+    assert str(wallet.pay_out(CP, "s", "b1", D("2.000")).balance) == "100.50"
 
 
 def test_pay_out_in_another_session_is_a_conflict(wallet):
@@ -145,7 +198,7 @@ def test_pay_in_out_is_atomic_and_judges_funds_on_the_stake(wallet):
     assert out.balance == D("160")
     entries = wallet.ledger
     assert [(e.type, e.amount) for e in entries] == [("bet", D("-40")), ("win", D("100"))]
-    assert entries[0].transaction_id == entries[1].transaction_id == out.receipt.transaction_id
+    assert entries[0].transaction_id == entries[1].transaction_id == out.transaction_id
     # 170 > 160 even though the win would cover it
     with pytest.raises(LimitExceeded):
         wallet.pay_in_out(CP, "s", "b2", D("170"), D("500"))
@@ -157,7 +210,7 @@ def test_pay_in_out_is_atomic_and_judges_funds_on_the_stake(wallet):
 
 def test_pay_in_out_repeat_and_conflict(wallet):
     first = wallet.pay_in_out(CP, "s", "b1", D("1"), D("2"))
-    assert wallet.pay_in_out(CP, "s", "b1", D("1"), D("2")).receipt == first.receipt
+    assert wallet.pay_in_out(CP, "s", "b1", D("1"), D("2")).transaction_id == first.transaction_id
     with pytest.raises(BetConflict):
         wallet.pay_in_out(CP, "s", "b1", D("1"), D("3"))
     with pytest.raises(BetConflict, match="pay-in-out"):
@@ -171,7 +224,7 @@ def test_refund_returns_the_stake_of_an_open_pay_in(wallet):
     assert out.balance == D("100")
     assert wallet.bets[(CP, "b1")].status == "refunded"
     again = wallet.refund(CP, "s", "b1")
-    assert again.repeated and again.receipt == out.receipt
+    assert again.repeated and again.transaction_id == out.transaction_id
     assert balance(wallet) == D("100")
 
 
@@ -294,7 +347,7 @@ def test_exact_sums_of_tenths(wallet):
 
 
 def test_transaction_ids_are_unique_increasing_strings(wallet):
-    ids = [wallet.pay_in(CP, "s", f"b{i}", D("1")).receipt.transaction_id for i in range(12)]
+    ids = [wallet.pay_in(CP, "s", f"b{i}", D("1")).transaction_id for i in range(12)]
     assert all(isinstance(i, str) for i in ids)
     assert [int(i) for i in ids] == sorted(int(i) for i in ids)
     assert len(set(ids)) == 12
@@ -307,7 +360,7 @@ def test_load_replaces_everything(wallet):
     wallet.load(parse_fixture(FIXTURE))
     assert wallet.bets == {} and wallet.ledger == [] and wallet.tombstones == {}
     assert balance(wallet) == D("100")
-    assert wallet.pay_in(CP, "s", "ghost", D("1")).receipt.transaction_id == "1"
+    assert wallet.pay_in(CP, "s", "ghost", D("1")).transaction_id == "1"
 
 
 def test_threads_hitting_the_domain_directly_still_debit_once(wallet):

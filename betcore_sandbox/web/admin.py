@@ -6,39 +6,49 @@ AdminInputError into 400 and NotFound into 404, and guards every route but healt
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from typing import Any, TypeVar
 
-import msgspec
 from aiohttp import web
 
-from .. import __version__, control
+from .. import __version__, control, jsontext, snapshot, views
+from .. import audit as money_audit
+from ..signing import header_bytes
 from ..errors import AdminInputError, NotFound
 from .keys import ADMIN_TOKEN, STATE
 
-_decoder = msgspec.json.Decoder(float_hook=Decimal)
-_encoder = msgspec.json.Encoder()
+T = TypeVar("T")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def reply(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=_encoder.encode(plain(data)), status=status, content_type="application/json")
+    return web.Response(body=views.encode(data), status=status, content_type="application/json")
 
 
-def plain(data: Any) -> Any:
-    """Amounts as exact decimal strings without exponents ("0.00000042", never "4.2E-7")."""
-    if isinstance(data, Decimal):
-        return format(data, "f")
-    if isinstance(data, dict):
-        return {key: plain(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [plain(value) for value in data]
-    return data
+async def stream(request: web.Request, pieces: Iterator[bytes]) -> web.StreamResponse:
+    """A large JSON answer written piece by piece, letting other requests in between pieces."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    for piece in pieces:
+        await response.write(piece)
+        await asyncio.sleep(0)
+    await response.write_eof()
+    return response
+
+
+async def paused(steps: Generator[None, None, T]) -> T:
+    """Run a stepped read (see audit.audit_steps), letting other requests in at each of its pauses."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        await asyncio.sleep(0)
 
 
 def no_content() -> web.Response:
@@ -48,17 +58,17 @@ def no_content() -> web.Response:
 async def body(request: web.Request) -> Any:
     raw = await request.read()
     try:
-        return _decoder.decode(raw or b"{}")
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise AdminInputError(f"body is not valid JSON: {exc}") from None
+        return jsontext.decode(raw or b"{}")
+    except jsontext.JsonError as exc:
+        raise AdminInputError(f"body {exc}") from None
 
 
 @web.middleware
 async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.config_dict.get(ADMIN_TOKEN)
     if token and request.match_info.route.name != "health" and request.match_info.http_exception is None:
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        given = header_bytes(request.headers.get("Authorization", ""))
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
             return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
     try:
         return await handler(request)
@@ -93,8 +103,8 @@ async def reset(request: web.Request) -> web.Response:
     return reply({"status": "reset"})
 
 
-async def get_state(request: web.Request) -> web.Response:
-    return reply(control.export_state(request.config_dict[STATE]))
+async def get_state(request: web.Request) -> web.StreamResponse:
+    return await stream(request, snapshot.export_chunks(request.config_dict[STATE]))
 
 
 async def put_state(request: web.Request) -> web.Response:
@@ -138,10 +148,11 @@ async def delete_session(request: web.Request) -> web.Response:
     return no_content()
 
 
-async def list_bets(request: web.Request) -> web.Response:
+async def list_bets(request: web.Request) -> web.StreamResponse:
     q = _query(request, "sessionId", "playerId", "status")
-    return reply(
-        control.bets(request.config_dict[STATE], session_id=q["sessionId"], player_id=q["playerId"], status=q["status"])
+    state = request.config_dict[STATE]
+    return await stream(
+        request, control.bets_json(state, session_id=q["sessionId"], player_id=q["playerId"], status=q["status"])
     )
 
 
@@ -150,19 +161,20 @@ async def get_bet(request: web.Request) -> web.Response:
     return reply(control.bet(request.config_dict[STATE], _id(request), counterparty_id))
 
 
-async def list_transactions(request: web.Request) -> web.Response:
+async def list_transactions(request: web.Request) -> web.StreamResponse:
     q = _query(request, "playerId", "sessionId", "betId")
-    return reply(
-        control.transactions(
-            request.config_dict[STATE], player_id=q["playerId"], session_id=q["sessionId"], bet_id=q["betId"]
-        )
+    state = request.config_dict[STATE]
+    return await stream(
+        request,
+        control.transactions_json(state, player_id=q["playerId"], session_id=q["sessionId"], bet_id=q["betId"]),
     )
 
 
-async def list_requests(request: web.Request) -> web.Response:
+async def list_requests(request: web.Request) -> web.StreamResponse:
     q = _query(request, "endpoint", "sessionId", "betId", "limit")
-    return reply(
-        control.requests(
+    return await stream(
+        request,
+        control.requests_json(
             request.config_dict[STATE],
             endpoint=q["endpoint"],
             session_id=q["sessionId"],
@@ -200,7 +212,7 @@ async def remove_fault(request: web.Request) -> web.Response:
 
 
 async def audit(request: web.Request) -> web.Response:
-    return reply(control.audit(request.config_dict[STATE]))
+    return reply(await paused(money_audit.audit_steps(request.config_dict[STATE].wallet.consistent_copy())))
 
 
 async def get_settings(request: web.Request) -> web.Response:

@@ -11,7 +11,8 @@ from ..codes import ResponseCodes
 from ..errors import SandboxError
 from ..money import to_text
 from ..settings import Settings
-from ..wallet import Outcome, Receipt
+from ..signing import public_diagnostics
+from ..wallet import Outcome
 
 encoder = msgspec.json.Encoder()
 
@@ -20,11 +21,19 @@ class Reply(NamedTuple):
     status: int
     code: int | None  # None when the body carries no code (an injected malformed body)
     body: bytes
+    close: bool = False  # close the connection after answering (a body left unread)
 
 
 class BodyTooLarge(SandboxError):
     code_name = "invalid_request"
     http_status = 413
+    close_connection = True  # the rest of the body is never read
+
+
+class BodyTimeout(SandboxError):
+    code_name = "invalid_request"
+    http_status = 408
+    close_connection = True
 
 
 def money(amount: Decimal, scale: int) -> msgspec.Raw:
@@ -37,20 +46,21 @@ def balance(codes: ResponseCodes, amount: Decimal, currency: str, scale: int) ->
     return Reply(200, code, encoder.encode({"_responseCode": code, "balance": money(amount, scale), "currency": currency}))
 
 
-def outcome(codes: ResponseCodes, settings: Settings, result: Outcome, scale: int) -> Reply:
-    """A first application answers ok; a repeat answers 104 with the original transactionId and today's
-    balance, or in `replay` mode the original answer verbatim."""
-    if not result.repeated or settings.duplicateResponse == "replay":
-        return _receipt(codes.code("ok"), result.receipt, scale)
-    code = codes.code("already_processed")
+def outcome(codes: ResponseCodes, settings: Settings, endpoint: str, result: Outcome, scale: int) -> Reply:
+    """A first application answers ok. A repeat carries the original transactionId and today's balance, with
+    code 104, or in `replay` mode (setting duplicateResponse, per endpoint) with code 1."""
+    replayed = not result.repeated or settings.duplicate_mode(endpoint) == "replay"
+    name = "ok" if replayed else "already_processed"
+    code = codes.code(name)
     body = {
         "_responseCode": code,
-        "transactionId": result.receipt.transaction_id,
+        "transactionId": result.transaction_id,
         "balance": money(result.balance, scale),
         "currency": result.currency,
-        "message": f"already processed as transaction {result.receipt.transaction_id}",
     }
-    return Reply(codes.http_status("already_processed"), code, encoder.encode(body))
+    if not replayed:
+        body["message"] = f"already processed as transaction {result.transaction_id}"
+    return Reply(codes.http_status(name), code, encoder.encode(body))
 
 
 def failure(
@@ -58,15 +68,15 @@ def failure(
     error: SandboxError,
     *,
     balance_now: tuple[Decimal, str, int] | None = None,
-    explain: bool = True,
+    explain: str = "hints",
 ) -> Reply:
     """An error body: code, message, and where the session is known its balance and currency."""
     code = codes.code(error.code_name)
     body = _with_balance({"_responseCode": code, "message": error.message}, balance_now)
-    if error.debug is not None and explain:
-        body["_debug"] = error.debug
+    if error.debug is not None and (debug := public_diagnostics(error.debug, explain)) is not None:
+        body["_debug"] = debug
     status = getattr(error, "http_status", None) or codes.http_status(error.code_name)
-    return Reply(status, code, encoder.encode(body))
+    return Reply(status, code, encoder.encode(body), getattr(error, "close_connection", False))
 
 
 def injected(code: int, message: str, balance_now: tuple[Decimal, str, int] | None) -> Reply:
@@ -78,17 +88,6 @@ def internal_error(codes: ResponseCodes, message: str, status: int | None = None
     code = codes.code("internal_error")
     body = encoder.encode({"_responseCode": code, "message": message})
     return Reply(status or codes.http_status("internal_error"), code, body)
-
-
-def _receipt(code: int, receipt: Receipt, scale: int) -> Reply:
-    return Reply(200, code, encoder.encode(
-        {
-            "_responseCode": code,
-            "transactionId": receipt.transaction_id,
-            "balance": money(receipt.balance, scale),
-            "currency": receipt.currency,
-        }
-    ))
 
 
 def _with_balance(body: dict[str, Any], balance_now: tuple[Decimal, str, int] | None) -> dict[str, Any]:

@@ -28,7 +28,10 @@ from ..logs import REQUEST_LOG
 from ..state import SandboxState
 from ..wallet import execute
 from . import envelope
-from .envelope import BodyTooLarge, Reply
+from ..money import clip
+from ..views import printable
+from .connections import hold
+from .envelope import BodyTimeout, BodyTooLarge, Reply
 from .keys import STATE
 
 PREFIXES = ("/v1", "/betongames-mediator-service/api/v1")
@@ -65,13 +68,21 @@ def add_fallback(app: web.Application) -> None:
 
 
 async def no_such_endpoint(request: web.Request) -> web.Response:
-    known = ", ".join(f"{method} {PREFIXES[0]}{path}" for method, path in ENDPOINTS.values())
+    path = printable(request.path)
+    if "{" in path or "}" in path:
+        # The docs write paths as /v1/sessions/{{sessionId}}/...: a copied example with its placeholder.
+        message = (
+            f"no endpoint {request.method} {clip(path)}: the path still has a placeholder in braces; "
+            "replace {{sessionId}} (or {sessionId}) with a session id, e.g. /v1/sessions/session-eur/bets/pay-out"
+        )
+    else:
+        known = ", ".join(f"{method} {PREFIXES[0]}{path}" for method, path in ENDPOINTS.values())
+        message = (
+            f"no endpoint {request.method} {clip(path)}; the endpoints are {known} "
+            f"(also under {PREFIXES[1]}), and the admin API under /__admin"
+        )
     body = envelope.encoder.encode(
-        {
-            "_responseCode": request.app[STATE].codes.code("invalid_request"),
-            "message": f"no endpoint {request.method} {request.path}; the endpoints are {known} "
-            f"(also under {PREFIXES[1]}), and the admin API under /__admin",
-        }
+        {"_responseCode": request.app[STATE].codes.code("invalid_request"), "message": message}
     )
     return web.Response(body=body, status=404, content_type="application/json")
 
@@ -93,7 +104,7 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
         path=request.path_qs,
         endpoint=endpoint,
         session_id=request.match_info["sessionId"],
-        headers=tuple(request.headers.items()),
+        headers=request.raw_headers,
         body=b"",
     )
     admitted = await _admit(request, state, endpoint, entry)
@@ -117,7 +128,7 @@ async def _admit(request: web.Request, state: SandboxState, endpoint: str, entry
     session_id = entry.session_id or ""
     counterparty_id = None
     try:
-        entry.body = raw = await _read_body(request)
+        entry.body = raw = await _read_body(request, state.settings.bodyReadTimeoutMs)
         try:
             counterparty_id = authenticate(
                 method=request.method,
@@ -134,8 +145,8 @@ async def _admit(request: web.Request, state: SandboxState, endpoint: str, entry
         entry.signature, entry.counterparty_id = "valid", counterparty_id
         bet = None
         if endpoint != "balance":
-            bet = parse_bet_request(endpoint, raw, session_id)
-            entry.bet_id, entry.unknown_fields = bet.bet_id, bet.unknown_fields
+            bet = parse_bet_request(endpoint, raw, session_id, state.settings)
+            entry.bet_id, entry.unknown_fields, entry.warnings = bet.bet_id, bet.unknown_fields, bet.warnings
         return Admitted(counterparty_id, session_id, request.headers["X-Request-Id"], bet)
     except SandboxError as error:
         return _error_reply(state, error, counterparty_id, session_id)
@@ -153,7 +164,9 @@ def _operate(state: SandboxState, endpoint: str, admitted: Admitted, entry: Jour
         result = execute(
             wallet, endpoint, admitted.counterparty_id, admitted.session_id, admitted.bet, admitted.request_id
         )
-        return envelope.outcome(state.codes, state.settings, result, wallet.scale(result.currency))
+        if result.warnings:
+            entry.warnings = (entry.warnings or []) + result.warnings
+        return envelope.outcome(state.codes, state.settings, endpoint, result, wallet.scale(result.currency))
     except SandboxError as error:
         return _error_reply(state, error, admitted.counterparty_id, admitted.session_id)
     except Exception as exc:
@@ -194,7 +207,8 @@ async def _inject(
         reply = Reply(200, None, MALFORMED_BODY)
     else:
         if rule.kind == "timeout":
-            await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
+
+            await hold(request, rule.delay_ms / 1000)  # type: ignore[operator]  # shutdown lets it go at once
         transport = request.transport  # None if the client already gave up
         if transport is not None:
             if rule.kind == "connection_reset":
@@ -214,12 +228,19 @@ def _reset(transport: asyncio.BaseTransport) -> None:
     transport.abort()  # type: ignore[attr-defined]
 
 
-async def _read_body(request: web.Request) -> bytes:
+async def _read_body(request: web.Request, timeout_ms: int) -> bytes:
+    """The body, read only up to the limit (a chunked body has no length to check first), within the timeout."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise BodyTooLarge(f"body of {request.content_length} bytes is over the {MAX_BODY}-byte limit")
-    raw = await request.read()
+    try:
+        async with asyncio.timeout(timeout_ms / 1000):
+            raw = await request.content.read(MAX_BODY + 1)
+            while len(raw) <= MAX_BODY and not request.content.at_eof():
+                raw += await request.content.read(MAX_BODY + 1 - len(raw))
+    except TimeoutError:
+        raise BodyTimeout(f"the body did not arrive within {timeout_ms} ms (setting bodyReadTimeoutMs)") from None
     if len(raw) > MAX_BODY:
-        raise BodyTooLarge(f"body of {len(raw)} bytes is over the {MAX_BODY}-byte limit")
+        raise BodyTooLarge(f"body of more than {MAX_BODY} bytes is over the {MAX_BODY}-byte limit")
     return raw
 
 
@@ -258,6 +279,8 @@ def _balance_for(
 
 def _respond(state: SandboxState, entry: JournalEntry, reply: Reply, started: float) -> web.Response:
     response = web.Response(body=reply.body, status=reply.status, content_type="application/json")
+    if reply.close:
+        response.force_close()
     _finish(state, entry, reply, started)
     return response
 

@@ -1,0 +1,235 @@
+"""Every limit is explicit and holds: journal bytes, signature diagnostics, request-id memory, body size and read
+time, fault-rule count, and admin reads that never stall the server."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import io
+import json
+import time
+from decimal import Decimal as D
+
+import pytest
+
+from betcore_sandbox.authentication import authenticate
+from betcore_sandbox.errors import Unauthorized
+from betcore_sandbox.journal import UNTRUSTED_BODY_BYTES
+from betcore_sandbox.request_ids import SeenRequestIds
+from betcore_sandbox.settings import Settings
+from betcore_sandbox.signing import signed_headers
+from betcore_sandbox.web.app import create_app
+
+from .conftest import CP, SECRET, Admin, Provider
+
+# -- the journal is bounded in bytes, and keeps only a truncated record of what fails authentication -------------
+
+
+async def test_unauthenticated_requests_keep_a_truncated_record(http, admin, state):
+    body = json.dumps({"betId": "x", "betAmount": "1.00", "pad": "p" * 60_000}).encode()
+    headers = {**signed_headers(SECRET, "unknown-counterparty", "POST", body), "X-Big": "h" * 8000}
+    response = await http.post("/v1/sessions/session-eur/bets/pay-in", data=body, headers=headers)
+    assert (response.status, (await response.json())["_responseCode"]) == (401, 8)
+    [entry] = await admin.get("/requests")
+    assert len(entry["body"]) == UNTRUSTED_BODY_BYTES
+    assert entry["truncated"]["bodySize"] == len(body) and entry["truncated"]["headersSize"] > 8000
+    assert max(len(value) for _, value in entry["headers"]) <= 256
+    assert state.journal.bytes < 8 * 1024
+
+
+async def test_the_journal_is_bounded_in_bytes(http, admin, state):
+    await admin.call("PATCH", "/settings", {"journalMaxBytes": 256 * 1024})
+    provider = Provider(http)
+    for i in range(12):  # authenticated requests keep their whole body: about 60 KiB each
+        await provider.send("pay-in", "session-eur", {"betId": f"big-{i}", "betAmount": "1.00", "pad": "p" * 60_000})
+    entries = await admin.get("/requests")
+    assert 2 <= len(entries) <= 4 and state.journal.bytes <= 256 * 1024
+    assert entries[-1]["betId"] == "big-11"  # the newest are kept
+    status, body = await admin.call("PATCH", "/settings", {"journalMaxBytes": 1000})
+    assert status == 400 and "journalMaxBytes" in body["error"]
+
+
+# -- signature diagnostics never reveal the expected signature unless asked ------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["hints", "full", "off"])
+async def test_explain_signatures_modes(http, state, mode):
+    state.settings.update({"explainSignatures": mode})
+    body = b'{"betId":"oracle","betAmount":"7.00"}'
+    headers = signed_headers("not-the-secret", CP, "POST", body)
+    answer = await (await http.post("/v1/sessions/session-eur/bets/pay-in", data=body, headers=headers)).json()
+    assert answer["_responseCode"] == 8
+    expected = hmac.new(SECRET.encode(), body + f".{CP}.{headers['X-Timestamp']}.{headers['X-Request-Id']}".encode(),
+                        hashlib.sha256).hexdigest()
+    if mode == "off":
+        assert "_debug" not in answer
+    else:
+        debug = answer["_debug"]
+        assert debug["stringToSign"].startswith('{"betId":"oracle"') and debug["hints"]
+        assert debug["parts"]["requestId"] == headers["X-Request-Id"]
+        assert ("expectedSign" in debug) == (mode == "full")
+        assert expected not in json.dumps(answer) or mode == "full"
+    [entry] = state.journal.find()
+    assert entry.signature_debug["expectedSign"] == expected  # the journal (admin only) always has it
+    # the revealed signature cannot be replayed in the default mode; in `full` it works, as documented
+    if mode == "full":
+        replay = {**headers, "X-Sign": answer["_debug"]["expectedSign"]}
+        again = await http.post("/v1/sessions/session-eur/bets/pay-in", data=body, headers=replay)
+        assert (await again.json())["_responseCode"] == 1
+
+
+def test_a_future_stamped_request_id_is_remembered_until_its_own_window_has_passed():
+    seen = SeenRequestIds()
+    window, now = 300_000, 1_000_000_000
+    assert seen.first_sighting(CP, "early", now, window, timestamp_ms=now + window)
+    later = now + window + 5_000  # past the window from first sight, inside it from the request's timestamp
+    assert not seen.first_sighting(CP, "early", later, window, timestamp_ms=now + window)
+    assert seen.first_sighting(CP, "early", now + 2 * window + 2_000, window, timestamp_ms=now + window)
+
+
+def test_a_future_stamped_request_cannot_be_replayed_after_the_tolerance_from_first_sight():
+    settings, seen = Settings(), SeenRequestIds()
+    tolerance = settings.timestampToleranceMs
+    now = 1_700_000_000_000
+    headers = signed_headers(SECRET, CP, "GET", timestamp_ms=now + tolerance)
+    check = dict(method="GET", headers=headers, body=b"", secrets={CP: SECRET}, settings=settings, seen=seen)
+    assert authenticate(now_ms=now, **check) == CP
+    with pytest.raises(Unauthorized, match="already used"):
+        authenticate(now_ms=now + tolerance + 1_000, **check)
+
+
+# -- body size and read time ------------------------------------------------------------------------------------------
+
+
+async def raw_exchange(http, head: bytes, body_parts: list[bytes], *, timeout: float = 10) -> bytes:
+    reader, writer = await asyncio.open_connection(http.server.host, http.server.port)
+    writer.write(head)
+    for part in body_parts:
+        writer.write(part)
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.read(65536), timeout)
+    finally:
+        writer.close()
+
+
+def post_head(extra: str, body_for_sign: bytes = b"") -> bytes:
+    headers = signed_headers(SECRET, CP, "POST", body_for_sign)
+    lines = ["POST /v1/sessions/session-eur/bets/pay-in HTTP/1.1", "Host: x", extra]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(http, state):
+    chunk = b"x" * (64 * 1024 + 1)
+    # the terminating chunk never comes: the answer must not wait for it
+    answer = await raw_exchange(http, post_head("Transfer-Encoding: chunked"), [b"%x\r\n" % len(chunk) + chunk + b"\r\n"])
+    assert answer.startswith(b"HTTP/1.1 413") and b'"_responseCode":2' in answer
+    assert state.wallet.ledger == []
+
+
+async def test_a_body_that_never_arrives_is_refused_after_the_read_timeout(http, state):
+    state.settings.update({"bodyReadTimeoutMs": 200})
+    started = time.perf_counter()
+    slow = asyncio.create_task(raw_exchange(http, post_head("Content-Length: 100"), [b'{"betId":']))
+    # meanwhile others are served
+    assert await Provider(http).balance() == D("1000.00")
+    answer = await slow
+    assert answer.startswith(b"HTTP/1.1 408") and b'"_responseCode":2' in answer and b"bodyReadTimeoutMs" in answer
+    assert 0.2 <= time.perf_counter() - started < 5
+    [entry] = [e for e in state.journal.find() if e.endpoint == "pay-in"]
+    assert entry.status == 408
+
+
+# -- many fault rules cost a request nothing ----------------------------------------------------------------------------
+
+
+async def test_ten_thousand_fault_rules_for_other_bets_do_not_slow_a_request(http, admin, state):
+    provider = Provider(http)
+
+    async def median_balance_seconds() -> float:
+        times = []
+        for _ in range(60):
+            started = time.perf_counter()
+            await provider.balance()
+            times.append(time.perf_counter() - started)
+        return sorted(times)[len(times) // 2]
+
+    without = await median_balance_seconds()
+    for i in range(10_000):
+        state.faults.add({"kind": "http_error", "betId": f"other-{i}", "times": None})
+    for i in range(200):
+        state.faults.add({"kind": "http_error", "sessionId": f"other-{i}"})
+    with_rules = await median_balance_seconds()
+    assert with_rules < without * 2 + 0.001, (without, with_rules)
+    await admin.fault(kind="response_code", responseCode=7, betId="mine")
+    assert (await provider.pay_in("session-eur", "mine", "1.00"))["_responseCode"] == 7
+
+
+async def test_used_up_rules_stop_being_candidates(admin, provider, state):
+    await admin.fault(kind="http_error", endpoint="balance")
+    status, _ = await provider.send("balance", "session-eur")
+    assert status == 500
+    assert await provider.balance() == D("1000.00")
+    [rule] = await admin.get("/faults")
+    assert (rule["fired"], rule["remaining"]) == (1, 0)
+
+
+# -- admin reads of a large state keep the server responsive ------------------------------------------------------------
+
+
+def large_state(bets: int) -> dict:
+    """An export with `bets` settled bets (two ledger entries each) on one player."""
+    stamp = "2026-01-01T00:00:00.000Z"
+    balance = D("1000000.00")
+    ledger, rows = [], []
+    for i in range(bets):
+        for kind, amount in (("bet", D("-1.00")), ("win", D("2.00"))):
+            balance += amount
+            ledger.append({"transactionId": str(len(ledger) + 1), "type": kind, "amount": str(amount),
+                           "balanceAfter": str(balance), "playerId": "p", "sessionId": "s", "betId": f"b{i}",
+                           "counterpartyId": CP, "requestId": None, "time": stamp})
+        rows.append({"betId": f"b{i}", "counterpartyId": CP, "sessionId": "s", "playerId": "p", "kind": "pay-in",
+                     "status": "settled", "stake": "1.00", "win": "2.00", "winOdd": None, "gameRoundId": None,
+                     "createdAt": stamp})
+    return {"counterparties": [{"id": CP, "secret": SECRET}],
+            "players": [{"id": "p", "currency": "EUR", "balance": str(balance), "openingBalance": "1000000.00"}],
+            "sessions": [{"id": "s", "playerId": "p"}], "bets": rows, "ledger": ledger,
+            "lastTransactionId": len(ledger)}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("path", ["/state", "/audit", "/transactions", "/bets"])
+async def test_admin_reads_of_a_large_state_let_other_requests_through(aiohttp_client, make_state, path):
+    state = make_state()
+    http = await aiohttp_client(create_app(state))
+    response = await http.put("/__admin/state", data=io.BytesIO(json.dumps(large_state(20_000)).encode()))
+    assert response.status == 200, await response.text()
+    provider = Provider(http)
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:  # how long the loop ever goes without running this task
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    prober = asyncio.create_task(probe())
+    started = time.perf_counter()
+    response = await http.get(f"/__admin{path}")
+    raw = await response.read()
+    total = time.perf_counter() - started
+    done.set()
+    await prober
+    assert response.status == 200
+    read = json.loads(raw)
+    if path == "/audit":
+        assert read["ok"], read["violations"][:3]
+    elif path == "/state":
+        assert len(read["ledger"]) == 40_000
+    assert max(gaps) < total / 2, (max(gaps), total)  # all in one go, the longest stall would be the whole read
+    assert await provider.balance("s") == D("1020000.00")
