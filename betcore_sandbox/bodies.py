@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import jsontext
+from .commands import Command, PayIn, PayInOut, PayOut, Refund
 from .errors import InvalidRequest
 from .money import AmountError, json_type, parse_amount, shown, uses_exponent
 from .settings import Settings
@@ -23,13 +24,15 @@ FIELDS: dict[str, tuple[str, ...]] = {
 
 @dataclass(slots=True)
 class BetRequest:
-    bet_id: str
-    bet_amount: Decimal | None = None
-    win_amount: Decimal | None = None
-    win_odd: Decimal | None = None
-    game_round_id: str | None = None
+    """A validated provider body: the command it asks for, and what the journal notes about it."""
+
+    command: Command
     unknown_fields: tuple[str, ...] = ()
     warnings: list[str] | None = None  # lenient rules that let this body through
+
+    @property
+    def bet_id(self) -> str:
+        return self.command.bet_id
 
 
 def decode_json(raw: bytes) -> Any:
@@ -54,28 +57,34 @@ def parse_bet_request(endpoint: str, raw: bytes, path_session_id: str, settings:
         raise InvalidRequest(
             f"sessionId {shown(body_session)} in the body does not match {shown(path_session_id)} in the path"
         )
-    request = BetRequest(
-        bet_id=_bet_id(data),
-        game_round_id=_optional_id(data, "gameRoundId"),
-        unknown_fields=tuple(key for key in data if key not in known),
-    )
-    if "betAmount" in known:
-        request.bet_amount = _amount(data, "betAmount", settings, request)
-        if not request.bet_amount:
-            if settings.zeroStake == "reject":
-                raise InvalidRequest("betAmount must be greater than 0 (setting zeroStake is reject)")
-            _warn(request, "zeroStake", "betAmount is 0: accepted as a normal bet because zeroStake is accept")
-    if "winAmount" in known:
-        request.win_amount = _amount(data, "winAmount", settings, request)
-    if "winOdd" in known and data.get("winOdd") is not None:
-        request.win_odd = _amount(data, "winOdd", settings, request)
-    return request
+    warnings: list[str] = []
+    bet_id = _bet_id(data)
+    game_round_id = _optional_id(data, "gameRoundId")
+    command: Command
+    if endpoint == "pay-in":
+        command = PayIn(bet_id, _stake(data, settings, warnings), game_round_id)
+    elif endpoint == "pay-out":
+        command = PayOut(bet_id, _amount(data, "winAmount", settings, warnings), game_round_id,
+                         _win_odd(data, settings, warnings))
+    elif endpoint == "pay-in-out":
+        command = PayInOut(bet_id, _stake(data, settings, warnings), _amount(data, "winAmount", settings, warnings),
+                           game_round_id, _win_odd(data, settings, warnings))
+    else:
+        command = Refund(bet_id, game_round_id)
+    return BetRequest(command, tuple(key for key in data if key not in known), warnings or None)
 
 
-def _warn(request: BetRequest, setting: str, message: str) -> None:
-    if request.warnings is None:
-        request.warnings = []
-    request.warnings.append(f"{setting}: {message}")
+def _stake(data: dict[str, Any], settings: Settings, warnings: list[str]) -> Decimal:
+    amount = _amount(data, "betAmount", settings, warnings)
+    if not amount:
+        if settings.zeroStake == "reject":
+            raise InvalidRequest("betAmount must be greater than 0 (setting zeroStake is reject)")
+        warnings.append("zeroStake: betAmount is 0: accepted as a normal bet because zeroStake is accept")
+    return amount
+
+
+def _win_odd(data: dict[str, Any], settings: Settings, warnings: list[str]) -> Decimal | None:
+    return None if data.get("winOdd") is None else _amount(data, "winOdd", settings, warnings)
 
 
 def _bet_id(data: dict[str, Any]) -> str:
@@ -104,7 +113,7 @@ def _id_text(value: Any, name: str) -> str:
     return text
 
 
-def _amount(data: dict[str, Any], name: str, settings: Settings, request: BetRequest) -> Decimal:
+def _amount(data: dict[str, Any], name: str, settings: Settings, warnings: list[str]) -> Decimal:
     if name not in data:
         raise InvalidRequest(f"{name} is required")
     value = data[name]
@@ -114,6 +123,6 @@ def _amount(data: dict[str, Any], name: str, settings: Settings, request: BetReq
         hint = " (setting amountNotation is plain)" if settings.amountNotation == "plain" and uses_exponent(value) else ""
         raise InvalidRequest(f"{name} {exc}{hint}") from None
     if uses_exponent(value):
-        _warn(request, "amountNotation", f"{name} {shown(value)} is in exponent notation: read exactly as "
-              f"{amount:f} because amountNotation is any")
+        warnings.append(f"amountNotation: {name} {shown(value)} is in exponent notation: read exactly as "
+                        f"{amount:f} because amountNotation is any")
     return amount

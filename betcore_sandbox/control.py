@@ -1,25 +1,34 @@
 """Admin operations on a running sandbox, shared by the HTTP admin API and the Python `Sandbox` API.
 
-Inputs are decoded JSON values (numbers as Decimal); outputs are views with Decimal amounts.
-AdminInputError names a bad field; NotFound an unknown id.
+Inputs are decoded JSON values, checked against their types in `inputs` here, at the admin edge; outputs are
+views with Decimal amounts. AdminInputError names a bad field; NotFound an unknown id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from . import audit as money_audit
 from . import snapshot, views
 from .errors import AdminInputError, NotFound
+from .inputs import InputError, PlayerCreate, PlayerPatch, SessionCreate, SessionPatch, read
 from .settings import SettingError
 from .state import SandboxState
-from .wallet import OPEN, REFUNDED, SETTLED
+from .views import Views
+from .wallet import OPEN, REFUNDED, SETTLED, Session
 
 BET_STATUSES = (OPEN, SETTLED, REFUNDED)
-PLAYER_FIELDS = ("id", "currency", "balance", "blocked")
-SESSION_FIELDS = ("id", "playerId", "currency", "balance", "counterpartyId", "ttlSeconds", "minBet", "maxBet")
-SESSION_PATCH_FIELDS = ("status", "ttlSeconds", "minBet", "maxBet")
+T = TypeVar("T")
+
+
+def body_as(body: Any, kind: type[T]) -> T:
+    """An admin body as its type; AdminInputError names the field (without the leading `$.`)."""
+    try:
+        return read(body, kind)
+    except InputError as problem:
+        where = problem.path.removeprefix("$.") if problem.path != "$" else "body"
+        raise AdminInputError(f"{where}: {problem.message}") from None
 
 
 def reset(state: SandboxState) -> None:
@@ -39,29 +48,24 @@ def import_state(state: SandboxState, body: Any) -> dict[str, Any]:
 
 
 def players(state: SandboxState) -> list[dict[str, Any]]:
-    with state.wallet.lock:
-        return [views.player(p) for p in state.wallet.players.values()]
+    shown = Views.of(state.wallet)
+    return [shown.player(p) for p in state.wallet.players.values()]
 
 
 def player(state: SandboxState, player_id: str) -> dict[str, Any]:
-    with state.wallet.lock:
-        return views.player(state.wallet.player(player_id))
+    return Views.of(state.wallet).player(state.wallet.player(player_id))
 
 
 def create_player(state: SandboxState, body: Any) -> dict[str, Any]:
-    body = _fields(body, PLAYER_FIELDS)
-    if "currency" not in body:
-        raise AdminInputError("currency: is required")
-    created = state.wallet.create_player(
-        body.get("id"), body["currency"], body.get("balance", 0), body.get("blocked", False)
-    )
-    return views.player(created)
+    given = body_as(body, PlayerCreate)
+    created = state.wallet.create_player(given.id, given.currency, given.balance, given.blocked)
+    return Views.of(state.wallet).player(created)
 
 
 def update_player(state: SandboxState, player_id: str, body: Any) -> dict[str, Any]:
-    body = _fields(body, ("balance", "blocked"))
-    updated = state.wallet.update_player(player_id, balance=body.get("balance"), blocked=body.get("blocked"))
-    return views.player(updated)
+    given = body_as(body, PlayerPatch)
+    updated = state.wallet.update_player(player_id, balance=given.balance, blocked=given.blocked)
+    return Views.of(state.wallet).player(updated)
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -69,147 +73,125 @@ def update_player(state: SandboxState, player_id: str, body: Any) -> dict[str, A
 
 def sessions(state: SandboxState) -> list[dict[str, Any]]:
     wallet = state.wallet
-    with wallet.lock:
-        now = wallet.clock()
-        return [_session_view(state, s.id, now) for s in wallet.sessions.values()]
+    shown, now = Views.of(wallet), wallet.clock()
+    return [shown.session(s, now) for s in wallet.sessions.values()]
 
 
 def session(state: SandboxState, session_id: str) -> dict[str, Any]:
-    with state.wallet.lock:
-        state.wallet.session(session_id)
-        return _session_view(state, session_id, state.wallet.clock())
+    return _session_view(state, state.wallet.session(session_id))
 
 
 def create_session(state: SandboxState, body: Any) -> dict[str, Any]:
     """With `playerId`, or with an inline `currency` + `balance` that creates the player too."""
-    body = _fields(body, SESSION_FIELDS)
-    wallet = state.wallet
-    with wallet.lock:
-        if "playerId" in body:
-            if "currency" in body or "balance" in body:
-                raise AdminInputError("playerId: give either playerId or currency + balance, not both")
-            player_id = body["playerId"]
-            if not isinstance(player_id, str):
-                raise AdminInputError("playerId: must be a string")
-        else:
-            if "currency" not in body:
-                raise AdminInputError("playerId: is required (or currency + balance to create the player)")
-            player_id = None
-        created_player = None
-        if player_id is None:
-            created_player = wallet.create_player(None, body["currency"], body.get("balance", 0))
-            player_id = created_player.id
-        try:
-            created = wallet.create_session(
-                body.get("id"),
-                player_id,
-                body.get("counterpartyId"),
-                ttl_seconds=body.get("ttlSeconds"),
-                min_bet=body.get("minBet"),
-                max_bet=body.get("maxBet"),
-            )
-        except AdminInputError:
-            if created_player is not None:  # all or nothing
-                del wallet.players[created_player.id]
-            raise
-        return _session_view(state, created.id, wallet.clock())
+    given = body_as(body, SessionCreate)
+    if given.player_id is not None and (given.currency is not None or given.balance is not None):
+        raise AdminInputError("playerId: give either playerId or currency + balance, not both")
+    created = state.wallet.open_session(
+        given.id,
+        given.player_id,
+        given.counterparty_id,
+        currency=given.currency,
+        balance=given.balance,
+        ttl_seconds=given.ttl_seconds,
+        min_bet=given.min_bet,
+        max_bet=given.max_bet,
+    )
+    return _session_view(state, created)
 
 
 def update_session(state: SandboxState, session_id: str, body: Any) -> dict[str, Any]:
-    body = _fields(body, SESSION_PATCH_FIELDS)
-    changes = {
-        "status": body.get("status"),
-        "ttl_seconds": body.get("ttlSeconds"),
-        "min_bet": body.get("minBet"),
-        "max_bet": body.get("maxBet"),
-    }
-    state.wallet.update_session(session_id, **changes)
-    return session(state, session_id)
+    given = body_as(body, SessionPatch)
+    updated = state.wallet.update_session(
+        session_id, status=given.status, ttl_seconds=given.ttl_seconds, min_bet=given.min_bet, max_bet=given.max_bet
+    )
+    return _session_view(state, updated)
 
 
 def delete_session(state: SandboxState, session_id: str) -> None:
     state.wallet.delete_session(session_id)
 
 
-def _session_view(state: SandboxState, session_id: str, now: float) -> dict[str, Any]:
-    s = state.wallet.sessions[session_id]
-    p = state.wallet.players[s.player_id]
-    return {**views.session(s, now), "balance": p.balance, "currency": p.currency}
+def _session_view(state: SandboxState, s: Session) -> dict[str, Any]:
+    return Views.of(state.wallet).session(s, state.wallet.clock())
 
 
 # -- bets, transactions, requests ------------------------------------------------------------------
 
 
+def _bet_status(status: str | None) -> None:
+    if status is not None and status not in BET_STATUSES:
+        raise AdminInputError(f"status: must be one of {', '.join(BET_STATUSES)}")
+
+
 def bets(
     state: SandboxState, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    if status is not None and status not in BET_STATUSES:
-        raise AdminInputError(f"status: must be one of {', '.join(BET_STATUSES)}")
-    with state.wallet.lock:
-        return [
-            views.bet(b)
-            for b in state.wallet.bets.values()
-            if (session_id is None or b.session_id == session_id)
-            and (player_id is None or b.player_id == player_id)
-            and (status is None or b.status == status)
-        ]
-
-
-def bet(state: SandboxState, bet_id: str, counterparty_id: str | None = None) -> dict[str, Any]:
-    with state.wallet.lock:
-        found = [
-            b
-            for (cp, bid), b in state.wallet.bets.items()
-            if bid == bet_id and (counterparty_id is None or cp == counterparty_id)
-        ]
-        if not found:
-            raise NotFound(f"no bet {bet_id!r}")
-        if len(found) > 1:
-            raise AdminInputError(f"counterpartyId: bet {bet_id!r} exists for several counterparties, name one")
-        return views.bet(found[0])
+    _bet_status(status)
+    shown = Views.of(state.wallet)
+    return [
+        shown.bet(b)
+        for b in state.wallet.bets.values()
+        if (session_id is None or b.session_id == session_id)
+        and (player_id is None or b.player_id == player_id)
+        and (status is None or b.status == status)
+    ]
 
 
 def bets_json(
     state: SandboxState, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None
 ) -> Iterator[bytes]:
     """The bets as a JSON array in pieces, from a consistent copy (for streaming to a client)."""
-    if status is not None and status not in BET_STATUSES:
-        raise AdminInputError(f"status: must be one of {', '.join(BET_STATUSES)}")
+    _bet_status(status)
+    copy = state.wallet.consistent_copy()
     found = (
         b
-        for b in state.wallet.consistent_copy().bets
+        for b in copy.bets
         if (session_id is None or b.session_id == session_id)
         and (player_id is None or b.player_id == player_id)
         and (status is None or b.status == status)
     )
-    return views.json_array(found, views.bet)
+    return views.json_array(found, Views.of(copy).bet)
+
+
+def bet(state: SandboxState, bet_id: str, counterparty_id: str | None = None) -> dict[str, Any]:
+    found = [
+        b
+        for (cp, bid), b in state.wallet.bets.items()
+        if bid == bet_id and (counterparty_id is None or cp == counterparty_id)
+    ]
+    if not found:
+        raise NotFound(f"no bet {bet_id!r}")
+    if len(found) > 1:
+        raise AdminInputError(f"counterpartyId: bet {bet_id!r} exists for several counterparties, name one")
+    return Views.of(state.wallet).bet(found[0])
+
+
+def transactions(
+    state: SandboxState, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
+) -> list[dict[str, Any]]:
+    shown = Views.of(state.wallet)
+    return [
+        shown.entry(e)
+        for e in state.wallet.ledger.entries()
+        if (player_id is None or e.player_id == player_id)
+        and (session_id is None or e.session_id == session_id)
+        and (bet_id is None or e.bet_id == bet_id)
+    ]
 
 
 def transactions_json(
     state: SandboxState, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
 ) -> Iterator[bytes]:
     """The ledger as a JSON array in pieces, from a consistent copy (for streaming to a client)."""
+    copy = state.wallet.consistent_copy()
     found = (
         e
-        for e in state.wallet.consistent_copy().entries()
+        for e in copy.entries()
         if (player_id is None or e.player_id == player_id)
         and (session_id is None or e.session_id == session_id)
         and (bet_id is None or e.bet_id == bet_id)
     )
-    return views.json_array(found, views.entry)
-
-
-def transactions(
-    state: SandboxState, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
-) -> list[dict[str, Any]]:
-    with state.wallet.lock:
-        return [
-            views.entry(e)
-            for e in state.wallet.ledger
-            if (player_id is None or e.player_id == player_id)
-            and (session_id is None or e.session_id == session_id)
-            and (bet_id is None or e.bet_id == bet_id)
-        ]
+    return views.json_array(found, Views.of(copy).entry)
 
 
 def requests(
@@ -295,12 +277,3 @@ def update_settings(state: SandboxState, body: Any) -> dict[str, Any]:
         raise AdminInputError(str(exc)) from None
     state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
     return state.settings.as_dict()
-
-
-def _fields(body: Any, known: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(body, Mapping):
-        raise AdminInputError("the body must be a JSON object")
-    for key in body:
-        if key not in known:
-            raise AdminInputError(f"{key}: unknown field (known: {', '.join(known)})")
-    return dict(body)

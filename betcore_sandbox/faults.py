@@ -5,14 +5,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from .errors import AdminInputError, NotFound
+from .inputs import FaultIn, InputError, read
 from .money import shown
 
 KINDS = (
@@ -25,17 +24,9 @@ KINDS = (
     "empty_response",
     "malformed_body",
 )
-ENDPOINTS = ("*", "balance", "pay-in", "pay-out", "pay-in-out", "refund")
-PHASES = ("before", "after")
 # Kinds that answer nothing: the client sees a dropped connection.
 SILENT_KINDS = frozenset({"timeout", "connection_reset", "empty_response"})
-DEFAULT_TIMEOUT_MS = 30_000
-MAX_DELAY_MS = 3_600_000
 MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
-FIELDS = (
-    "endpoint", "sessionId", "playerId", "betId", "kind", "phase", "status", "responseCode", "delayMs",
-    "times", "skip", "probability", "seed", "ttlSeconds",
-)
 
 
 @dataclass(slots=True)
@@ -117,13 +108,11 @@ class FaultBook:
         self._index: dict[tuple[str, str], dict[str, FaultRule]] = {}
         self._expiries: list[tuple[float, int, str]] = []  # a heap of (expires at, seq, rule id)
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
     def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-            self._index.clear()
-            self._expiries.clear()
+        self._rules.clear()
+        self._index.clear()
+        self._expiries.clear()
 
     def reset(self) -> None:
         """No rules, and ids numbered from fault-1 again."""
@@ -133,38 +122,35 @@ class FaultBook:
     def __len__(self) -> int:
         return len(self._rules)
 
-    def add(self, spec: Mapping[str, Any]) -> FaultRule:
-        seq = next(self._ids)
-        rule = parse_rule(spec, f"fault-{seq}")
-        rule.seq = seq
+    def add(self, spec: Any) -> FaultRule:
+        """A new rule from its JSON form (AdminInputError naming the field), last in the order."""
+        rule = parse_rule(spec, "")
+        rule.seq = seq = next(self._ids)
+        rule.id = f"fault-{seq}"
         rule.created_at = time.time()
-        with self._lock:
-            if rule.ttl_seconds is not None:
-                rule.expires_at = self._monotonic() + rule.ttl_seconds
-                heapq.heappush(self._expiries, (rule.expires_at, seq, rule.id))
-            self._rules[rule.id] = rule
-            self._index.setdefault(_index_key(rule), {})[rule.id] = rule
+        if rule.ttl_seconds is not None:
+            rule.expires_at = self._monotonic() + rule.ttl_seconds
+            heapq.heappush(self._expiries, (rule.expires_at, seq, rule.id))
+        self._rules[rule.id] = rule
+        self._index.setdefault(_index_key(rule), {})[rule.id] = rule
         return rule
 
     def rules(self) -> list[FaultRule]:
-        with self._lock:
-            self._expire()
-            return list(self._rules.values())
+        self._expire()
+        return list(self._rules.values())
 
     def get(self, rule_id: str) -> FaultRule:
-        with self._lock:
-            self._expire()
-            rule = self._rules.get(rule_id)
+        self._expire()
+        rule = self._rules.get(rule_id)
         if rule is None:
             raise NotFound(f"no fault {shown(rule_id)}")
         return rule
 
     def remove(self, rule_id: str) -> None:
-        with self._lock:
-            rule = self._rules.pop(rule_id, None)
-            if rule is None:
-                raise NotFound(f"no fault {shown(rule_id)}")
-            self._unindex(rule)
+        rule = self._rules.pop(rule_id, None)
+        if rule is None:
+            raise NotFound(f"no fault {shown(rule_id)}")
+        self._unindex(rule)
 
     def fire(
         self, endpoint: str, session_id: str | None, player_id: str | None, bet_id: str | None
@@ -172,28 +158,27 @@ class FaultBook:
         """The rule that fires on this request, with its counters advanced; None lets the request through."""
         if not self._index:
             return None
-        with self._lock:
-            self._expire()
-            buckets = [
-                self._index.get(key)
-                for key in (("endpoint", endpoint), ("endpoint", "*"), ("session", session_id or ""),
-                            ("player", player_id or ""), ("bet", bet_id or ""))
-            ]
-            candidates = [rule for bucket in buckets if bucket for rule in bucket.values()]
-            if len(candidates) > 1:
-                candidates.sort(key=_creation_order)
-            for rule in candidates:
-                if not rule.applies_to(endpoint, session_id, player_id, bet_id):
-                    continue
-                rule.matched += 1
-                if rule.matched <= rule.skip:
-                    continue
-                if rule.probability < 1.0 and rule.rng.random() >= rule.probability:
-                    continue
-                rule.fired += 1
-                if rule.remaining == 0:
-                    self._unindex(rule)  # used up: still listed, never a candidate again
-                return rule
+        self._expire()
+        buckets = [
+            self._index.get(key)
+            for key in (("endpoint", endpoint), ("endpoint", "*"), ("session", session_id or ""),
+                        ("player", player_id or ""), ("bet", bet_id or ""))
+        ]
+        candidates = [rule for bucket in buckets if bucket for rule in bucket.values()]
+        if len(candidates) > 1:
+            candidates.sort(key=_creation_order)
+        for rule in candidates:
+            if not rule.applies_to(endpoint, session_id, player_id, bet_id):
+                continue
+            rule.matched += 1
+            if rule.matched <= rule.skip:
+                continue
+            if rule.probability < 1.0 and rule.rng.random() >= rule.probability:
+                continue
+            rule.fired += 1
+            if rule.remaining == 0:
+                self._unindex(rule)  # used up: still listed, never a candidate again
+            return rule
         return None
 
     def _unindex(self, rule: FaultRule) -> None:
@@ -231,84 +216,36 @@ def _creation_order(rule: FaultRule) -> int:
     return rule.seq
 
 
-def parse_rule(spec: Mapping[str, Any], rule_id: str) -> FaultRule:
+def parse_rule(spec: Any, rule_id: str) -> FaultRule:
     """A FaultRule from its JSON form; AdminInputError names the first bad field."""
-    if not isinstance(spec, Mapping):
-        raise AdminInputError("a fault rule must be a JSON object")
-    for key in spec:
-        if key not in FIELDS:
-            raise AdminInputError(f"{key}: unknown field (known: {', '.join(FIELDS)})")
-    kind = spec.get("kind")
-    if kind not in KINDS:
-        raise AdminInputError(f"kind: must be one of {', '.join(KINDS)}")
-    endpoint = spec.get("endpoint") or "*"
-    if endpoint not in ENDPOINTS:
-        raise AdminInputError(f"endpoint: must be one of {', '.join(ENDPOINTS)}")
-    phase = spec.get("phase") or "before"
-    if phase not in PHASES:
-        raise AdminInputError("phase: must be before or after")
-    delay_ms = _int(spec, "delayMs", minimum=0, maximum=MAX_DELAY_MS)
-    if kind == "delay" and delay_ms is None:
-        raise AdminInputError("delayMs: is required for a delay fault")
-    if kind == "timeout" and delay_ms is None:
-        delay_ms = DEFAULT_TIMEOUT_MS
-    # Only statuses a client reads as a failed answer: 1xx, 204 or 304 would not be an error at all.
-    status = _int(spec, "status", minimum=400, maximum=599)
-    times = _int(spec, "times", minimum=1) if "times" in spec else 1
-    probability = _number(spec, "probability", 1.0)
-    if not 0.0 <= probability <= 1.0:
+    try:
+        given = read(spec, FaultIn)
+    except InputError as problem:
+        raise AdminInputError(f"{problem.path.removeprefix('$.')}: {problem.message}") from None
+    if not 0.0 <= given.probability <= 1.0:
         raise AdminInputError("probability: must be from 0 to 1")
-    ttl = _number(spec, "ttlSeconds", None)
-    if ttl is not None and not 0 < ttl <= MAX_TTL_SECONDS:
+    if given.ttl_seconds is not None and not 0 < given.ttl_seconds <= MAX_TTL_SECONDS:
         raise AdminInputError(f"ttlSeconds: must be greater than 0 and at most {MAX_TTL_SECONDS}")
-    seed = _int(spec, "seed")
     rule = FaultRule(
         id=rule_id,
-        kind=kind,
-        endpoint=endpoint,
-        session_id=_text(spec, "sessionId"),
-        player_id=_text(spec, "playerId"),
-        bet_id=_text(spec, "betId"),
-        phase=phase,
-        status=status if status is not None else 500,
-        response_code=_int(spec, "responseCode", minimum=-(2**31), maximum=2**31 - 1),
-        delay_ms=delay_ms,
-        times=times,
-        skip=_int(spec, "skip", minimum=0) or 0,
-        probability=probability,
-        seed=seed,
-        ttl_seconds=ttl,
+        kind=type(given).__struct_config__.tag,  # type: ignore[arg-type]
+        endpoint=given.endpoint,
+        session_id=_text(given.session_id),
+        player_id=_text(given.player_id),
+        bet_id=_text(given.bet_id),
+        phase=given.phase,
+        status=getattr(given, "status", 500),
+        response_code=getattr(given, "response_code", None),
+        delay_ms=getattr(given, "delay_ms", None),
+        times=given.times,
+        skip=given.skip,
+        probability=float(given.probability),
+        seed=given.seed,
+        ttl_seconds=None if given.ttl_seconds is None else float(given.ttl_seconds),
     )
-    rule.rng = random.Random(seed)
+    rule.rng = random.Random(given.seed)
     return rule
 
 
-def _int(spec: Mapping[str, Any], name: str, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
-    value = spec.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise AdminInputError(f"{name}: must be an integer")
-    if minimum is not None and value < minimum:
-        raise AdminInputError(f"{name}: must be at least {minimum}")
-    if maximum is not None and value > maximum:
-        raise AdminInputError(f"{name}: must be at most {maximum}")
-    return value
-
-
-def _number(spec: Mapping[str, Any], name: str, default: float | None) -> float | None:
-    value = spec.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise AdminInputError(f"{name}: must be a number")
-    return float(value)
-
-
-def _text(spec: Mapping[str, Any], name: str) -> str | None:
-    value = spec.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise AdminInputError(f"{name}: must be a string")
-    return str(value)
+def _text(value: str | int | None) -> str | None:
+    return None if value is None else str(value)

@@ -107,6 +107,7 @@ def parse_amount(value: object, notation: str = "any") -> Decimal:
 
 
 _MINOR_UNITS = tuple(Decimal(1).scaleb(-scale) for scale in range(MAX_SCALE + 1))
+_POWERS = tuple(10**scale for scale in range(MAX_SCALE + 1))
 
 
 def to_scale(amount: Decimal, scale: int, currency: str) -> Decimal:
@@ -121,16 +122,37 @@ def to_scale(amount: Decimal, scale: int, currency: str) -> Decimal:
     return quantized
 
 
-def check_scale(amount: Decimal, scale: int, currency: str) -> None:
-    """Raise unless the amount is a whole number of the currency's minor units (1.500 EUR is fine)."""
-    to_scale(amount, scale, currency)
+def to_minor(amount: Decimal, scale: int, currency: str) -> int:
+    """The amount as a whole number of the currency's minor units (1.50 EUR -> 150): exact, or AmountError."""
+    try:
+        scaled = amount.scaleb(scale, context=MONEY)  # traps rounding: more digits than it holds are refused
+    except ArithmeticError:
+        raise AmountError(f"{shown(amount)} has more digits than an amount can hold") from None
+    units = int(scaled)
+    if scaled != units:
+        raise AmountError(f"{shown(amount)} has more than {scale} decimal places, the precision of {currency}")
+    return units
+
+
+def from_minor(units: int, scale: int) -> Decimal:
+    """Minor units back as a Decimal written with the currency's decimals (150 -> 1.50)."""
+    return Decimal(units).scaleb(-scale, context=_QUANTIZE)
+
+
+def minor_text(units: int, scale: int) -> str:
+    """Minor units as plain decimal text (150, 2 -> "1.50"; -5, 2 -> "-0.05")."""
+    if not scale:
+        return str(units)
+    sign = "-" if units < 0 else ""
+    whole, fraction = divmod(abs(units), _POWERS[scale])
+    return f"{sign}{whole}.{fraction:0{scale}d}"
 
 
 def in_scale(amount: Decimal, scale: int) -> Decimal:
     """The amount written with exactly the currency's number of decimals (1000 -> 1000.00)."""
     if amount.as_tuple().exponent == -scale:
         return amount
-    return amount.quantize(_MINOR_UNITS[scale], context=_QUANTIZE)
+    return amount.quantize(_MINOR_UNITS[scale], context=MONEY)  # raises, never rounds, an off-scale amount
 
 
 def to_text(amount: Decimal, scale: int) -> str:

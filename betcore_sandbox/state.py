@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .audit import load_checked
 from .codes import ResponseCodes
 from .faults import FaultBook
 from .fixtures import Fixture
@@ -33,10 +34,11 @@ class SandboxState:
         self.journal = Journal()
         self.faults = FaultBook()
         self.internal_errors: list[str] = []
+        load_checked(self.wallet, fixture)  # an export with a ledger that does not add up stops here
         self.reset()
 
     def reset(self) -> None:
-        """Back to the loaded fixture and start-up settings; bets, ledger, journal, faults and seen ids cleared."""
+        """Back to the loaded fixture and the start-up settings; journal, faults and seen ids cleared."""
         self.settings.replace_with(self.startup_settings)
         self.codes.reset(self.fixture.response_codes)
         self.wallet.load(self.fixture)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 import msgspec
 
 from .journal import JournalEntry
-from .wallet import Bet, LedgerEntry, Player, Session, Tombstone
+from .ledger import Ledger, LedgerEntry
+from .money import from_minor
+from .wallet import Bet, Player, Session, Tombstone, Wallet, WalletCopy, steps_of
 
 
 T = TypeVar("T")
@@ -56,58 +58,91 @@ def epoch(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
-def player(p: Player) -> dict[str, Any]:
-    return {"id": p.id, "currency": p.currency, "balance": p.balance, "blocked": p.blocked}
+class Views:
+    """Records as the admin API and the export show them: camelCase, amounts as Decimal in their currency's
+    decimals (minor units inside)."""
+
+    def __init__(self, currencies: Mapping[str, int], players: Mapping[str, Player], ledger: Ledger) -> None:
+        self.currencies = currencies
+        self.players = players
+        self.ledger = ledger
+
+    @classmethod
+    def of(cls, source: Wallet | WalletCopy) -> Views:
+        if isinstance(source, WalletCopy):
+            return cls(source.currencies, {p.id: p for p in source.players}, source.ledger)
+        return cls(source.currencies, source.players, source.ledger)
+
+    def _scale(self, player_id: str) -> int:
+        return self.currencies[self.players[player_id].currency]
+
+    def player(self, p: Player, *, opening: bool = False) -> dict[str, Any]:
+        scale = self.currencies[p.currency]
+        view = {"id": p.id, "currency": p.currency, "balance": from_minor(p.balance, scale), "blocked": p.blocked}
+        if opening:
+            view["openingBalance"] = from_minor(p.opening_balance, scale)
+        return view
+
+    def session(self, s: Session, now: float, *, with_balance: bool = True) -> dict[str, Any]:
+        player = self.players[s.player_id]
+        scale = self.currencies[player.currency]
+        view: dict[str, Any] = {
+            "id": s.id,
+            "playerId": s.player_id,
+            "counterpartyId": s.counterparty_id,
+            "status": s.status_at(now) if with_balance else s.status,
+            "expiresAt": iso(s.expires_at),
+            "minBet": _decimal(s.min_bet, scale),
+            "maxBet": _decimal(s.max_bet, scale),
+        }
+        if with_balance:
+            view["balance"] = from_minor(player.balance, scale)
+            view["currency"] = player.currency
+        return view
+
+    def entry(self, e: LedgerEntry) -> dict[str, Any]:
+        scale = self._scale(e.player_id)
+        return {
+            "transactionId": str(e.transaction_id),
+            "type": e.type,
+            "amount": from_minor(e.amount, scale),
+            "balanceAfter": from_minor(e.balance_after, scale),
+            "playerId": e.player_id,
+            "sessionId": e.session_id,
+            "betId": e.bet_id,
+            "counterpartyId": e.counterparty_id,
+            "requestId": e.request_id,
+            "time": iso(e.time),
+        }
+
+    def bet(self, b: Bet, *, with_entries: bool = True) -> dict[str, Any]:
+        scale = self._scale(b.player_id)
+        entries = [self.ledger[row] for row in b.entries]
+        view = {
+            "betId": b.bet_id,
+            "counterpartyId": b.counterparty_id,
+            "sessionId": b.session_id,
+            "playerId": b.player_id,
+            "kind": b.kind,
+            "status": b.status,
+            "stake": from_minor(b.stake, scale),
+            "win": _decimal(b.win, scale),
+            "winOdd": b.win_odd,
+            "gameRoundId": b.game_round_id,
+            "createdAt": iso(entries[0].time if entries else None),
+            "history": [
+                {"operation": step.operation, "transactionId": str(step.entry.transaction_id),
+                 "balance": from_minor(step.entry.balance_after, scale)}
+                for step in steps_of(b, entries)
+            ],
+        }
+        if with_entries:
+            view["transactions"] = [self.entry(e) for e in entries]
+        return view
 
 
-def session(s: Session, now: float) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "playerId": s.player_id,
-        "counterpartyId": s.counterparty_id,
-        "status": s.status_at(now),
-        "expiresAt": iso(s.expires_at),
-        "minBet": s.min_bet,
-        "maxBet": s.max_bet,
-    }
-
-
-def entry(e: LedgerEntry) -> dict[str, Any]:
-    return {
-        "transactionId": e.transaction_id,
-        "type": e.type,
-        "amount": e.amount,
-        "balanceAfter": e.balance_after,
-        "playerId": e.player_id,
-        "sessionId": e.session_id,
-        "betId": e.bet_id,
-        "counterpartyId": e.counterparty_id,
-        "requestId": e.request_id,
-        "time": iso(e.time),
-    }
-
-
-def bet(b: Bet, *, with_entries: bool = True) -> dict[str, Any]:
-    view = {
-        "betId": b.bet_id,
-        "counterpartyId": b.counterparty_id,
-        "sessionId": b.session_id,
-        "playerId": b.player_id,
-        "kind": b.kind,
-        "status": b.status,
-        "stake": b.stake,
-        "win": b.win,
-        "winOdd": b.win_odd,
-        "gameRoundId": b.game_round_id,
-        "createdAt": iso(b.created_at),
-        "history": [
-            {"operation": operation, "transactionId": e.transaction_id, "balance": e.balance_after}
-            for operation, e in b.history()
-        ],
-    }
-    if with_entries:
-        view["transactions"] = [entry(e) for e in b.entries]
-    return view
+def _decimal(units: int | None, scale: int) -> Decimal | None:
+    return None if units is None else from_minor(units, scale)
 
 
 def tombstone(t: Tombstone) -> dict[str, Any]:

@@ -1,22 +1,22 @@
-"""The wallet: players, sessions, bets and an append-only ledger, with the aggregator's bet rules.
+"""The wallet: players, sessions, bets and the ledger, with the aggregator's bet rules.
 
-Every operation runs under one lock and has no await inside, so concurrent requests (duplicates
-included) produce exactly the effects of some serial order. Money is Decimal only, summed in MONEY.
+Money is held as integers in each currency's minor units: exact, and a fraction of a Decimal's size. Every
+operation is synchronous and runs on the sandbox's event loop, so concurrent requests (duplicates included)
+produce exactly the effects of some serial order; there is nothing to lock. Stored bets and sessions are
+immutable records, replaced on change, so a shallow copy of the tables is a consistent snapshot.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import NamedTuple
 
-from .bodies import BetRequest
+from .commands import Command, PayIn, PayInOut, PayOut, Refund
 from .errors import (
     AdminInputError,
     BetConflict,
@@ -25,10 +25,12 @@ from .errors import (
     InvalidRequest,
     LimitExceeded,
     NotFound,
+    SandboxError,
     SessionNotFound,
 )
 from .fixtures import Fixture
-from .money import MONEY, ZERO, AmountError, parse_amount, shown, to_scale
+from .ledger import Ledger, LedgerEntry
+from .money import AmountError, from_minor, minor_text, shown, to_minor
 from .settings import Settings
 
 PAY_IN = "pay-in"
@@ -36,15 +38,16 @@ PAY_OUT = "pay-out"
 PAY_IN_OUT = "pay-in-out"
 REFUND = "refund"
 
-# Ten years: far enough for any test, near enough that every expiry is a valid date.
-MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
-
 OPEN = "open"
 SETTLED = "settled"
 REFUNDED = "refunded"
+SESSION_STATUSES = ("active", "expired", "closed")
+
+# Ten years: far enough for any test, near enough that every expiry is a valid date.
+MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Counterparty:
     id: str
     secret: str
@@ -55,20 +58,20 @@ class Counterparty:
 class Player:
     id: str
     currency: str
-    balance: Decimal
+    balance: int  # minor units
     blocked: bool = False
-    # What the balance was before the first ledger entry: the audit checks balance = opening + sum(ledger).
-    opening_balance: Decimal = ZERO
+    # The balance before the first ledger entry: the audit checks balance = opening + sum(ledger).
+    opening_balance: int = 0
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     id: str
     player_id: str
     counterparty_id: str
     expires_at: float | None = None  # epoch seconds
-    min_bet: Decimal | None = None
-    max_bet: Decimal | None = None
+    min_bet: int | None = None  # minor units
+    max_bet: int | None = None
     status: str = "active"
 
     def status_at(self, now: float) -> str:
@@ -77,59 +80,30 @@ class Session:
         return self.status
 
 
-@dataclass(slots=True)
-class LedgerEntry:
-    transaction_id: str
-    type: str  # bet | win | refund | reversal | adjustment
-    amount: Decimal  # signed: what it did to the balance
-    balance_after: Decimal
-    player_id: str
-    session_id: str | None
-    bet_id: str | None
-    request_id: str | None
-    time: float
-    counterparty_id: str | None = None
+class Bet(NamedTuple):
+    """A bet and the ledger rows it booked. Amounts in minor units."""
 
-
-@dataclass(slots=True)
-class Bet:
     counterparty_id: str
     bet_id: str
     session_id: str
     player_id: str
     kind: str  # pay-in | pay-in-out | pay-out (a pay-out let through by payOutWithoutBet)
-    stake: Decimal
+    stake: int
     game_round_id: str | None
-    created_at: float
     status: str = OPEN
-    win: Decimal | None = None  # every win credited to the bet, added up
+    win: int | None = None  # every win credited to the bet, added up
     win_odd: Decimal | None = None
-    entries: tuple[LedgerEntry, ...] = ()
-
-    def history(self) -> list[tuple[str, LedgerEntry]]:
-        """Each applied operation with the ledger entry that carries its answer (transactionId, balance after).
-
-        An operation's entries share one transactionId; the answers are not stored separately: a repeat is
-        answered from these entries."""
-        steps: list[tuple[str, LedgerEntry]] = []
-        for entry in self.entries:
-            if steps and steps[-1][1].transaction_id == entry.transaction_id:
-                steps[-1] = (steps[-1][0], entry)
-            else:
-                steps.append((_OPERATION_OF_FIRST_ENTRY[entry.type] or self.kind, entry))
-        return steps
-
-    def pay_outs(self) -> list[LedgerEntry]:
-        """The win entries booked by pay-out requests (not the win leg of a pay-in-out)."""
-        return [entry for operation, entry in self.history() if operation == PAY_OUT]
+    entries: tuple[int, ...] = ()  # ledger rows, in order
 
 
-# The operation an entry stands for when it opens a transaction; None: the bet's own kind (pay-in, pay-in-out).
-_OPERATION_OF_FIRST_ENTRY: dict[str, str | None] = {"bet": None, "win": PAY_OUT, "refund": REFUND}
+class Step(NamedTuple):
+    """One applied operation of a bet: the ledger row that carries its answer (its transaction, balance after)."""
+
+    operation: str
+    entry: LedgerEntry
 
 
-@dataclass(slots=True)
-class Tombstone:
+class Tombstone(NamedTuple):
     """A refund for a bet never placed: a later pay-in with this betId must not take the stake."""
 
     counterparty_id: str
@@ -140,11 +114,16 @@ class Tombstone:
 
 @dataclass(slots=True)
 class Outcome:
-    transaction_id: str  # for a repeat, the original one
+    transaction_id: int  # for a repeat, the original one
     repeated: bool
-    balance: Decimal  # the balance now
+    balance_units: int  # the balance now
     currency: str
+    scale: int
     warnings: list[str] | None = None  # lenient rules that let this operation through
+
+    @property
+    def balance(self) -> Decimal:
+        return from_minor(self.balance_units, self.scale)
 
 
 @dataclass(slots=True)
@@ -158,20 +137,23 @@ class WalletCopy:
     bets: list[Bet]
     bet_keys: set[tuple[str, str]]
     tombstones: list[Tombstone]
-    ledger: list[LedgerEntry]  # the live list: only its first ledger_length entries belong to this moment
+    ledger: Ledger  # the live ledger: only its first ledger_length rows belong to this moment
     ledger_length: int
     last_transaction_id: int
     now: float
 
     def entries(self) -> Iterator[LedgerEntry]:
-        return itertools.islice(self.ledger, self.ledger_length)
+        return self.ledger.entries(self.ledger_length)
+
+
+# The operation an entry stands for when it opens a transaction; None: the bet's own kind (pay-in, pay-in-out).
+_OPERATION_OF_FIRST_ENTRY: dict[str, str | None] = {"bet": None, "win": PAY_OUT, "refund": REFUND}
 
 
 class Wallet:
     def __init__(self, clock: Callable[[], float] = time.time, settings: Settings | None = None) -> None:
         self.clock = clock
         self.settings = settings or Settings()
-        self.lock = threading.RLock()
         self.currencies: dict[str, int] = {}
         self.counterparties: dict[str, Counterparty] = {}
         self.secrets: dict[str, str] = {}
@@ -179,76 +161,107 @@ class Wallet:
         self.sessions: dict[str, Session] = {}
         self.bets: dict[tuple[str, str], Bet] = {}
         self.tombstones: dict[tuple[str, str], Tombstone] = {}
-        self.ledger: list[LedgerEntry] = []
+        self.ledger = Ledger()
         self.last_transaction_id = 0
 
-    # -- loading ---------------------------------------------------------------------------------
+    # -- loading and copying -------------------------------------------------------------------------
 
     def load(self, fixture: Fixture) -> None:
-        """Replace everything with the fixture's start-up state, in place."""
-        with self.lock:
-            self.currencies = dict(fixture.currencies)
-            self.counterparties = {c.id: Counterparty(c.id, c.secret, c.name) for c in fixture.counterparties}
-            self.secrets = {c.id: c.secret for c in fixture.counterparties}
-            self.players = {
-                p.id: Player(
-                    p.id,
-                    p.currency,
-                    p.balance,
-                    p.blocked,
-                    opening_balance=p.balance if p.opening_balance is None else p.opening_balance,
-                )
-                for p in fixture.players
-            }
-            self.sessions = {
-                s.id: Session(
-                    s.id,
-                    s.player_id,
-                    s.counterparty_id,
-                    s.expires_at.timestamp() if s.expires_at else None,
-                    s.min_bet,
-                    s.max_bet,
-                    s.status,
-                )
-                for s in fixture.sessions
-            }
-            self.bets = {}
-            self.tombstones = {}
-            self.ledger = []
-            self.last_transaction_id = 0
+        """Replace everything with the fixture's state, in place: its players and sessions, and for an export
+        its bets, ledger, tombstones and transaction counter. Whether they are consistent is the audit's to say."""
+        self.currencies = dict(fixture.currencies)
+        self.counterparties = {c.id: Counterparty(c.id, c.secret, c.name) for c in fixture.counterparties}
+        self.secrets = {c.id: c.secret for c in fixture.counterparties}
+        self.players = {}
+        for p in fixture.players:
+            balance = self._minor(p.balance, p.currency)
+            opening = balance if p.opening_balance is None else self._minor(p.opening_balance, p.currency)
+            self.players[p.id] = Player(p.id, p.currency, balance, p.blocked, opening)
+        self.sessions = {}
+        for s in fixture.sessions:
+            currency = self.players[s.player_id].currency
+            self.sessions[s.id] = Session(
+                s.id,
+                s.player_id,
+                s.counterparty_id or next(iter(self.counterparties)),
+                s.expires_at,
+                None if s.min_bet is None else self._minor(s.min_bet, currency),
+                None if s.max_bet is None else self._minor(s.max_bet, currency),
+                s.status,
+            )
+        ledger = Ledger()
+        rows: dict[tuple[str, str], list[int]] = {}
+        for e in fixture.ledger:
+            currency = self.players[e.player_id].currency
+            row = ledger.append(LedgerEntry(
+                int(e.transaction_id), e.type, self._minor(e.amount, currency), self._minor(e.balance_after, currency),
+                e.player_id, e.session_id, e.bet_id, e.counterparty_id, e.request_id, e.time,
+            ))
+            if e.bet_id is not None:
+                rows.setdefault((e.counterparty_id or "", e.bet_id), []).append(row)
+        self.ledger = ledger
+        self.bets = {}
+        for b in fixture.bets:
+            currency = self.players[b.player_id].currency
+            key = (b.counterparty_id, b.bet_id)
+            self.bets[key] = Bet(
+                b.counterparty_id, b.bet_id, b.session_id, b.player_id, b.kind, self._minor(b.stake, currency),
+                b.game_round_id, b.status, None if b.win is None else self._minor(b.win, currency),
+                None if b.win_odd is None else Decimal(b.win_odd), tuple(rows.get(key, ())),
+            )
+        self.tombstones = {
+            (t.counterparty_id, t.bet_id): Tombstone(t.counterparty_id, t.bet_id, t.session_id, t.time)
+            for t in fixture.tombstones
+        }
+        self.last_transaction_id = max(
+            [fixture.last_transaction_id] + [int(e.transaction_id) for e in fixture.ledger]
+        )
+
+    def replace_with(self, other: Wallet) -> None:
+        """Take over another wallet's whole state, in place (a checked import)."""
+        self.currencies, self.counterparties, self.secrets = other.currencies, other.counterparties, other.secrets
+        self.players, self.sessions, self.bets = other.players, other.sessions, other.bets
+        self.tombstones, self.ledger = other.tombstones, other.ledger
+        self.last_transaction_id = other.last_transaction_id
 
     def consistent_copy(self) -> WalletCopy:
         """Everything as it is now, cheaply: stored bets and sessions are replaced, never changed in place, and
         the ledger only grows, so shallow copies and the ledger's length stand for this moment."""
-        with self.lock:
-            return WalletCopy(
-                currencies=dict(self.currencies),
-                counterparties=list(self.counterparties.values()),
-                players=[dataclasses.replace(p) for p in self.players.values()],
-                sessions=list(self.sessions.values()),
-                bets=list(self.bets.values()),
-                bet_keys=set(self.bets),
-                tombstones=list(self.tombstones.values()),
-                ledger=self.ledger,
-                ledger_length=len(self.ledger),
-                last_transaction_id=self.last_transaction_id,
-                now=self.clock(),
-            )
-
-    def replace_with(self, other: Wallet) -> None:
-        """Take over another wallet's whole state, in place (a checked import)."""
-        with self.lock:
-            self.currencies, self.counterparties, self.secrets = other.currencies, other.counterparties, other.secrets
-            self.players, self.sessions, self.bets = other.players, other.sessions, other.bets
-            self.tombstones, self.ledger = other.tombstones, other.ledger
-            self.last_transaction_id = other.last_transaction_id
+        return WalletCopy(
+            currencies=dict(self.currencies),
+            counterparties=list(self.counterparties.values()),
+            players=[dataclasses.replace(p) for p in self.players.values()],
+            sessions=list(self.sessions.values()),
+            bets=list(self.bets.values()),
+            bet_keys=set(self.bets),
+            tombstones=list(self.tombstones.values()),
+            ledger=self.ledger,
+            ledger_length=len(self.ledger),
+            last_transaction_id=self.last_transaction_id,
+            now=self.clock(),
+        )
 
     # -- provider operations -----------------------------------------------------------------------
 
-    def balance(self, counterparty_id: str, session_id: str) -> tuple[Decimal, str]:
-        with self.lock:
-            session, player = self._session(counterparty_id, session_id, active=True)
-            return player.balance, player.currency
+    def apply(self, counterparty_id: str, session_id: str, command: Command, request_id: str | None = None) -> Outcome:
+        """Run one provider bet operation."""
+        if isinstance(command, PayIn):
+            return self.pay_in(counterparty_id, session_id, command.bet_id, command.amount,
+                               game_round_id=command.game_round_id, request_id=request_id)
+        if isinstance(command, PayOut):
+            return self.pay_out(counterparty_id, session_id, command.bet_id, command.win,
+                                game_round_id=command.game_round_id, win_odd=command.win_odd, request_id=request_id)
+        if isinstance(command, PayInOut):
+            return self.pay_in_out(counterparty_id, session_id, command.bet_id, command.amount, command.win,
+                                   game_round_id=command.game_round_id, win_odd=command.win_odd,
+                                   request_id=request_id)
+        return self.refund(counterparty_id, session_id, command.bet_id, game_round_id=command.game_round_id,
+                           request_id=request_id)
+
+    def balance(self, counterparty_id: str, session_id: str) -> Outcome:
+        """The balance behind an active session (transaction_id 0: nothing was booked)."""
+        _, player = self._session(counterparty_id, session_id, active=True)
+        return self._answer(player, 0, repeated=False)
 
     def pay_in(
         self,
@@ -260,21 +273,20 @@ class Wallet:
         game_round_id: str | None = None,
         request_id: str | None = None,
     ) -> Outcome:
-        with self.lock:
-            session, player = self._session(counterparty_id, session_id, active=True)
-            stake = self._in_scale(player, stake, "betAmount")
-            key = (counterparty_id, bet_id)
-            self._refuse_tombstoned(key, player)
-            bet = self.bets.get(key)
-            if bet is not None:
-                same = bet.kind == PAY_IN and bet.stake == stake and _same_context(bet, session, game_round_id)
-                return self._repeat(bet, PAY_IN, player, same, _placed_with(bet))
-            self._check_stake(session, player, stake)
-            now = self.clock()
-            bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN, stake, game_round_id, now)
-            transaction_id = self._next_transaction_id()
-            self._commit(key, bet, self._post(bet, player, transaction_id, "bet", -stake, request_id, now))
-            return self._applied(player, transaction_id)
+        session, player = self._session(counterparty_id, session_id, active=True)
+        units = self._units(player, stake, "betAmount")
+        key = (counterparty_id, bet_id)
+        self._refuse_tombstoned(key, player)
+        bet = self.bets.get(key)
+        if bet is not None:
+            same = bet.kind == PAY_IN and bet.stake == units and _same_context(bet, session, game_round_id)
+            return self._repeat(bet, PAY_IN, player, same, self._placed_with(bet, player))
+        self._check_stake(session, player, units)
+        bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN, units, game_round_id)
+        transaction_id = self._next_transaction_id()
+        now = self.clock()
+        self._commit(bet, player, [(transaction_id, "bet", -units)], request_id, now)
+        return self._answer(player, transaction_id)
 
     def pay_out(
         self,
@@ -287,47 +299,44 @@ class Wallet:
         win_odd: Decimal | None = None,
         request_id: str | None = None,
     ) -> Outcome:
-        with self.lock:
-            session, player = self._session(counterparty_id, session_id, active=False)
-            win = self._in_scale(player, win, "winAmount")
-            key = (counterparty_id, bet_id)
-            bet = self.bets.get(key)
-            if bet is None and self.settings.payOutWithoutBet == "accept" and key not in self.tombstones:
-                now = self.clock()
-                stake = self._in_scale(player, ZERO, "betAmount")
-                bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_OUT, stake, game_round_id, now)
-                return self._credit_win(
-                    bet, player, win, win_odd, request_id,
-                    f"payOutWithoutBet: bet {shown(bet_id)} was never placed: booked with stake 0 and settled by "
-                    "this win because payOutWithoutBet is accept",
-                )
-            bet = self._placed_bet(counterparty_id, bet_id, session, player)
-            if bet.status == REFUNDED:
-                raise self._conflict(player, f"bet {shown(bet_id)} was refunded and cannot be paid out")
-            pay_outs = bet.pay_outs()
-            for entry in pay_outs:
-                if entry.amount == win:
-                    return self._duplicate(entry, player)
-            if bet.status == OPEN:
-                return self._credit_win(bet, player, win, win_odd, request_id)
-            if bet.kind == PAY_IN_OUT and not pay_outs:
-                if self.settings.payOutAfterPayInOut != "additional":
-                    raise self._conflict(player, f"bet {shown(bet_id)} was placed and settled by pay-in-out "
-                                                 "(setting payOutAfterPayInOut is conflict)")
-                return self._credit_win(
-                    bet, player, win, win_odd, request_id,
-                    f"payOutAfterPayInOut: bet {shown(bet_id)} was settled by pay-in-out: this pay-out credits an "
-                    "additional win because payOutAfterPayInOut is additional",
-                )
-            if self.settings.additionalPayOuts != "additional":
-                paid = ", ".join(_fmt(e.amount) for e in pay_outs)
-                raise self._conflict(player, f"betId {shown(bet_id)} was already paid out (winAmount {paid}); "
-                                             "another winAmount is a conflict (setting additionalPayOuts)")
+        session, player = self._session(counterparty_id, session_id, active=False)
+        units = self._units(player, win, "winAmount")
+        key = (counterparty_id, bet_id)
+        bet = self.bets.get(key)
+        if bet is None and self.settings.payOutWithoutBet == "accept" and key not in self.tombstones:
+            bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_OUT, 0, game_round_id)
             return self._credit_win(
-                bet, player, win, win_odd, request_id,
-                f"additionalPayOuts: bet {shown(bet_id)} was already paid out: this pay-out with another "
-                "winAmount credits again because additionalPayOuts is additional",
+                bet, player, units, win_odd, request_id,
+                f"payOutWithoutBet: bet {shown(bet_id)} was never placed: booked with stake 0 and settled by "
+                "this win because payOutWithoutBet is accept",
             )
+        bet = self._placed_bet(counterparty_id, bet_id, session, player)
+        if bet.status == REFUNDED:
+            raise self._conflict(player, f"bet {shown(bet_id)} was refunded and cannot be paid out")
+        pay_outs = [step.entry for step in self.history(bet) if step.operation == PAY_OUT]
+        for entry in pay_outs:
+            if entry.amount == units:
+                return self._answer(player, entry.transaction_id, repeated=True)
+        if bet.status == OPEN:
+            return self._credit_win(bet, player, units, win_odd, request_id)
+        if bet.kind == PAY_IN_OUT and not pay_outs:
+            if self.settings.payOutAfterPayInOut != "additional":
+                raise self._conflict(player, f"bet {shown(bet_id)} was placed and settled by pay-in-out "
+                                             "(setting payOutAfterPayInOut is conflict)")
+            return self._credit_win(
+                bet, player, units, win_odd, request_id,
+                f"payOutAfterPayInOut: bet {shown(bet_id)} was settled by pay-in-out: this pay-out credits an "
+                "additional win because payOutAfterPayInOut is additional",
+            )
+        if self.settings.additionalPayOuts != "additional":
+            paid = ", ".join(self._text(player, e.amount) for e in pay_outs)
+            raise self._conflict(player, f"betId {shown(bet_id)} was already paid out (winAmount {paid}); "
+                                         "another winAmount is a conflict (setting additionalPayOuts)")
+        return self._credit_win(
+            bet, player, units, win_odd, request_id,
+            f"additionalPayOuts: bet {shown(bet_id)} was already paid out: this pay-out with another "
+            "winAmount credits again because additionalPayOuts is additional",
+        )
 
     def pay_in_out(
         self,
@@ -341,35 +350,27 @@ class Wallet:
         win_odd: Decimal | None = None,
         request_id: str | None = None,
     ) -> Outcome:
-        with self.lock:
-            session, player = self._session(counterparty_id, session_id, active=True)
-            stake = self._in_scale(player, stake, "betAmount")
-            win = self._in_scale(player, win, "winAmount")
-            key = (counterparty_id, bet_id)
-            self._refuse_tombstoned(key, player)
-            bet = self.bets.get(key)
-            if bet is not None:
-                same = (
-                    bet.kind == PAY_IN_OUT
-                    and bet.stake == stake
-                    and self._own_win(bet) == win
-                    and _same_context(bet, session, game_round_id)
-                )
-                return self._repeat(bet, PAY_IN_OUT, player, same, _placed_with(bet))
-            self._check_stake(session, player, stake)
-            now = self.clock()
-            bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN_OUT, stake, game_round_id, now)
-            transaction_id = self._next_transaction_id()
-            self._commit(
-                key,
-                bet,
-                self._post(bet, player, transaction_id, "bet", -stake, request_id, now),
-                self._post(bet, player, transaction_id, "win", win, request_id, now),
-                status=SETTLED,
-                win=win,
-                win_odd=win_odd,
+        session, player = self._session(counterparty_id, session_id, active=True)
+        stake_units = self._units(player, stake, "betAmount")
+        win_units = self._units(player, win, "winAmount")
+        key = (counterparty_id, bet_id)
+        self._refuse_tombstoned(key, player)
+        bet = self.bets.get(key)
+        if bet is not None:
+            same = (
+                bet.kind == PAY_IN_OUT
+                and bet.stake == stake_units
+                and self._own_win(bet) == win_units
+                and _same_context(bet, session, game_round_id)
             )
-            return self._applied(player, transaction_id)
+            return self._repeat(bet, PAY_IN_OUT, player, same, self._placed_with(bet, player))
+        self._check_stake(session, player, stake_units)
+        bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN_OUT, stake_units, game_round_id,
+                  SETTLED, win_units, win_odd)
+        transaction_id = self._next_transaction_id()
+        self._commit(bet, player, [(transaction_id, "bet", -stake_units), (transaction_id, "win", win_units)],
+                     request_id, self.clock())
+        return self._answer(player, transaction_id)
 
     def refund(
         self,
@@ -380,101 +381,126 @@ class Wallet:
         game_round_id: str | None = None,
         request_id: str | None = None,
     ) -> Outcome:
-        with self.lock:
-            session, player = self._session(counterparty_id, session_id, active=False)
-            key = (counterparty_id, bet_id)
-            if key not in self.bets and key not in self.tombstones:
-                self.tombstones[key] = Tombstone(counterparty_id, bet_id, session.id, self.clock())
-            bet = self._placed_bet(counterparty_id, bet_id, session, player)
-            if bet.status == REFUNDED:
-                return self._repeat(bet, REFUND, player, True, "")
-            if bet.kind == PAY_OUT or bet.pay_outs():
-                raise self._conflict(player, f"bet {shown(bet_id)} was settled by pay-out and cannot be refunded")
-            now = self.clock()
-            reversal = self._own_win(bet) if bet.kind == PAY_IN_OUT else None
-            if reversal is not None and MONEY.add(player.balance, MONEY.subtract(bet.stake, reversal)) < 0:
-                raise InsufficientFunds(
-                    f"refunding pay-in-out bet {shown(bet_id)} takes back its win {_fmt(reversal)}, "
-                    f"more than the balance plus stake",
-                    balance=player.balance,
-                    currency=player.currency,
-                )
-            transaction_id = self._next_transaction_id()
-            entries = [self._post(bet, player, transaction_id, "refund", bet.stake, request_id, now)]
-            if reversal is not None:
-                entries.append(self._post(bet, player, transaction_id, "reversal", -reversal, request_id, now))
-            self._commit(key, bet, *entries, status=REFUNDED)
-            return self._applied(player, transaction_id)
+        session, player = self._session(counterparty_id, session_id, active=False)
+        key = (counterparty_id, bet_id)
+        if key not in self.bets and key not in self.tombstones:
+            self.tombstones[key] = Tombstone(counterparty_id, bet_id, session.id, self.clock())
+        bet = self._placed_bet(counterparty_id, bet_id, session, player)
+        if bet.status == REFUNDED:
+            return self._repeat(bet, REFUND, player, True, "")
+        history = self.history(bet)
+        if bet.kind == PAY_OUT or any(step.operation == PAY_OUT for step in history):
+            raise self._conflict(player, f"bet {shown(bet_id)} was settled by pay-out and cannot be refunded")
+        reversal = self._own_win(bet) if bet.kind == PAY_IN_OUT else None
+        if reversal is not None and player.balance + bet.stake - reversal < 0:
+            raise InsufficientFunds(
+                f"refunding pay-in-out bet {shown(bet_id)} takes back its win {self._text(player, reversal)}, "
+                f"more than the balance plus stake",
+                balance=self._decimal(player, player.balance),
+                currency=player.currency,
+            )
+        transaction_id = self._next_transaction_id()
+        rows = [(transaction_id, "refund", bet.stake)]
+        if reversal is not None:
+            rows.append((transaction_id, "reversal", -reversal))
+        self._commit(bet._replace(status=REFUNDED), player, rows, request_id, self.clock())
+        return self._answer(player, transaction_id)
+
+    # -- bets --------------------------------------------------------------------------------------------
+
+    def history(self, bet: Bet) -> list[Step]:
+        """Each applied operation of the bet with the ledger row that carries its answer. The answers are not
+        stored apart: a repeat is answered from these rows."""
+        return steps_of(bet, [self.ledger[row] for row in bet.entries])
+
+    def created_at(self, bet: Bet) -> float:
+        return self.ledger.time(bet.entries[0]) if bet.entries else 0.0
 
     # -- admin operations --------------------------------------------------------------------------
 
     def create_player(
-        self, player_id: str | None, currency: Any, balance: Any = ZERO, blocked: Any = False
+        self, player_id: str | None, currency: str, balance: Decimal = Decimal(0), blocked: bool = False
     ) -> Player:
-        with self.lock:
-            player_id = self._new_id(player_id, "player", self.players)
-            if not isinstance(currency, str) or currency not in self.currencies:
-                raise AdminInputError(f"currency: unknown currency {shown(currency)} (known: {', '.join(self.currencies)})")
-            amount = self._admin_amount("balance", balance, currency)
-            player = Player(player_id, currency, amount, _flag("blocked", blocked), opening_balance=amount)
-            self.players[player_id] = player
-            return player
+        player_id = self._new_id(player_id, "player", self.players)
+        if currency not in self.currencies:
+            raise AdminInputError(f"currency: unknown currency {shown(currency)} (known: {', '.join(self.currencies)})")
+        units = self._admin_units("balance", balance, currency)
+        player = Player(player_id, currency, units, blocked, opening_balance=units)
+        self.players[player_id] = player
+        return player
 
-    def update_player(self, player_id: str, *, balance: Any = None, blocked: Any = None) -> Player:
+    def update_player(self, player_id: str, *, balance: Decimal | None = None, blocked: bool | None = None) -> Player:
         """Set the balance (recorded in the ledger as an `adjustment`) and/or the blocked flag."""
-        with self.lock:
-            player = self.player(player_id)
-            amount = None if balance is None else self._admin_amount("balance", balance, player.currency)
-            flag = None if blocked is None else _flag("blocked", blocked)
-            if amount is not None and amount != player.balance:
-                delta = MONEY.subtract(amount, player.balance)
-                player.balance = amount
-                self.ledger.append(
-                    LedgerEntry(
-                        self._next_transaction_id(), "adjustment", delta, amount, player.id, None, None, None,
-                        self.clock(),
-                    )
-                )
-            if flag is not None:
-                player.blocked = flag
-            return player
+        player = self.player(player_id)
+        units = None if balance is None else self._admin_units("balance", balance, player.currency)
+        if units is not None and units != player.balance:
+            delta = units - player.balance
+            player.balance = units
+            transaction_id = self._next_transaction_id()
+            self.ledger.append(
+                LedgerEntry(transaction_id, "adjustment", delta, units, player.id, None, None, None, None, self.clock())
+            )
+        if blocked is not None:
+            player.blocked = blocked
+        return player
 
-    def create_session(
+    def open_session(
         self,
         session_id: str | None,
-        player_id: str,
+        player_id: str | None = None,
         counterparty_id: str | None = None,
         *,
-        ttl_seconds: Any = None,
-        min_bet: Any = None,
-        max_bet: Any = None,
+        currency: str | None = None,
+        balance: Decimal | None = None,
+        ttl_seconds: float | None = None,
+        min_bet: Decimal | None = None,
+        max_bet: Decimal | None = None,
     ) -> Session:
-        with self.lock:
-            session_id = self._new_id(session_id, "session", self.sessions)
-            player = self.players.get(player_id) if isinstance(player_id, str) else None
-            if player is None:
+        """A session for an existing player, or with `currency` (+ `balance`) for a new one. All or nothing."""
+        session_id = self._new_id(session_id, "session", self.sessions)
+        if counterparty_id is None:
+            counterparty_id = next(iter(self.counterparties))
+        elif counterparty_id not in self.counterparties:
+            raise AdminInputError(f"counterpartyId: unknown counterparty {shown(counterparty_id)}")
+        if player_id is None:
+            if currency is None:
+                raise AdminInputError("playerId: is required (or currency + balance to create the player)")
+            if currency not in self.currencies:
+                raise AdminInputError(
+                    f"currency: unknown currency {shown(currency)} (known: {', '.join(self.currencies)})")
+            new_player = Player(f"player-{uuid.uuid4().hex[:12]}", currency, 0)
+            new_player.balance = new_player.opening_balance = self._admin_units("balance", balance or Decimal(0),
+                                                                                currency)
+            player = new_player
+        else:
+            found = self.players.get(player_id)
+            if found is None:
                 raise AdminInputError(f"playerId: unknown player {shown(player_id)}")
-            if counterparty_id is None:
-                counterparty_id = next(iter(self.counterparties))
-            elif not isinstance(counterparty_id, str) or counterparty_id not in self.counterparties:
-                raise AdminInputError(f"counterpartyId: unknown counterparty {shown(counterparty_id)}")
-            session = Session(session_id, player.id, counterparty_id)
-            self._apply_session_changes(session, player, ttl_seconds=ttl_seconds, min_bet=min_bet, max_bet=max_bet)
-            self.sessions[session_id] = session
-            return session
+            player = found
+        session = self._changed_session(Session(session_id, player.id, counterparty_id), player,
+                                        ttl_seconds=ttl_seconds, min_bet=min_bet, max_bet=max_bet)
+        self.players[player.id] = player
+        self.sessions[session_id] = session
+        return session
 
-    def update_session(self, session_id: str, **changes: Any) -> Session:
-        with self.lock:
-            session = self.session(session_id)
-            updated = dataclasses.replace(session)  # changed on a copy: a bad field changes nothing
-            self._apply_session_changes(updated, self.players[session.player_id], **changes)
-            self.sessions[session_id] = updated
-            return updated
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        status: str | None = None,
+        ttl_seconds: float | None = None,
+        min_bet: Decimal | None = None,
+        max_bet: Decimal | None = None,
+    ) -> Session:
+        session = self.session(session_id)
+        updated = self._changed_session(session, self.players[session.player_id], status=status,
+                                        ttl_seconds=ttl_seconds, min_bet=min_bet, max_bet=max_bet)
+        self.sessions[session_id] = updated
+        return updated
 
     def delete_session(self, session_id: str) -> None:
-        with self.lock:
-            self.session(session_id)
-            del self.sessions[session_id]
+        self.session(session_id)
+        del self.sessions[session_id]
 
     def player(self, player_id: str) -> Player:
         player = self.players.get(player_id)
@@ -488,48 +514,50 @@ class Wallet:
             raise NotFound(f"no session {shown(session_id)}")
         return session
 
-    def _apply_session_changes(
+    def _changed_session(
         self,
         session: Session,
         player: Player,
         *,
-        status: Any = None,
-        ttl_seconds: Any = None,
-        min_bet: Any = None,
-        max_bet: Any = None,
-    ) -> None:
+        status: str | None = None,
+        ttl_seconds: float | None = None,
+        min_bet: Decimal | None = None,
+        max_bet: Decimal | None = None,
+    ) -> Session:
+        """The session with the changes, checked together: a bad one changes nothing."""
+        changes: dict[str, object] = {}
         if status is not None:
-            if status not in ("active", "expired", "closed"):
-                raise AdminInputError("status: must be active, expired or closed")
-            session.status = status
+            if status not in SESSION_STATUSES:
+                raise AdminInputError(f"status: must be one of {', '.join(SESSION_STATUSES)}")
+            changes["status"] = status
             if status == "active" and session.expires_at is not None and session.expires_at <= self.clock():
-                session.expires_at = None  # re-activating an expired session lifts its expiry
+                changes["expires_at"] = None  # re-activating an expired session lifts its expiry
         if ttl_seconds is not None:
-            if (
-                isinstance(ttl_seconds, bool)
-                or not isinstance(ttl_seconds, (int, float, Decimal))
-                or not 0 < ttl_seconds <= MAX_TTL_SECONDS
-            ):
+            if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
                 raise AdminInputError(f"ttlSeconds: must be a number greater than 0 and at most {MAX_TTL_SECONDS}")
-            session.expires_at = self.clock() + float(ttl_seconds)
+            changes["expires_at"] = self.clock() + float(ttl_seconds)
         if min_bet is not None:
-            session.min_bet = self._admin_amount("minBet", min_bet, player.currency)
+            changes["min_bet"] = self._admin_units("minBet", min_bet, player.currency)
         if max_bet is not None:
-            session.max_bet = self._admin_amount("maxBet", max_bet, player.currency)
-        if session.min_bet is not None and session.max_bet is not None and session.min_bet > session.max_bet:
+            changes["max_bet"] = self._admin_units("maxBet", max_bet, player.currency)
+        updated = dataclasses.replace(session, **changes)  # type: ignore[arg-type]
+        if updated.min_bet is not None and updated.max_bet is not None and updated.min_bet > updated.max_bet:
             raise AdminInputError("minBet: must not be above maxBet")
+        return updated
 
-    def _admin_amount(self, name: str, value: Any, currency: str) -> Decimal:
+    def _admin_units(self, name: str, value: Decimal, currency: str) -> int:
         try:
-            return to_scale(parse_amount(value), self.currencies[currency], currency)
+            if value < 0:
+                raise AmountError(f"must not be negative: {shown(value)}")
+            return to_minor(value, self.currencies[currency], currency)
         except AmountError as exc:
             raise AdminInputError(f"{name}: {exc}") from None
 
     @staticmethod
-    def _new_id(wanted: Any, prefix: str, taken: dict[str, Any]) -> str:
+    def _new_id(wanted: str | None, prefix: str, taken: dict[str, object]) -> str:
         if wanted is None:
             return f"{prefix}-{uuid.uuid4().hex[:12]}"
-        if not isinstance(wanted, str) or not wanted:
+        if not wanted:
             raise AdminInputError("id: must be a non-empty string")
         if wanted in taken:
             raise AdminInputError(f"id: {prefix} {shown(wanted)} already exists")
@@ -539,15 +567,18 @@ class Wallet:
 
     def session_balance(self, counterparty_id: str, session_id: str) -> tuple[Decimal, str] | None:
         """The balance and currency behind a session of this counterparty, if there is one (for error bodies)."""
-        with self.lock:
-            session = self.sessions.get(session_id)
-            if session is None or session.counterparty_id != counterparty_id:
-                return None
-            player = self.players[session.player_id]
-            return player.balance, player.currency
+        session = self.sessions.get(session_id)
+        if session is None or session.counterparty_id != counterparty_id:
+            return None
+        player = self.players[session.player_id]
+        return self._decimal(player, player.balance), player.currency
 
     def scale(self, currency: str) -> int:
         return self.currencies[currency]
+
+    def decimal(self, currency: str, units: int | None) -> Decimal | None:
+        """Minor units of a currency as a Decimal with its decimals."""
+        return None if units is None else from_minor(units, self.currencies[currency])
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -561,31 +592,32 @@ class Wallet:
         if active:
             status = session.status_at(self.clock())
             if status != "active":
-                raise SessionNotFound(
-                    f"session {shown(session_id)} is {status}", balance=player.balance, currency=player.currency
-                )
+                raise self._error(SessionNotFound, player, f"session {shown(session_id)} is {status}")
         return session, player
 
-    def _in_scale(self, player: Player, amount: Decimal, field_name: str) -> Decimal:
-        """The amount in the currency's scale (1.500 EUR -> 1.50); InvalidRequest when it is finer than that."""
+    def _units(self, player: Player, amount: Decimal, field_name: str) -> int:
+        """The amount in minor units; InvalidRequest when it is finer than the currency (1.005 EUR)."""
         try:
-            return to_scale(amount, self.currencies[player.currency], player.currency)
+            return to_minor(amount, self.currencies[player.currency], player.currency)
         except AmountError as exc:
-            raise InvalidRequest(f"{field_name}: {exc}", balance=player.balance, currency=player.currency) from None
+            raise self._error(InvalidRequest, player, f"{field_name}: {exc}") from None
 
-    def _check_stake(self, session: Session, player: Player, stake: Decimal) -> None:
-        where = {"balance": player.balance, "currency": player.currency}
+    def _minor(self, amount: Decimal, currency: str) -> int:
+        return to_minor(amount, self.currencies[currency], currency)
+
+    def _check_stake(self, session: Session, player: Player, stake: int) -> None:
         if player.blocked:
-            raise LimitExceeded(f"player {shown(player.id)} is blocked", **where)
+            raise self._error(LimitExceeded, player, f"player {shown(player.id)} is blocked")
         # A zero stake (a free round, let through by zeroStake) stakes nothing a minimum could apply to.
         if session.min_bet is not None and stake and stake < session.min_bet:
-            raise LimitExceeded(f"betAmount {_fmt(stake)} is below the session's minBet {_fmt(session.min_bet)}", **where)
+            raise self._error(LimitExceeded, player, f"betAmount {self._text(player, stake)} is below the session's "
+                                                     f"minBet {self._text(player, session.min_bet)}")
         if session.max_bet is not None and stake > session.max_bet:
-            raise LimitExceeded(f"betAmount {_fmt(stake)} is above the session's maxBet {_fmt(session.max_bet)}", **where)
+            raise self._error(LimitExceeded, player, f"betAmount {self._text(player, stake)} is above the session's "
+                                                     f"maxBet {self._text(player, session.max_bet)}")
         if stake > player.balance:
-            raise InsufficientFunds(
-                f"betAmount {_fmt(stake)} is above the balance {_fmt(player.balance)}", **where
-            )
+            raise self._error(InsufficientFunds, player, f"betAmount {self._text(player, stake)} is above the "
+                                                         f"balance {self._text(player, player.balance)}")
 
     def _refuse_tombstoned(self, key: tuple[str, str], player: Player) -> None:
         if key in self.tombstones:
@@ -596,143 +628,102 @@ class Wallet:
     def _placed_bet(self, counterparty_id: str, bet_id: str, session: Session, player: Player) -> Bet:
         bet = self.bets.get((counterparty_id, bet_id))
         if bet is None:
-            raise BetNotFound(
-                f"bet {shown(bet_id)} was never accepted", balance=player.balance, currency=player.currency
-            )
+            raise self._error(BetNotFound, player, f"bet {shown(bet_id)} was never accepted")
         if bet.session_id != session.id:
-            raise self._conflict(player, f"bet {shown(bet_id)} belongs to session {shown(bet.session_id)}, not {shown(session.id)}")
+            raise self._conflict(
+                player, f"bet {shown(bet_id)} belongs to session {shown(bet.session_id)}, not {shown(session.id)}"
+            )
         return bet
 
     def _repeat(self, bet: Bet, operation: str, player: Player, identical: bool, difference: str) -> Outcome:
         """A second request for a bet: the same operation with the same data is answered as already done."""
         if bet.status == REFUNDED and operation != REFUND:
             raise self._conflict(player, f"bet {shown(bet.bet_id)} was refunded")
-        entry = next((e for op, e in bet.history() if op == operation), None)
-        if entry is None or not identical:
+        step = next((s for s in self.history(bet) if s.operation == operation), None)
+        if step is None or not identical:
             raise self._conflict(player, f"betId {shown(bet.bet_id)} was already used {difference}")
-        return self._duplicate(entry, player)
-
-    @staticmethod
-    def _duplicate(entry: LedgerEntry, player: Player) -> Outcome:
-        return Outcome(entry.transaction_id, True, player.balance, player.currency)
+        return self._answer(player, step.entry.transaction_id, repeated=True)
 
     def _credit_win(
         self,
         bet: Bet,
         player: Player,
-        win: Decimal,
+        win: int,
         win_odd: Decimal | None,
         request_id: str | None,
         warning: str | None = None,
     ) -> Outcome:
         """Book a pay-out's win on the bet, which is settled from then on."""
         transaction_id = self._next_transaction_id()
-        entry = self._post(bet, player, transaction_id, "win", win, request_id, self.clock())
-        total = win if bet.win is None else MONEY.add(bet.win, win)
-        self._commit((bet.counterparty_id, bet.bet_id), bet, entry, status=SETTLED, win=total, win_odd=win_odd)
-        outcome = self._applied(player, transaction_id)
+        total = win if bet.win is None else bet.win + win
+        self._commit(bet._replace(status=SETTLED, win=total, win_odd=win_odd), player,
+                     [(transaction_id, "win", win)], request_id, self.clock())
+        outcome = self._answer(player, transaction_id)
         if warning is not None:
             outcome.warnings = [warning]
         return outcome
 
-    @staticmethod
-    def _own_win(bet: Bet) -> Decimal | None:
-        """The win leg of a pay-in-out: the win entry booked with its stake."""
-        entries = bet.entries
-        return entries[1].amount if len(entries) >= 2 and entries[1].type == "win" else None
+    def _own_win(self, bet: Bet) -> int | None:
+        """The win leg of a pay-in-out: the win row booked with its stake."""
+        rows = bet.entries
+        if len(rows) >= 2 and self.ledger.type(rows[1]) == "win":
+            return self.ledger.amount(rows[1])
+        return None
 
-    @staticmethod
-    def _conflict(player: Player, message: str) -> BetConflict:
-        return BetConflict(message, balance=player.balance, currency=player.currency)
+    def _commit(
+        self, bet: Bet, player: Player, rows: list[tuple[int, str, int]], request_id: str | None, now: float
+    ) -> None:
+        """Move the player's balance by each row, append the rows to the ledger, and store the bet with them."""
+        added = []
+        add = self.ledger.add
+        for transaction_id, entry_type, amount in rows:
+            player.balance += amount
+            added.append(add(transaction_id, entry_type, amount, player.balance, player.id, bet.session_id,
+                             bet.bet_id, bet.counterparty_id, request_id, now))
+        # entries is the last field: a new record without NamedTuple._replace's generic (slow) path
+        self.bets[(bet.counterparty_id, bet.bet_id)] = Bet(*bet[:-1], bet.entries + tuple(added))
 
-    def _next_transaction_id(self) -> str:
+    def _next_transaction_id(self) -> int:
         self.last_transaction_id += 1
-        return str(self.last_transaction_id)
+        return self.last_transaction_id
 
-    def _post(
-        self,
-        bet: Bet,
-        player: Player,
-        transaction_id: str,
-        entry_type: str,
-        amount: Decimal,
-        request_id: str | None,
-        now: float,
-    ) -> LedgerEntry:
-        """Move the player's balance and append the ledger entry that says so."""
-        player.balance = MONEY.add(player.balance, amount)
-        entry = LedgerEntry(
-            transaction_id,
-            entry_type,
-            amount,
-            player.balance,
-            player.id,
-            bet.session_id,
-            bet.bet_id,
-            request_id,
-            now,
-            bet.counterparty_id,
-        )
-        self.ledger.append(entry)
-        return entry
+    def _answer(self, player: Player, transaction_id: int, *, repeated: bool = False) -> Outcome:
+        return Outcome(transaction_id, repeated, player.balance, player.currency, self.currencies[player.currency])
 
-    def _commit(self, key: tuple[str, str], bet: Bet, *entries: LedgerEntry, **changes: Any) -> None:
-        """Store the bet with its new entries and fields as a new record: a stored Bet is never changed in
-        place, so a copy of the bets table is a consistent snapshot (admin reads stream from one)."""
-        self.bets[key] = dataclasses.replace(bet, entries=bet.entries + entries, **changes)
+    def _text(self, player: Player, units: int) -> str:
+        return minor_text(units, self.currencies[player.currency])
 
-    @staticmethod
-    def _applied(player: Player, transaction_id: str) -> Outcome:
-        return Outcome(transaction_id, False, player.balance, player.currency)
+    def _decimal(self, player: Player, units: int) -> Decimal:
+        return from_minor(units, self.currencies[player.currency])
+
+    def _error(self, kind: type[SandboxError], player: Player, message: str) -> SandboxError:
+        return kind(message, balance=self._decimal(player, player.balance), currency=player.currency)
+
+    def _conflict(self, player: Player, message: str) -> SandboxError:
+        return self._error(BetConflict, player, message)
+
+    def _placed_with(self, bet: Bet, player: Player) -> str:
+        data = f"betAmount {self._text(player, bet.stake)}"
+        if bet.kind == PAY_IN_OUT:
+            own = self._own_win(bet)
+            data += f", winAmount {'none' if own is None else self._text(player, own)}"
+        return (f"by a {bet.kind} with other data ({data}, gameRoundId {shown(bet.game_round_id)}, "
+                f"session {shown(bet.session_id)})")
 
 
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise AdminInputError(f"{name}: must be true or false")
-    return value
+def steps_of(bet: Bet, entries: list[LedgerEntry]) -> list[Step]:
+    """A bet's entries grouped into its operations: the entries of one operation share a transaction id, and the
+    last of them carries the operation's answer (the balance after it)."""
+    steps: list[Step] = []
+    last_transaction = None
+    for entry in entries:
+        if entry.transaction_id == last_transaction:
+            steps[-1] = Step(steps[-1].operation, entry)
+        else:
+            steps.append(Step(_OPERATION_OF_FIRST_ENTRY[entry.type] or bet.kind, entry))
+            last_transaction = entry.transaction_id
+    return steps
 
 
 def _same_context(bet: Bet, session: Session, game_round_id: str | None) -> bool:
     return bet.session_id == session.id and game_round_id == bet.game_round_id
-
-
-def _placed_with(bet: Bet) -> str:
-    data = f"betAmount {_fmt(bet.stake)}"
-    if bet.kind == PAY_IN_OUT:
-        data += f", winAmount {_fmt(Wallet._own_win(bet))}"
-    return f"by a {bet.kind} with other data ({data}, gameRoundId {shown(bet.game_round_id)}, session {shown(bet.session_id)})"
-
-
-def _fmt(amount: Decimal | None) -> str:
-    return "none" if amount is None else format(amount, "f")
-
-
-def execute(
-    wallet: Wallet,
-    endpoint: str,
-    counterparty_id: str,
-    session_id: str,
-    request: BetRequest,
-    request_id: str | None = None,
-) -> Outcome:
-    """Run one provider bet operation, named as its endpoint, with a validated request body."""
-    common = {"game_round_id": request.game_round_id, "request_id": request_id}
-    if endpoint == PAY_IN:
-        return wallet.pay_in(counterparty_id, session_id, request.bet_id, request.bet_amount, **common)
-    if endpoint == PAY_OUT:
-        return wallet.pay_out(
-            counterparty_id, session_id, request.bet_id, request.win_amount, win_odd=request.win_odd, **common
-        )
-    if endpoint == PAY_IN_OUT:
-        return wallet.pay_in_out(
-            counterparty_id,
-            session_id,
-            request.bet_id,
-            request.bet_amount,
-            request.win_amount,
-            win_odd=request.win_odd,
-            **common,
-        )
-    if endpoint == REFUND:
-        return wallet.refund(counterparty_id, session_id, request.bet_id, **common)
-    raise ValueError(f"not a bet operation: {endpoint}")

@@ -3,12 +3,13 @@ from decimal import Decimal
 import pytest
 
 from betcore_sandbox.bodies import parse_bet_request
+from betcore_sandbox.commands import PayInOut
 from betcore_sandbox.errors import InvalidRequest
 
 
 def test_numbers_and_strings_are_exact_decimals():
     req = parse_bet_request("pay-in-out", b'{"betId":"b","betAmount":0.1,"winAmount":"0.20","winOdd":2}', "s")
-    assert (req.bet_amount, req.win_amount, req.win_odd) == (Decimal("0.1"), Decimal("0.20"), Decimal(2))
+    assert req.command == PayInOut("b", Decimal("0.1"), Decimal("0.20"), None, Decimal(2))
 
 
 def test_numeric_ids_are_their_decimal_text_and_unknown_fields_are_listed():
@@ -44,4 +45,4 @@ def test_bad_bodies_name_the_problem(body, message):
 def test_win_odd_must_be_a_non_negative_number():
     with pytest.raises(InvalidRequest, match="winOdd must not be negative"):
         parse_bet_request("pay-out", b'{"betId":"b","winAmount":1,"winOdd":-1}', "s")
-    assert parse_bet_request("pay-out", b'{"betId":"b","winAmount":0,"winOdd":null}', "s").win_odd is None
+    assert parse_bet_request("pay-out", b'{"betId":"b","winAmount":0,"winOdd":null}', "s").command.win_odd is None

@@ -61,9 +61,11 @@ async def test_delay_then_the_normal_answer(provider, admin):
 async def test_delay_after_commit(provider, admin, state):
     await admin.fault(endpoint="pay-in", kind="delay", delayMs=300, phase="after")
     task = asyncio.create_task(provider.pay_in("session-eur", "slow", "1.00"))
-    await asyncio.sleep(0.15)
-    assert state.wallet.players["player-eur"].balance == D("999.00")  # committed, answer still held
-    assert not task.done()
+    deadline = time.monotonic() + 5
+    while (await admin.get("/players/player-eur"))["balance"] != "999.00":  # committed...
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.005)
+    assert not task.done()  # ...while the answer is still held
     assert (await task)["_responseCode"] == 1
 
 

@@ -35,11 +35,11 @@ def test_timeout_defaults_to_30_seconds_and_delay_needs_a_duration():
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ({}, "kind: must be one of"),
+        ({}, "kind: is required \\(one of http_error, response_code"),
         ({"kind": "explode"}, "kind: must be one of"),
         ({"kind": "delay", "delayMs": -1}, "delayMs: must be at least 0"),
         ({"kind": "http_error", "endpoint": "withdraw"}, "endpoint: must be one of"),
-        ({"kind": "http_error", "phase": "during"}, "phase: must be before or after"),
+        ({"kind": "http_error", "phase": "during"}, "phase: must be one of after, before"),
         ({"kind": "http_error", "status": 99}, "status: must be at least 400"),
         ({"kind": "http_error", "status": 204}, "status: must be at least 400"),
         ({"kind": "http_error", "times": 0}, "times: must be at least 1"),
@@ -48,7 +48,7 @@ def test_timeout_defaults_to_30_seconds_and_delay_needs_a_duration():
         ({"kind": "http_error", "probability": 1.5}, "probability: must be from 0 to 1"),
         ({"kind": "http_error", "ttlSeconds": 0}, "ttlSeconds: must be greater than 0"),
         ({"kind": "http_error", "colour": "red"}, "colour: unknown field"),
-        ([], "must be a JSON object"),
+        ([], "must be an object, not an array"),
     ],
 )
 def test_bad_rules_name_the_field(spec, message):

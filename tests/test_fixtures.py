@@ -1,5 +1,6 @@
 import copy
 import json
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -40,7 +41,7 @@ def test_a_good_fixture_loads_exactly():
     [session] = fixture.sessions
     assert session.counterparty_id == "cp"  # the only counterparty is implied
     assert session.min_bet == Decimal(1) and session.max_bet == Decimal("5")
-    assert session.expires_at.isoformat() == "2030-01-01T00:00:00+00:00"
+    assert datetime.fromtimestamp(session.expires_at, timezone.utc).isoformat() == "2030-01-01T00:00:00+00:00"
     assert fixture.response_codes == {"insufficient_funds": 40}
     assert fixture.settings == {"timestampToleranceMs": 0}
 
@@ -54,7 +55,7 @@ def _broken(change):
 @pytest.mark.parametrize(
     "change, where",
     [
-        (lambda d: d.pop("counterparties"), "$.counterparties: must be an array"),
+        (lambda d: d.pop("counterparties"), "$.counterparties: is required"),
         (lambda d: d.update(counterparties=[]), "$.counterparties: at least one"),
         (lambda d: d["counterparties"][0].pop("secret"), "$.counterparties[0].secret: is required"),
         (lambda d: d["counterparties"].append({"id": "cp", "secret": "x"}), "$.counterparties[1].id: duplicate"),
@@ -63,7 +64,7 @@ def _broken(change):
         (lambda d: d["players"][0].update(balance="1.001"), "$.players[0].balance: 1.001 has more than 2"),
         (lambda d: d["players"][0].update(balance="-1"), "$.players[0].balance: must not be negative"),
         (lambda d: d["players"][0].update(blocked="yes"), "$.players[0].blocked: must be true or false"),
-        (lambda d: d["players"][0].update(colour="red"), "$.players[0].colour: unknown key"),
+        (lambda d: d["players"][0].update(colour="red"), "$.players[0].colour: unknown field"),
         (lambda d: d["sessions"][0].update(playerId="ghost"), "$.sessions[0].playerId: unknown player 'ghost'"),
         (lambda d: d["sessions"][0].update(counterpartyId="x"), "$.sessions[0].counterpartyId: unknown"),
         (lambda d: d["sessions"][0].update(expiresAt="tomorrow"), "$.sessions[0].expiresAt: is not an ISO 8601"),
@@ -74,7 +75,7 @@ def _broken(change):
         (lambda d: d["responseCodes"].update(ok="1"), "$.responseCodes.ok: must be an integer"),
         (lambda d: d["settings"].update(timestampToleranceMs=-1), "$.settings.timestampToleranceMs: must be"),
         (lambda d: d["settings"].update(colour=1), "$.settings.colour: unknown setting"),
-        (lambda d: d.update(extra=1), "$.extra: unknown key"),
+        (lambda d: d.update(extra=1), "$.extra: unknown field"),
     ],
 )
 def test_a_broken_fixture_names_the_file_and_the_json_path(change, where):

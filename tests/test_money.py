@@ -6,9 +6,11 @@ from betcore_sandbox.money import (
     MONEY,
     AmountError,
     NumberOutOfRange,
-    check_scale,
     json_number,
     parse_amount,
+    from_minor,
+    minor_text,
+    to_minor,
     to_scale,
     to_text,
 )
@@ -82,15 +84,26 @@ def test_amounts_are_kept_in_the_currency_scale():
     assert str(to_scale(Decimal("5E-5"), 8, "BTC")) == "0.00005000"
 
 
-def test_scale_is_judged_by_value_not_by_written_digits():
-    check_scale(Decimal("1.500"), 2, "EUR")
-    check_scale(Decimal("0.00000001"), 8, "BTC")
+@pytest.mark.parametrize("convert", [to_scale, to_minor], ids=["to_scale", "to_minor"])
+def test_scale_is_judged_by_value_not_by_written_digits(convert):
+    convert(Decimal("1.500"), 2, "EUR")
+    convert(Decimal("0.00000001"), 8, "BTC")
     with pytest.raises(AmountError, match="more than 2 decimal places, the precision of EUR"):
-        check_scale(Decimal("1.005"), 2, "EUR")
+        convert(Decimal("1.005"), 2, "EUR")
     with pytest.raises(AmountError, match="more than 8"):
-        check_scale(Decimal("0.000000001"), 8, "BTC")
+        convert(Decimal("0.000000001"), 8, "BTC")
     with pytest.raises(AmountError):
-        check_scale(Decimal("1E-400"), 2, "EUR")
+        convert(Decimal("1E-400"), 2, "EUR")
+
+
+def test_minor_units_are_exact_or_refused():
+    assert to_minor(Decimal("1.500"), 2, "EUR") == 150 and to_minor(Decimal("5E-5"), 8, "BTC") == 5000
+    assert to_minor(Decimal("999999999999.999999999999999999"), 18, "X") == 10**30 - 1
+    with pytest.raises(AmountError, match="more digits than an amount can hold"):
+        to_minor(Decimal("1." + "0" * 68 + "1"), 2, "EUR")  # never rounded into 1.00
+    assert (from_minor(150, 2), from_minor(-5, 8)) == (Decimal("1.50"), Decimal("-0.00000005"))
+    assert (minor_text(150, 2), minor_text(-5, 2), minor_text(7, 0), minor_text(-100, 2)) == (
+        "1.50", "-0.05", "7", "-1.00")
 
 
 def test_money_context_is_exact():

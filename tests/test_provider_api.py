@@ -9,7 +9,7 @@ import pytest
 from betcore_sandbox.signing import signed_headers
 from betcore_sandbox.web.app import create_app
 
-from .conftest import CP, OTHER_CP, OTHER_SECRET, SECRET, Provider, php_json, vectors
+from .conftest import CP, OTHER_CP, OTHER_SECRET, SECRET, Admin, Provider, php_json, vectors
 
 
 def vector_fixture(secret):
@@ -68,7 +68,7 @@ async def test_a_tampered_vector_is_rejected_with_diagnostics(aiohttp_client, ma
     assert answer["_debug"]["stringToSign"].startswith(compact)
     assert "re-serialised" in answer["_debug"]["hints"][0]
     assert case["secret"] not in await response.text()
-    assert state.wallet.players["p"].balance == D("100.00")
+    assert (await Admin(http).get("/players/p"))["balance"] == "100.00"
 
 
 @pytest.mark.parametrize("prefix", ["/v1", "/betongames-mediator-service/api/v1"])
@@ -83,12 +83,12 @@ async def test_both_prefixes_serve_every_endpoint(http, prefix):
     assert await provider.balance() == D("1004.50")
 
 
-async def test_php_client_cycle_pay_in_pay_out(provider, state):
+async def test_php_client_cycle_pay_in_pay_out(provider, admin):
     body = await provider.pay_in("session-eur", "php-1", "1.50", gameRoundId="round/1", sessionId="session-eur")
     assert body == {"_responseCode": 1, "transactionId": "1", "balance": D("998.50"), "currency": "EUR"}
     body = await provider.pay_out("session-eur", "php-1", "3.00", gameRoundId="round/1", winOdd="2")
     assert body == {"_responseCode": 1, "transactionId": "2", "balance": D("1001.50"), "currency": "EUR"}
-    assert state.wallet.bets[(CP, "php-1")].game_round_id == "round/1"  # the '\/' escape was decoded
+    assert (await admin.get("/bets/php-1"))["gameRoundId"] == "round/1"  # the '\/' escape was decoded
 
 
 async def test_php_client_retry_of_a_lost_pay_out_gets_code_1_with_the_original_transaction(provider):
@@ -202,11 +202,11 @@ async def test_exact_sequences_of_tenths_over_http(provider):
     assert await provider.balance() == D("999.70")
 
 
-async def test_expired_session_refuses_stakes_but_settles(provider, state):
-    state.wallet.sessions["session-expired"].expires_at = time.time() + 60
+async def test_expired_session_refuses_stakes_but_settles(provider, admin):
+    await admin.call("PATCH", "/sessions/session-expired", {"status": "active"})  # lifts its expiry
     await provider.pay_in("session-expired", "e1", "5.00")
     await provider.pay_in("session-expired", "e2", "5.00")
-    state.wallet.sessions["session-expired"].expires_at = time.time() - 1
+    await admin.call("PATCH", "/sessions/session-expired", {"status": "expired"})
     assert (await provider.send("balance", "session-expired"))[1]["_responseCode"] == 3
     assert (await provider.pay_in("session-expired", "e3", "5.00"))["_responseCode"] == 3
     assert (await provider.pay_in_out("session-expired", "e4", "5.00", "1.00"))["_responseCode"] == 3

@@ -13,6 +13,7 @@ from betcore_sandbox.errors import (
     SessionNotFound,
 )
 from betcore_sandbox.fixtures import parse_fixture
+from betcore_sandbox.views import Views
 from betcore_sandbox.wallet import Wallet
 
 CP = "cp"
@@ -58,17 +59,27 @@ def wallet(clock):
 
 
 def balance(wallet, session="s"):
-    return wallet.balance(CP, session)[0]
+    return wallet.balance(CP, session).balance
+
+
+def bet(wallet, bet_id, counterparty=CP):
+    """The bet as the admin API shows it (amounts as Decimal)."""
+    return Views.of(wallet).bet(wallet.bets[(counterparty, bet_id)])
+
+
+def entries(wallet):
+    return [Views.of(wallet).entry(e) for e in wallet.ledger.entries()]
 
 
 def test_pay_in_debits_and_opens_the_bet(wallet):
     out = wallet.pay_in(CP, "s", "b1", D("1.50"), game_round_id="r1", request_id="q1")
     assert not out.repeated
     assert out.balance == D("98.50") == balance(wallet)
-    bet = wallet.bets[(CP, "b1")]
-    assert (bet.status, bet.stake, bet.kind, bet.game_round_id) == ("open", D("1.50"), "pay-in", "r1")
-    [entry] = wallet.ledger
-    assert (entry.type, entry.amount, entry.balance_after, entry.request_id) == ("bet", D("-1.50"), D("98.50"), "q1")
+    b = bet(wallet, "b1")
+    assert (b["status"], b["stake"], b["kind"], b["gameRoundId"]) == ("open", D("1.50"), "pay-in", "r1")
+    [entry] = entries(wallet)
+    assert (entry["type"], entry["amount"], entry["balanceAfter"], entry["requestId"]) == (
+        "bet", D("-1.50"), D("98.50"), "q1")
 
 
 def test_identical_pay_in_is_already_processed_with_the_original_transaction(wallet):
@@ -93,22 +104,22 @@ def test_pay_in_reusing_a_bet_id_with_other_data_is_a_conflict(wallet, change):
 def test_bet_ids_are_per_counterparty(wallet):
     wallet.pay_in(CP, "s", "b1", D("1"))
     wallet.pay_in("cp2", "s-cp2", "b1", D("1"))
-    assert wallet.balance("cp2", "s-cp2")[0] == D("9")
+    assert wallet.balance("cp2", "s-cp2").balance == D("9")
 
 
 def test_pay_out_credits_and_settles(wallet):
     wallet.pay_in(CP, "s", "b1", D("10"))
     out = wallet.pay_out(CP, "s", "b1", D("25.25"), win_odd=D("2.525"))
     assert out.balance == D("115.25")
-    bet = wallet.bets[(CP, "b1")]
-    assert (bet.status, bet.win, bet.win_odd) == ("settled", D("25.25"), D("2.525"))
+    b = bet(wallet, "b1")
+    assert (b["status"], b["win"], b["winOdd"]) == ("settled", D("25.25"), D("2.525"))
 
 
 def test_pay_out_of_zero_is_a_loss_that_settles(wallet):
     wallet.pay_in(CP, "s", "b1", D("10"))
     wallet.pay_out(CP, "s", "b1", D("0"))
-    assert wallet.bets[(CP, "b1")].status == "settled"
-    assert [e.type for e in wallet.ledger] == ["bet", "win"]
+    assert bet(wallet, "b1")["status"] == "settled"
+    assert [e["type"] for e in entries(wallet)] == ["bet", "win"]
     assert balance(wallet) == D("90")
 
 
@@ -142,8 +153,8 @@ def test_pay_out_after_pay_in_out_credits_an_additional_win_by_default(wallet):
     assert extra.balance == D("106.00") and extra.warnings and "payOutAfterPayInOut" in extra.warnings[0]
     again = wallet.pay_out(CP, "s", "b1", D("5"))  # an identical repeat is still a duplicate
     assert again.repeated and again.transaction_id == extra.transaction_id and again.balance == D("106.00")
-    bet = wallet.bets[(CP, "b1")]
-    assert bet.win == D("7.00") and [op for op, _ in bet.history()] == ["pay-in-out", "pay-out"]
+    b = bet(wallet, "b1")
+    assert b["win"] == D("7.00") and [h["operation"] for h in b["history"]] == ["pay-in-out", "pay-out"]
     with pytest.raises(BetConflict, match="additionalPayOuts"):  # a third, other win: the strict default
         wallet.pay_out(CP, "s", "b1", D("6"))
     with pytest.raises(BetConflict, match="settled by pay-out"):
@@ -160,7 +171,7 @@ def test_additional_pay_outs_credit_again_when_allowed(wallet):
     second = wallet.pay_out(CP, "s", "b1", D("3"))
     assert second.balance == D("104.00") and "additionalPayOuts" in second.warnings[0]
     assert wallet.pay_out(CP, "s", "b1", D("2")).transaction_id == first.transaction_id  # a repeat of the first
-    assert wallet.bets[(CP, "b1")].win == D("5.00")
+    assert bet(wallet, "b1")["win"] == D("5.00")
 
 
 def test_pay_out_without_a_bet_is_booked_by_default_and_5_when_rejected(wallet):
@@ -170,8 +181,8 @@ def test_pay_out_without_a_bet_is_booked_by_default_and_5_when_rejected(wallet):
     wallet.settings.update({"payOutWithoutBet": "accept"})
     out = wallet.pay_out(CP, "s", "jackpot", D("50"))
     assert out.balance == D("150.00") and "payOutWithoutBet" in out.warnings[0]
-    bet = wallet.bets[(CP, "jackpot")]
-    assert (bet.kind, bet.stake, bet.status, bet.win) == ("pay-out", D(0), "settled", D("50.00"))
+    b = bet(wallet, "jackpot")
+    assert (b["kind"], b["stake"], b["status"], b["win"]) == ("pay-out", D(0), "settled", D("50.00"))
     assert wallet.pay_out(CP, "s", "jackpot", D("50")).repeated
     with pytest.raises(BetConflict, match="settled by pay-out"):
         wallet.refund(CP, "s", "jackpot")
@@ -183,7 +194,7 @@ def test_pay_out_without_a_bet_is_booked_by_default_and_5_when_rejected(wallet):
 
 def test_amounts_are_booked_in_the_currency_scale(wallet):
     out = wallet.pay_in(CP, "s", "b1", D("1.500"))
-    assert str(out.balance) == "98.50" and str(wallet.bets[(CP, "b1")].stake) == "1.50"
+    assert str(out.balance) == "98.50" and str(bet(wallet, "b1")["stake"]) == "1.50"
     assert str(wallet.pay_out(CP, "s", "b1", D("2.000")).balance) == "100.50"
 
 
@@ -196,13 +207,13 @@ def test_pay_out_in_another_session_is_a_conflict(wallet):
 def test_pay_in_out_is_atomic_and_judges_funds_on_the_stake(wallet):
     out = wallet.pay_in_out(CP, "s", "b1", D("40"), D("100"))
     assert out.balance == D("160")
-    entries = wallet.ledger
-    assert [(e.type, e.amount) for e in entries] == [("bet", D("-40")), ("win", D("100"))]
-    assert entries[0].transaction_id == entries[1].transaction_id == out.transaction_id
+    rows = entries(wallet)
+    assert [(e["type"], e["amount"]) for e in rows] == [("bet", D("-40")), ("win", D("100"))]
+    assert rows[0]["transactionId"] == rows[1]["transactionId"] == str(out.transaction_id)
     # 170 > 160 even though the win would cover it
     with pytest.raises(LimitExceeded):
         wallet.pay_in_out(CP, "s", "b2", D("170"), D("500"))
-    wallet.sessions["s"].max_bet = None
+    wallet.update_session("s", max_bet=D("500"))
     with pytest.raises(InsufficientFunds):
         wallet.pay_in_out(CP, "s", "b2", D("170"), D("500"))
     assert balance(wallet) == D("160")
@@ -222,7 +233,7 @@ def test_refund_returns_the_stake_of_an_open_pay_in(wallet):
     wallet.pay_in(CP, "s", "b1", D("10"))
     out = wallet.refund(CP, "s", "b1")
     assert out.balance == D("100")
-    assert wallet.bets[(CP, "b1")].status == "refunded"
+    assert bet(wallet, "b1")["status"] == "refunded"
     again = wallet.refund(CP, "s", "b1")
     assert again.repeated and again.transaction_id == out.transaction_id
     assert balance(wallet) == D("100")
@@ -233,7 +244,7 @@ def test_refund_of_pay_in_out_reverses_both_legs(wallet):
     assert balance(wallet) == D("115")
     wallet.refund(CP, "s", "b1")
     assert balance(wallet) == D("100")
-    assert [(e.type, e.amount) for e in wallet.ledger[2:]] == [("refund", D("10")), ("reversal", D("-25"))]
+    assert [(e["type"], e["amount"]) for e in entries(wallet)[2:]] == [("refund", D("10")), ("reversal", D("-25"))]
 
 
 def test_refund_of_pay_in_out_never_makes_the_balance_negative(wallet):
@@ -244,7 +255,7 @@ def test_refund_of_pay_in_out_never_makes_the_balance_negative(wallet):
     with pytest.raises(InsufficientFunds, match="takes back its win"):
         wallet.refund(CP, "s", "b1")
     assert balance(wallet) == D("30")
-    assert wallet.bets[(CP, "b1")].status == "settled"
+    assert bet(wallet, "b1")["status"] == "settled"
     wallet.refund(CP, "s", "b4")  # 40: now it nets to exactly zero
     assert wallet.refund(CP, "s", "b1").balance == D("0")
 
@@ -266,7 +277,7 @@ def test_refund_of_an_unknown_bet_leaves_a_tombstone_against_a_late_pay_in(walle
     with pytest.raises(BetNotFound):
         wallet.refund(CP, "s", "ghost")
     assert balance(wallet) == D("100")
-    assert wallet.ledger == []
+    assert len(wallet.ledger) == 0
 
 
 def test_identical_pay_in_after_its_refund_is_a_conflict_not_a_second_stake(wallet):
@@ -310,15 +321,15 @@ def test_blocked_player_and_bet_limits(wallet):
     with pytest.raises(LimitExceeded, match="above the session's maxBet 50"):
         wallet.pay_in(CP, "s", "b", D("50.01"))
     wallet.pay_in(CP, "s", "b", D("50"))
-    assert wallet.balance(CP, "s-blocked")[0] == D("100")
+    assert wallet.balance(CP, "s-blocked").balance == D("100")
 
 
 def test_insufficient_funds_leaves_everything(wallet):
-    wallet.sessions["s"].max_bet = None
+    wallet.update_session("s", max_bet=D("500"))
     with pytest.raises(InsufficientFunds) as caught:
         wallet.pay_in(CP, "s", "b", D("100.01"))
     assert caught.value.balance == D("100")
-    assert wallet.bets == {} and wallet.ledger == []
+    assert wallet.bets == {} and len(wallet.ledger) == 0
     wallet.pay_in(CP, "s", "b", D("100"))
     assert balance(wallet) == D("0")
 
@@ -332,7 +343,7 @@ def test_amounts_beyond_the_currency_precision_are_invalid(wallet):
     wallet.pay_in(CP, "s-btc", "satoshi", D("0.00000001"))
     with pytest.raises(InvalidRequest):
         wallet.pay_in(CP, "s-btc", "too-fine", D("0.000000001"))
-    assert wallet.balance(CP, "s-btc")[0] == D("0.99999999")
+    assert wallet.balance(CP, "s-btc").balance == D("0.99999999")
 
 
 def test_exact_sums_of_tenths(wallet):
@@ -346,11 +357,9 @@ def test_exact_sums_of_tenths(wallet):
     assert balance(wallet) == D("99.30")
 
 
-def test_transaction_ids_are_unique_increasing_strings(wallet):
+def test_transaction_ids_are_unique_and_increasing(wallet):
     ids = [wallet.pay_in(CP, "s", f"b{i}", D("1")).transaction_id for i in range(12)]
-    assert all(isinstance(i, str) for i in ids)
-    assert [int(i) for i in ids] == sorted(int(i) for i in ids)
-    assert len(set(ids)) == 12
+    assert ids == sorted(ids) and len(set(ids)) == 12  # the wire shows them as strings (envelope)
 
 
 def test_load_replaces_everything(wallet):
@@ -358,9 +367,9 @@ def test_load_replaces_everything(wallet):
     with pytest.raises(BetNotFound):
         wallet.refund(CP, "s", "ghost")
     wallet.load(parse_fixture(FIXTURE))
-    assert wallet.bets == {} and wallet.ledger == [] and wallet.tombstones == {}
+    assert wallet.bets == {} and len(wallet.ledger) == 0 and wallet.tombstones == {}
     assert balance(wallet) == D("100")
-    assert wallet.pay_in(CP, "s", "ghost", D("1")).transaction_id == "1"
+    assert wallet.pay_in(CP, "s", "ghost", D("1")).transaction_id == 1
 
 
 def test_threads_hitting_the_domain_directly_still_debit_once(wallet):

@@ -9,7 +9,7 @@ import msgspec
 
 from ..codes import ResponseCodes
 from ..errors import SandboxError
-from ..money import to_text
+from ..money import minor_text, to_text
 from ..settings import Settings
 from ..signing import public_diagnostics
 from ..wallet import Outcome
@@ -41,26 +41,26 @@ def money(amount: Decimal, scale: int) -> msgspec.Raw:
     return msgspec.Raw(to_text(amount, scale).encode())
 
 
-def balance(codes: ResponseCodes, amount: Decimal, currency: str, scale: int) -> Reply:
+def balance(codes: ResponseCodes, result: Outcome) -> Reply:
     code = codes.code("ok")
-    return Reply(200, code, encoder.encode({"_responseCode": code, "balance": money(amount, scale), "currency": currency}))
+    text = minor_text(result.balance_units, result.scale)
+    return Reply(200, code, b'{"_responseCode":%d,"balance":%s,"currency":%s}' % (code, text.encode(),
+                                                                                  encoder.encode(result.currency)))
 
 
-def outcome(codes: ResponseCodes, settings: Settings, endpoint: str, result: Outcome, scale: int) -> Reply:
+def outcome(codes: ResponseCodes, settings: Settings, endpoint: str, result: Outcome) -> Reply:
     """A first application answers ok. A repeat carries the original transactionId and today's balance, with
     code 104, or in `replay` mode (setting duplicateResponse, per endpoint) with code 1."""
     replayed = not result.repeated or settings.duplicate_mode(endpoint) == "replay"
     name = "ok" if replayed else "already_processed"
     code = codes.code(name)
-    body = {
-        "_responseCode": code,
-        "transactionId": result.transaction_id,
-        "balance": money(result.balance, scale),
-        "currency": result.currency,
-    }
+    body = b'{"_responseCode":%d,"transactionId":"%d","balance":%s,"currency":%s' % (
+        code, result.transaction_id, minor_text(result.balance_units, result.scale).encode(),
+        encoder.encode(result.currency),
+    )
     if not replayed:
-        body["message"] = f"already processed as transaction {result.transaction_id}"
-    return Reply(codes.http_status(name), code, encoder.encode(body))
+        body += b',"message":"already processed as transaction %d"' % result.transaction_id
+    return Reply(codes.http_status(name), code, body + b"}")
 
 
 def failure(

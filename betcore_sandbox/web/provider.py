@@ -26,7 +26,6 @@ from ..faults import FaultRule
 from ..journal import JournalEntry
 from ..logs import REQUEST_LOG
 from ..state import SandboxState
-from ..wallet import execute
 from . import envelope
 from ..money import clip
 from ..views import printable
@@ -159,14 +158,11 @@ def _operate(state: SandboxState, endpoint: str, admitted: Admitted, entry: Jour
     wallet = state.wallet
     try:
         if admitted.bet is None:
-            amount, currency = wallet.balance(admitted.counterparty_id, admitted.session_id)
-            return envelope.balance(state.codes, amount, currency, wallet.scale(currency))
-        result = execute(
-            wallet, endpoint, admitted.counterparty_id, admitted.session_id, admitted.bet, admitted.request_id
-        )
+            return envelope.balance(state.codes, wallet.balance(admitted.counterparty_id, admitted.session_id))
+        result = wallet.apply(admitted.counterparty_id, admitted.session_id, admitted.bet.command, admitted.request_id)
         if result.warnings:
             entry.warnings = (entry.warnings or []) + result.warnings
-        return envelope.outcome(state.codes, state.settings, endpoint, result, wallet.scale(result.currency))
+        return envelope.outcome(state.codes, state.settings, endpoint, result)
     except SandboxError as error:
         return _error_reply(state, error, admitted.counterparty_id, admitted.session_id)
     except Exception as exc:

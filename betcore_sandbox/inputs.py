@@ -1,0 +1,382 @@
+"""Every JSON input of the admin side as a typed structure: fixture files and state exports (one format), fault
+rules (one type per kind), settings and the admin request bodies.
+
+`read()` turns decoded JSON into one of them, or raises InputError naming the JSON path and the problem in words.
+Money arrives as a JSON number or a decimal string and becomes an exact Decimal; rules that span fields or
+records (a currency's precision, references between records, the bet life cycle) are checked by the modules
+that own them. The same types give the published JSON Schemas.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+
+from .money import json_type, parse_amount, shown
+
+T = TypeVar("T")
+
+
+class InputError(ValueError):
+    """Input that does not fit its type; `path` is a JSON path ($.players[0].balance)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+# -- value types -------------------------------------------------------------------------------------------------
+
+
+class Money(Decimal):
+    """A non-negative amount: a JSON number or a decimal string, read exactly (never through a binary float)."""
+
+    __slots__ = ()
+
+
+class SignedMoney(Decimal):
+    """An amount that may be negative (a ledger entry's effect on a balance)."""
+
+    __slots__ = ()
+
+
+class Instant(float):
+    """An ISO 8601 timestamp with a UTC offset, as epoch seconds; it must name a date in the years 1 to 9999."""
+
+    __slots__ = ()
+
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+
+
+def parse_instant(value: object) -> Instant:
+    if not isinstance(value, str):
+        raise TypeError(f"must be an ISO 8601 timestamp with a UTC offset, not {json_type(value)}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"is not an ISO 8601 timestamp: {shown(value)}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"needs a UTC offset, e.g. {shown(value)}Z")
+    try:  # in UTC it must still be a date between the years 1 and 9999, or nothing could write it back
+        seconds = moment.astimezone(timezone.utc).timestamp()
+        datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise ValueError(f"is out of range: {shown(value)}") from None
+    return Instant(seconds)
+
+
+def _decode_hook(kind: type, value: object) -> object:
+    if kind is Money:
+        return Money(parse_amount(value))
+    if kind is SignedMoney:
+        negative = (isinstance(value, str) and value.startswith("-")) or (
+            isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value < 0
+        )
+        if negative:
+            magnitude = value[1:] if isinstance(value, str) else -value  # type: ignore[operator]
+            return SignedMoney(-parse_amount(magnitude))
+        return SignedMoney(parse_amount(value))
+    if kind is Instant:
+        return parse_instant(value)
+    if kind is Number:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise TypeError(f"must be a number, not {json_type(value)}")
+        number = Number(value)
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return number
+    raise NotImplementedError(kind)
+
+
+def schema_hook(kind: type) -> dict[str, Any]:
+    """JSON Schema of the value types (for msgspec.json.schema)."""
+    decimal = r"^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+    if kind is Money:
+        return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": decimal}],
+                "description": "an exact amount: a JSON number or a decimal string"}
+    if kind is SignedMoney:
+        return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": "^-?" + decimal[1:]}]}
+    if kind is Instant:
+        return {"type": "string", "format": "date-time"}
+    if kind is Number:
+        return {"type": "number"}
+    raise NotImplementedError(kind)
+
+
+# -- fixture files and state exports (one format) --------------------------------------------------------------
+
+
+class Struct(msgspec.Struct, forbid_unknown_fields=True, rename="camel", omit_defaults=True):
+    pass
+
+
+class CounterpartyIn(Struct):
+    id: Id
+    secret: Id
+    name: str = ""
+
+
+class PlayerIn(Struct):
+    id: Id
+    currency: Id
+    balance: Money
+    blocked: bool = False
+    opening_balance: Money | None = None  # an export's: the balance before the first ledger entry
+
+
+class SessionIn(Struct):
+    id: Id
+    player_id: Id
+    counterparty_id: Id | None = None
+    expires_at: Instant | None = None
+    min_bet: Money | None = None
+    max_bet: Money | None = None
+    status: Literal["active", "expired", "closed"] = "active"
+
+
+class BetIn(Struct):
+    bet_id: Id
+    counterparty_id: Id
+    session_id: Id
+    player_id: Id
+    kind: Literal["pay-in", "pay-in-out", "pay-out"]
+    status: Literal["open", "settled", "refunded"]
+    stake: Money
+    win: Money | None = None
+    win_odd: Money | None = None
+    game_round_id: str | None = None
+    created_at: Instant | None = None  # shown in exports; the ledger's first entry is the truth
+    history: list[Any] = []  # derived from the ledger: an export shows it, a load ignores it
+    transactions: list[Any] = []
+
+
+class LedgerEntryIn(Struct):
+    transaction_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,18}$")]
+    type: Literal["bet", "win", "refund", "reversal", "adjustment"]
+    amount: SignedMoney
+    balance_after: SignedMoney
+    player_id: Id
+    time: Instant
+    session_id: Id | None = None
+    bet_id: Id | None = None
+    counterparty_id: Id | None = None
+    request_id: str | None = None
+
+
+class TombstoneIn(Struct):
+    bet_id: Id
+    counterparty_id: Id
+    session_id: Id
+    time: Instant
+
+
+class FixtureIn(Struct):
+    """A fixture file. An export of the whole state (GET /__admin/state) is one too: it adds bets, the ledger,
+    tombstones and the transaction counter, and players' opening balances."""
+
+    counterparties: list[CounterpartyIn]
+    currencies: dict[str, Any] | None = None  # code -> decimal places, checked with its path by fixtures
+    players: list[PlayerIn] = []
+    sessions: list[SessionIn] = []
+    response_codes: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+    bets: list[BetIn] = []
+    ledger: list[LedgerEntryIn] = []
+    tombstones: list[TombstoneIn] = []
+    last_transaction_id: Count = 0
+
+
+# -- admin request bodies ---------------------------------------------------------------------------------------------
+
+
+class Number(float):
+    """A JSON number (any notation) as a float: durations, probabilities."""
+
+    __slots__ = ()
+
+
+class PlayerCreate(Struct, kw_only=True):
+    id: Id | None = None
+    currency: Id
+    balance: Money = Money(0)
+    blocked: bool = False
+
+
+class PlayerPatch(Struct, kw_only=True):
+    balance: Money | None = None
+    blocked: bool | None = None
+
+
+class SessionCreate(Struct, kw_only=True):
+    """With `playerId`, or with `currency` (+ `balance`) to create the player too."""
+
+    id: Id | None = None
+    player_id: Id | None = None
+    currency: Id | None = None
+    balance: Money | None = None
+    counterparty_id: Id | None = None
+    ttl_seconds: Number | None = None
+    min_bet: Money | None = None
+    max_bet: Money | None = None
+
+
+class SessionPatch(Struct, kw_only=True):
+    status: Literal["active", "expired", "closed"] | None = None
+    ttl_seconds: Number | None = None
+    min_bet: Money | None = None
+    max_bet: Money | None = None
+
+
+Endpoint = Literal["*", "balance", "pay-in", "pay-out", "pay-in-out", "refund"]
+Filter = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)] | int
+
+
+class FaultBase(Struct, kw_only=True, tag_field="kind"):
+    """What every fault rule has: which requests (filters), when (phase, times, skip, probability), how long."""
+
+    endpoint: Endpoint = "*"
+    session_id: Filter | None = None
+    player_id: Filter | None = None
+    bet_id: Filter | None = None
+    phase: Literal["before", "after"] = "before"
+    times: Annotated[int, msgspec.Meta(ge=1)] | None = 1  # null: until removed
+    skip: Count = 0
+    probability: Number = Number(1.0)
+    seed: int | None = None
+    ttl_seconds: Number | None = None
+
+
+class HttpErrorFault(FaultBase, tag="http_error"):
+    # Only statuses a client reads as a failed answer: 1xx, 204 or 304 would not be an error at all.
+    status: Annotated[int, msgspec.Meta(ge=400, le=599)] = 500
+
+
+class ResponseCodeFault(FaultBase, tag="response_code"):
+    response_code: Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)] | None = None  # None: internal_error
+
+
+class InsufficientFundsFault(FaultBase, tag="insufficient_funds"):
+    pass
+
+
+class DelayFault(FaultBase, tag="delay"):
+    delay_ms: Annotated[int, msgspec.Meta(ge=0, le=3_600_000)]
+
+
+class TimeoutFault(FaultBase, tag="timeout"):
+    delay_ms: Annotated[int, msgspec.Meta(ge=0, le=3_600_000)] = 30_000
+
+
+class ConnectionResetFault(FaultBase, tag="connection_reset"):
+    pass
+
+
+class EmptyResponseFault(FaultBase, tag="empty_response"):
+    pass
+
+
+class MalformedBodyFault(FaultBase, tag="malformed_body"):
+    pass
+
+
+FaultIn = (
+    HttpErrorFault | ResponseCodeFault | InsufficientFundsFault | DelayFault | TimeoutFault | ConnectionResetFault
+    | EmptyResponseFault | MalformedBodyFault
+)
+
+
+# -- reading -----------------------------------------------------------------------------------------------------------
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at (?:`key` in )?`(?P<path>[^`]*)`)?$", re.S)
+_NAMES = {"str": "a string", "int": "an integer", "bool": "true or false", "float": "a number",
+          "decimal": "a number", "array": "an array", "object": "an object", "null": "null",
+          "Money": "an amount (a number or a decimal string)", "SignedMoney": "an amount",
+          "Instant": "an ISO 8601 timestamp"}
+
+
+def read(value: object, kind: type[T] | Any, *, path: str = "$") -> T:
+    """The value as `kind`, or InputError naming the path and the problem."""
+    try:
+        result: T = msgspec.convert(value, kind, dec_hook=_decode_hook, str_keys=True)
+        return result
+    except msgspec.ValidationError as error:
+        where, message = _describe(str(error), kind)
+        raise InputError(path + where[1:], message) from None
+
+
+def _describe(text: str, kind: Any) -> tuple[str, str]:
+    """msgspec's message in the words of the rest of the sandbox: (path, problem)."""
+    match = _AT.match(text)
+    assert match is not None
+    message, path = match["message"], match["path"] or "$"
+    if found := re.fullmatch(r"Object missing required field `(\w+)`", message):
+        tags = _choices(kind, f"{path}.{found[1]}")
+        return f"{path}.{found[1]}", f"is required (one of {', '.join(tags)})" if tags else "is required"
+    if found := re.fullmatch(r"Object contains unknown field `(.*)`", message):
+        known = _field_names(kind, path)
+        return f"{path}.{found[1]}", f"unknown field (known: {', '.join(known)})" if known else "unknown field"
+    if found := re.fullmatch(r"Expected `([\w |]+)`, got `(\w+)`", message):
+        wanted = " or ".join(_NAMES.get(name, name) for name in found[1].split(" | "))
+        return path, f"must be {wanted}, not {_NAMES.get(found[2], found[2])}"
+    if found := re.fullmatch(r"Expected `\w+` >= (-?\d+)", message):
+        return path, f"must be at least {found[1]}"
+    if found := re.fullmatch(r"Expected `\w+` <= (-?\d+)", message):
+        return path, f"must be at most {found[1]}"
+    if re.fullmatch(r"Expected `str` of length >= 1", message):
+        return path, "must be a non-empty string"
+    if found := re.fullmatch(r"Expected `str` of length <= (\d+)", message):
+        return path, f"must be at most {found[1]} characters"
+    if re.fullmatch(r"Expected `str` matching regex .*", message):
+        return path, "is not in the expected form"
+    if re.fullmatch(r"Invalid (enum )?value .*", message):
+        values = _choices(kind, path)
+        return path, f"must be one of {', '.join(values)}" if values else message[0].lower() + message[1:]
+    return path, message[0].lower() + message[1:]
+
+
+def _resolve(kind: Any, path: str) -> msgspec.inspect.Type | None:
+    """The type at a JSON path inside `kind` (indexes and keys are skipped over)."""
+    info: msgspec.inspect.Type | None = msgspec.inspect.type_info(kind)
+    for part in re.findall(r"\.([^.\[]+)|\[[^\]]*\]", path):
+        info = _unwrap(info)
+        if part == "":  # an index or a key
+            info = getattr(info, "item_type", None) or getattr(info, "value_type", None)
+        else:
+            structs = [info] if isinstance(info, msgspec.inspect.StructType) else [
+                t for t in getattr(info, "types", ()) if isinstance(t, msgspec.inspect.StructType)]
+            info = next((f.type for st in structs for f in st.fields if f.encode_name == part), None)
+            if info is None:
+                return None
+    return _unwrap(info)
+
+
+def _unwrap(info: msgspec.inspect.Type | None) -> msgspec.inspect.Type | None:
+    if isinstance(info, msgspec.inspect.UnionType):
+        rest = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        if len(rest) == 1:
+            return rest[0]
+    return info
+
+
+def _choices(kind: Any, path: str) -> list[str]:
+    info = _resolve(kind, path)
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return [str(v) for v in info.values]
+    parent = _resolve(kind, path.rsplit(".", 1)[0]) if "." in path else _unwrap(msgspec.inspect.type_info(kind))
+    if isinstance(parent, msgspec.inspect.UnionType):  # a tagged union: the tags
+        return [str(t.tag) for t in parent.types if isinstance(t, msgspec.inspect.StructType) and t.tag is not None]
+    return []
+
+
+def _field_names(kind: Any, path: str) -> list[str]:
+    info = _resolve(kind, path)
+    if isinstance(info, msgspec.inspect.StructType):
+        return [f.encode_name for f in info.fields]
+    return []
