@@ -37,6 +37,7 @@ def audit_steps(copy: WalletCopy) -> Generator[None, None, dict[str, Any]]:
     """The audit of a wallet copy, pausing (yielding) every CHUNK items so a server can serve in between."""
     violations: list[str] = []
     players = {p.id: p for p in copy.players}
+    bet_keys = {(b.counterparty_id, b.bet_id) for b in copy.bets}
     running: dict[str, int] = {}
     for i, e in enumerate(copy.entries(), 1):
         if i % CHUNK == 0:
@@ -57,7 +58,7 @@ def audit_steps(copy: WalletCopy) -> Generator[None, None, dict[str, Any]]:
             violations.append(
                 f"transaction {e.transaction_id}: balance after it is negative ({minor_text(e.balance_after, scale)})"
             )
-        if e.bet_id is not None and (e.counterparty_id, e.bet_id) not in copy.bet_keys:
+        if e.bet_id is not None and (e.counterparty_id, e.bet_id) not in bet_keys:
             violations.append(f"transaction {e.transaction_id}: bet {e.bet_id!r} does not exist")
     for p in copy.players:
         scale = copy.currencies[p.currency]

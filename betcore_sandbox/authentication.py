@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .errors import Unauthorized
-from .money import shown
+from .limits import MAX_TIMESTAMP_DIGITS
+from .text import shown
 from .request_ids import SeenRequestIds
 from .settings import Settings
 from .signing import compute_sign, explain_mismatch, signs_match, string_to_sign
 
 REQUIRED_HEADERS = ("X-Counterparty-Id", "X-Timestamp", "X-Request-Id", "X-Sign")
-# Epoch milliseconds have 13 digits until the year 2286; anything much longer is not a timestamp.
-MAX_TIMESTAMP_DIGITS = 16
 
 
 def authenticate(

@@ -9,10 +9,11 @@ from typing import Any
 from . import jsontext
 from .commands import Command, PayIn, PayInOut, PayOut, Refund
 from .errors import InvalidRequest
-from .money import AmountError, json_type, parse_amount, shown, uses_exponent
+from .limits import MAX_ID_LENGTH
+from .money import AmountError, json_type, parse_amount, uses_exponent
+from .text import shown
 from .settings import Settings
 
-MAX_ID_LENGTH = 128
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "pay-in": ("betId", "betAmount", "gameRoundId", "sessionId"),

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env
 from .fixtures import Fixture, FixtureError, load_fixture
+from .limits import LINGER_SECONDS, SHUTDOWN_GRACE_SECONDS
 from .logs import FORMATS, LEVELS, LOG, REQUEST_LOG, configure
 from .signing import signed_headers, string_to_sign
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 COMMANDS = ("serve", "healthcheck", "sign")
 EXIT_USAGE = 2
-SHUTDOWN_GRACE_SECONDS = 3.0  # what the README promises in-flight requests on SIGTERM
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", help=f"require this bearer token on the admin API (env {env_name('admin_token')})")
     serve.add_argument("--log-format", choices=FORMATS, help=f"env {env_name('log_format')}; default text")
     serve.add_argument("--log-level", choices=LEVELS, help=f"env {env_name('log_level')}; default info")
+    serve.add_argument("--header-timeout", help=f"seconds for a request head to arrive (env "
+                                                f"{env_name('header_timeout')}; default 10)")
     serve.set_defaults(run=_serve)
 
     health = commands.add_parser("healthcheck", help="exit 0 when a sandbox answers healthy, 1 otherwise")
@@ -102,7 +104,7 @@ def _serve(options: argparse.Namespace) -> int:
     from .web.app import create_app
 
     state = SandboxState(fixture, settings)
-    app = create_app(state, admin_token=config.admin_token, pace_gc=True)
+    app = create_app(state, admin_token=config.admin_token, pace_gc=True, header_timeout=config.header_timeout)
     if not config.loopback_only and not config.admin_token:
         LOG.warning(
             "listening on %s without an admin token: anyone who can reach it may change the wallet "
@@ -131,7 +133,8 @@ async def _run(app: web.Application, sock: socket.socket, announce: Callable[[],
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     # The keep-alive timeout web.run_app uses; the grace is per connection and they all run at once.
-    runner = SandboxRunner(app, access_log=None, keepalive_timeout=75.0, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    runner = SandboxRunner(app, access_log=None, keepalive_timeout=75.0, shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+                           lingering_time=LINGER_SECONDS)
     await runner.setup()
     try:
         await web.SockSite(runner, sock).start()

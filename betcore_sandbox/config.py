@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import settings as runtime_settings
+from .limits import DEFAULT_HEADER_TIMEOUT
 from .logs import FORMATS, LEVELS
 
 ENV_PREFIX = "BETCORE_SANDBOX_"
@@ -26,6 +27,7 @@ class ServerConfig:
     admin_token: str | None = None
     log_format: str = "text"
     log_level: str = "info"
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT  # seconds for a request head to arrive
 
     @property
     def loopback_only(self) -> bool:
@@ -59,7 +61,15 @@ def resolve(flags: Mapping[str, object], env: Mapping[str, str]) -> ServerConfig
     log_level = (pick("log_level") or defaults.log_level).lower()
     if log_level not in LEVELS:
         raise ConfigError(f"log level must be one of {', '.join(LEVELS)}, got {log_level!r}")
+    timeout_text = pick("header_timeout")
+    try:
+        header_timeout = float(timeout_text) if timeout_text is not None else defaults.header_timeout
+    except ValueError:
+        raise ConfigError(f"header timeout must be a number of seconds, got {timeout_text!r}") from None
+    if not 0 < header_timeout <= 600:
+        raise ConfigError(f"header timeout must be more than 0 and at most 600 seconds, got {timeout_text}")
     return ServerConfig(
+        header_timeout=header_timeout,
         host=pick("host") or defaults.host,
         port=port,
         fixtures=pick("fixtures"),

@@ -40,8 +40,7 @@ def export_state(state: SandboxState) -> dict[str, Any]:
 
 
 def import_state(state: SandboxState, body: Any) -> dict[str, Any]:
-    snapshot.import_state(state, body)
-    return snapshot.export_state(state)
+    return snapshot.import_state(state, body)
 
 
 # -- players ---------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from typing import Any
 
 from .errors import AdminInputError, NotFound
 from .inputs import FaultIn, InputError, read
-from .money import shown
+from .limits import MAX_TTL_SECONDS
+from .text import shown
 
 KINDS = (
     "http_error",
@@ -26,7 +27,6 @@ KINDS = (
 )
 # Kinds that answer nothing: the client sees a dropped connection.
 SILENT_KINDS = frozenset({"timeout", "connection_reset", "empty_response"})
-MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 
 
 @dataclass(slots=True)

@@ -29,7 +29,8 @@ from .inputs import (
     TombstoneIn,
     read,
 )
-from .money import MAX_SCALE, AmountError, shown, to_scale
+from .money import MAX_SCALE, AmountError, to_scale
+from .text import shown
 
 DEFAULT_CURRENCIES = {"EUR": 2, "USD": 2, "GBP": 2, "BTC": 8}
 DEFAULT_SOURCE = "<embedded default fixture>"
@@ -136,7 +137,8 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
             win=_optional_in_scale(b.win, scale, player.currency, f"{where}.win"),
         )
     ledger = []
-    seen_transactions: set[str] = set()
+    # A transaction is one operation: its entries are adjacent, of one player and one bet.
+    owners: dict[str, tuple[str, str | None, str | None]] = {}
     previous = None
     for i, e in enumerate(given.ledger):
         where = f"$.ledger[{i}]"
@@ -145,12 +147,21 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
             _known(sessions, e.session_id, f"{where}.sessionId", "session")
         if e.counterparty_id is not None:
             _known(counterparties, e.counterparty_id, f"{where}.counterpartyId", "counterparty")
-        if e.bet_id is not None and (e.counterparty_id or "", e.bet_id) not in bets:
-            raise InputError(f"{where}.betId", f"unknown bet {shown(e.bet_id)} of counterparty "
-                                               f"{shown(e.counterparty_id)}")
-        if e.transaction_id in seen_transactions and e.transaction_id != previous:
-            raise InputError(f"{where}.transactionId", f"transaction {e.transaction_id} appears twice")
-        seen_transactions.add(e.transaction_id)
+        if e.bet_id is not None:
+            bet = bets.get((e.counterparty_id or "", e.bet_id))
+            if bet is None:
+                raise InputError(f"{where}.betId", f"unknown bet {shown(e.bet_id)} of counterparty "
+                                                   f"{shown(e.counterparty_id)}")
+            if (e.player_id, e.session_id) != (bet.player_id, bet.session_id):
+                raise InputError(f"{where}.playerId", f"the entry of bet {shown(e.bet_id)} must be of its player "
+                                                      f"{shown(bet.player_id)} and session {shown(bet.session_id)}")
+        elif e.type != "adjustment":
+            raise InputError(f"{where}.betId", f"a {e.type} entry belongs to a bet")
+        owner = (e.player_id, e.counterparty_id, e.bet_id)
+        if e.transaction_id in owners and (e.transaction_id != previous or owners[e.transaction_id] != owner):
+            raise InputError(f"{where}.transactionId",
+                             f"transaction {e.transaction_id} is used by more than one operation")
+        owners[e.transaction_id] = owner
         previous = e.transaction_id
         scale = currencies[player.currency]
         ledger.append(msgspec.structs.replace(
@@ -162,6 +173,8 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         where = f"$.tombstones[{i}]"
         _known(counterparties, t.counterparty_id, f"{where}.counterpartyId", "counterparty")
         _known(sessions, t.session_id, f"{where}.sessionId", "session")
+        if (t.counterparty_id, t.bet_id) in bets:
+            raise InputError(f"{where}.betId", f"bet {shown(t.bet_id)} exists: a tombstone is for a bet never placed")
     return Fixture(
         counterparties=tuple(counterparties.values()),
         currencies=currencies,

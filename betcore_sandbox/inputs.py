@@ -16,7 +16,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
-from .money import json_type, parse_amount, shown
+from .money import json_type, parse_amount
+from .text import shown
 
 T = TypeVar("T")
 
@@ -168,6 +169,7 @@ class LedgerEntryIn(Struct):
     bet_id: Id | None = None
     counterparty_id: Id | None = None
     request_id: str | None = None
+    game_round_id: str | None = None
 
 
 class TombstoneIn(Struct):

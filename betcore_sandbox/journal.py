@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .limits import UNTRUSTED_BODY_BYTES, UNTRUSTED_HEADER_BYTES, UNTRUSTED_HEADERS
+from .text import clip_strings
+
 DEFAULT_LIMIT = 10_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-# What an unauthenticated request keeps of its body, of each header value and of its signature diagnostics.
-UNTRUSTED_BODY_BYTES = 1024
-UNTRUSTED_HEADER_BYTES = 256
-UNTRUSTED_HEADERS = 32
 ENTRY_OVERHEAD = 400  # the fixed fields of an entry, roughly, in bytes
 
 RawHeaders = tuple[tuple[bytes, bytes], ...]
@@ -63,17 +62,7 @@ class JournalEntry:
         self.truncated = body != self.body or headers != self.headers
         self.body, self.headers = body, headers
         if self.signature_debug is not None:
-            self.signature_debug = _clip_strings(self.signature_debug, UNTRUSTED_BODY_BYTES)
-
-
-def _clip_strings(value: Any, limit: int) -> Any:
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit] + f"… ({len(value)} characters)"
-    if isinstance(value, dict):
-        return {key: _clip_strings(item, limit) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_clip_strings(item, limit) for item in value]
-    return value
+            self.signature_debug = clip_strings(self.signature_debug, UNTRUSTED_BODY_BYTES)
 
 
 def _size(entry: JournalEntry) -> int:

@@ -28,6 +28,7 @@ class LedgerEntry(NamedTuple):
     counterparty_id: str | None
     request_id: str | None
     time: float
+    game_round_id: str | None = None  # of the operation: with winAmount, what tells two pay-outs apart
 
 
 class _IntColumn:
@@ -50,8 +51,8 @@ class _IntColumn:
 class Ledger:
     """Append-only. A row's index is its position; rows are never changed or removed."""
 
-    __slots__ = ("_amount", "_balance", "_bet", "_counterparty", "_player", "_request", "_session", "_time",
-                 "_transaction", "_type")
+    __slots__ = ("_amount", "_balance", "_bet", "_counterparty", "_player", "_request", "_round", "_session",
+                 "_time", "_transaction", "_type")
 
     def __init__(self) -> None:
         self._transaction = array("q")
@@ -64,6 +65,7 @@ class Ledger:
         self._counterparty: list[str | None] = []
         self._request: list[str | None] = []
         self._time = array("d")
+        self._round: list[str | None] = []
 
     def __len__(self) -> int:
         return len(self._transaction)
@@ -84,6 +86,7 @@ class Ledger:
         counterparty_id: str | None,
         request_id: str | None,
         time: float,
+        game_round_id: str | None = None,
     ) -> int:
         """Add a row from its fields (the hot path: no record is built); its index."""
         self._transaction.append(transaction_id)
@@ -96,6 +99,7 @@ class Ledger:
         self._counterparty.append(counterparty_id)
         self._request.append(request_id)
         self._time.append(time)
+        self._round.append(game_round_id)
         return len(self._transaction) - 1
 
     def __getitem__(self, index: int) -> LedgerEntry:
@@ -110,6 +114,7 @@ class Ledger:
             self._counterparty[index],
             self._request[index],
             self._time[index],
+            self._round[index],
         )
 
     def entries(self, stop: int | None = None) -> Iterator[LedgerEntry]:

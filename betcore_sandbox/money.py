@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded
 
-MAX_INTEGER_DIGITS = 12
-MAX_SCALE = 18
-# A JSON number or amount text longer than this, or with a larger exponent, is refused before it is
-# formatted anywhere: "1e999999999" must not become a billion digits.
-MAX_NUMBER_TEXT = 100
-MAX_EXPONENT = 100
+from .limits import MAX_EXPONENT, MAX_INTEGER_DIGITS, MAX_NUMBER_TEXT, MAX_SCALE
+from .text import clip, shown
+
+# A JSON number or amount text longer than MAX_NUMBER_TEXT, or with a larger exponent than MAX_EXPONENT, is
+# refused before it is formatted anywhere: "1e999999999" must not become a billion digits.
 
 MONEY = Context(prec=64, traps=[InvalidOperation, Inexact, Rounded, Overflow])
 # Quantizing an over-precise amount is how we detect it, so this context must not trap Inexact.
@@ -48,7 +47,7 @@ class NumberOutOfRange:
         self.text = clip(text, 24)
 
     def __repr__(self) -> str:
-        return f"{self.text} (out of range)"
+        return self.text
 
 
 def json_number(text: str) -> Decimal | NumberOutOfRange:
@@ -97,7 +96,7 @@ def parse_amount(value: object, notation: str = "any") -> Decimal:
         raise AmountError(f"must be a number or a decimal string, not {json_type(value)}")
     if not amount.is_finite():
         raise AmountError(f"must be a finite number, not {shown(value)}")
-    if amount < 0:
+    if amount.is_signed():  # "-0" and -0.00 too: a minus sign on an amount is never what a client means
         raise AmountError(f"must not be negative: {shown(value)}")
     if amount and amount.adjusted() >= MAX_INTEGER_DIGITS:
         raise AmountError(f"has more than {MAX_INTEGER_DIGITS} integer digits")
@@ -157,21 +156,6 @@ def in_scale(amount: Decimal, scale: int) -> Decimal:
 
 def to_text(amount: Decimal, scale: int) -> str:
     return format(in_scale(amount, scale), "f")
-
-
-def shown(value: object, limit: int = 40) -> str:
-    """A value echoed in a message, cut to `limit` characters: an error never amplifies its input."""
-    if isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        text = f"{value:f}" if isinstance(exponent, int) and abs(exponent) <= limit else str(value)
-    else:
-        text = repr(value)
-    return clip(text, limit)
-
-
-def clip(text: str, limit: int = 200) -> str:
-    """Text echoed in a message, cut to `limit` characters."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def json_type(value: object) -> str:

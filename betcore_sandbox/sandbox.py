@@ -23,6 +23,7 @@ from .fixtures import Fixture, load_fixture, parse_fixture
 from .signing import signed_headers
 from .state import SandboxState
 from .web.app import create_app
+from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS
 from .web.connections import SandboxRunner
 
 T = TypeVar("T")
@@ -74,12 +75,14 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         admin_token: str | None = None,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
         **settings: Any,
     ) -> None:
         self.fixture = resolve_fixture(fixtures)
         self.state = SandboxState(self.fixture, settings)
         self.host = host
         self._port = port
+        self._header_timeout = header_timeout
         self._admin_token = admin_token
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -121,7 +124,10 @@ class Sandbox:
         asyncio.set_event_loop(loop)
         try:
             runner = SandboxRunner(
-                create_app(self.state, admin_token=self._admin_token), access_log=None, shutdown_timeout=1.0
+                create_app(self.state, admin_token=self._admin_token, header_timeout=self._header_timeout),
+                access_log=None,
+                shutdown_timeout=1.0,
+                lingering_time=LINGER_SECONDS,
             )
             loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, self.host, self._port)

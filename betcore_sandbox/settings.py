@@ -31,7 +31,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[int, int]] = {
     "timestampToleranceMs": (0, MAX_TOLERANCE_MS),
     "journalLimit": (1, MAX_JOURNAL_LIMIT),
-    "journalMaxBytes": (64 * 1024, MAX_JOURNAL_BYTES),
+    "journalMaxBytes": (1024 * 1024, MAX_JOURNAL_BYTES),  # at least room for a few whole 64 KiB requests
     "bodyReadTimeoutMs": (1, MAX_READ_TIMEOUT_MS),
 }
 
@@ -55,8 +55,9 @@ class Settings:
         return asdict(self)
 
     def update(self, changes: Mapping[str, Any]) -> None:
-        """Validate every change first, then apply them all: a bad value changes nothing."""
-        checked = validate(changes)
+        """Validate every change first, then apply them all: a bad value changes nothing. A duplicateResponse
+        object changes only the endpoints it names."""
+        checked = validate(changes, base=self.duplicateResponse)
         for name, value in checked.items():
             setattr(self, name, value)
 
@@ -85,8 +86,11 @@ def canonical_name(name: str) -> str:
     return _SNAKE.get(name, name)
 
 
-def validate(changes: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """Checked copies of the given settings; SettingError names the first bad one."""
+def validate(
+    changes: Mapping[str, Any], where: str = "", *, base: Mapping[str, str] = DEFAULT_DUPLICATE_RESPONSE
+) -> dict[str, Any]:
+    """Checked copies of the given settings; SettingError names the first bad one. `base`: what a
+    duplicateResponse object that names only some endpoints keeps for the others."""
     if not isinstance(changes, Mapping):
         raise SettingError(where or "settings", "must be an object")
     checked: dict[str, Any] = {}
@@ -95,7 +99,10 @@ def validate(changes: Mapping[str, Any], where: str = "") -> dict[str, Any]:
         label = f"{where}.{given}" if where else str(given)
         if name not in NAMES:
             raise SettingError(label, f"unknown setting (known: {', '.join(NAMES)})")
-        checked[name] = _check(name, value, label)
+        if name in checked:
+            raise SettingError(label, f"{name} is given twice (camelCase and snake_case)")
+        checked[name] = _duplicate_response(value, label, base) if name == "duplicateResponse" else _check(
+            name, value, label)
     return checked
 
 
@@ -115,23 +122,21 @@ def _check(name: str, value: Any, label: str) -> Any:
         if value not in EXPLAIN_MODES:
             raise SettingError(label, f"must be one of {', '.join(EXPLAIN_MODES)}")
         return value
-    if name == "duplicateResponse":
-        return _duplicate_response(value, label)
     choices = CHOICES[name]
     if value not in choices:
         raise SettingError(label, f"must be one of {', '.join(choices)}")
     return value
 
 
-def _duplicate_response(value: Any, label: str) -> dict[str, str]:
-    """One mode for every endpoint, or an object per endpoint (endpoints left out keep the default)."""
+def _duplicate_response(value: Any, label: str, base: Mapping[str, str]) -> dict[str, str]:
+    """One mode for every endpoint, or an object per endpoint (endpoints left out keep what `base` has)."""
     if isinstance(value, str):
         if value not in DUPLICATE_RESPONSES:
             raise SettingError(label, f"must be one of {', '.join(DUPLICATE_RESPONSES)}, or an object per endpoint")
         return dict.fromkeys(BET_ENDPOINTS, value)
     if not isinstance(value, Mapping):
         raise SettingError(label, f"must be one of {', '.join(DUPLICATE_RESPONSES)}, or an object per endpoint")
-    modes = dict(DEFAULT_DUPLICATE_RESPONSE)
+    modes = dict(base)
     for endpoint, mode in value.items():
         if endpoint not in BET_ENDPOINTS:
             raise SettingError(f"{label}.{endpoint}", f"unknown endpoint (known: {', '.join(BET_ENDPOINTS)})")

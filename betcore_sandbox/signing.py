@@ -15,6 +15,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
+from .text import printable_bytes
+
 BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -85,15 +87,15 @@ def explain_mismatch(
         if candidate() == received.strip().lower()
     ]
     return {
-        "stringToSign": _printable(message),
+        "stringToSign": printable_bytes(message),
         "parts": {
-            "body": None if method.upper() in BODYLESS_METHODS else _printable(body),
-            "counterpartyId": _printable(header_bytes(counterparty_id)),
-            "timestamp": _printable(header_bytes(timestamp)),
-            "requestId": _printable(header_bytes(request_id)),
+            "body": None if method.upper() in BODYLESS_METHODS else printable_bytes(body),
+            "counterpartyId": printable_bytes(header_bytes(counterparty_id)),
+            "timestamp": printable_bytes(header_bytes(timestamp)),
+            "requestId": printable_bytes(header_bytes(request_id)),
         },
         "expectedSign": expected,
-        "receivedSign": _printable(header_bytes(received)),
+        "receivedSign": printable_bytes(header_bytes(received)),
         "hints": matched[:1] or _checklist(method, secret, received),
     }
 
@@ -105,11 +107,6 @@ def public_diagnostics(debug: dict[str, object], mode: str) -> dict[str, object]
     if mode == "full":
         return debug
     return {key: value for key, value in debug.items() if key != "expectedSign"}
-
-
-def _printable(raw: bytes) -> str:
-    """Bytes as text that any JSON encoder takes: undecodable bytes shown as \\xNN."""
-    return raw.decode("utf-8", "backslashreplace")
 
 
 def _mistakes(

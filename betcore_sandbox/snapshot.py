@@ -5,13 +5,14 @@ An export is a fixture: `--fixtures` and `PUT /__admin/state` both accept it and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from . import audit as money_audit
 from . import views
 from .errors import AdminInputError
-from .fixtures import FixtureError, parse_fixture
+from . import jsontext
+from .fixtures import Fixture, FixtureError, parse_fixture
 from .settings import Settings
 from .state import SandboxState
 from .views import Views
@@ -57,19 +58,43 @@ def _head(state: SandboxState, copy: WalletCopy, shown: Views) -> dict[str, Any]
     }
 
 
-def import_state(state: SandboxState, data: Any) -> None:
-    """Replace the running state with an export. Everything is checked on a separate wallet first — every
-    reference, every amount against its currency, every bet against its ledger entries (the money audit) —
-    and only a consistent state replaces the running one: all or nothing."""
+def import_state(state: SandboxState, data: Any) -> dict[str, Any]:
+    """Replace the running state with an export, all or nothing (see prepare_import); a summary of it."""
+    return install(state, prepare_import(data, state.wallet.clock))
+
+
+def prepare_import(data: Any, clock: Callable[[], float]) -> tuple[Fixture, Wallet]:
+    """Check an export on a wallet of its own — every reference, every amount against its currency, every bet
+    against its ledger entries (the money audit). It touches nothing shared, so a server may run it apart from
+    its loop; only a consistent state is then installed."""
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = jsontext.decode(bytes(data))
+        except jsontext.JsonError as exc:
+            raise AdminInputError(f"body {exc}") from None
     if not isinstance(data, Mapping):
         raise AdminInputError("$: the state must be a JSON object")
     try:
         fixture = parse_fixture(data, "state")
-        candidate = Wallet(state.wallet.clock, Settings(**fixture.settings))
+        candidate = Wallet(clock, Settings(**fixture.settings))
         money_audit.load_checked(candidate, fixture)
     except FixtureError as exc:
         raise AdminInputError(str(exc).removeprefix("state: ")) from None
+    return fixture, candidate
+
+
+def install(state: SandboxState, prepared: tuple[Fixture, Wallet]) -> dict[str, Any]:
+    """Swap a checked import in (one synchronous step: no request sees half of it)."""
+    fixture, candidate = prepared
     state.settings.replace_with(Settings(**fixture.settings))
     state.codes.reset(fixture.response_codes)
     state.wallet.replace_with(candidate)
     state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
+    return {
+        "status": "imported",
+        "players": len(candidate.players),
+        "sessions": len(candidate.sessions),
+        "bets": len(candidate.bets),
+        "transactions": len(candidate.ledger),
+        "lastTransactionId": candidate.last_transaction_id,
+    }

@@ -13,6 +13,7 @@ import msgspec
 from .journal import JournalEntry
 from .ledger import Ledger, LedgerEntry
 from .money import from_minor
+from .text import printable, printable_bytes
 from .wallet import Bet, Player, Session, Tombstone, Wallet, WalletCopy, steps_of
 
 
@@ -112,6 +113,7 @@ class Views:
             "betId": e.bet_id,
             "counterpartyId": e.counterparty_id,
             "requestId": e.request_id,
+            "gameRoundId": e.game_round_id,
             "time": iso(e.time),
         }
 
@@ -180,18 +182,5 @@ def request(e: JournalEntry) -> dict[str, Any]:
     return view
 
 
-def printable(text: str) -> str:
-    """Any text the server decoded, safe to encode as JSON: bytes that were not UTF-8 are shown as \\xNN."""
-    try:
-        text.encode()
-        return text
-    except UnicodeEncodeError:
-        pass
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that did not come from a byte
-        return text.encode("utf-8", "backslashreplace").decode()
-
-
 def _text(raw: bytes | None) -> str | None:
-    return None if raw is None else raw.decode("utf-8", "backslashreplace")
+    return None if raw is None else printable_bytes(raw)

@@ -30,7 +30,9 @@ from .errors import (
 )
 from .fixtures import Fixture
 from .ledger import Ledger, LedgerEntry
-from .money import AmountError, from_minor, minor_text, shown, to_minor
+from .limits import MAX_TTL_SECONDS
+from .money import AmountError, from_minor, minor_text, to_minor
+from .text import shown
 from .settings import Settings
 
 PAY_IN = "pay-in"
@@ -43,8 +45,6 @@ SETTLED = "settled"
 REFUNDED = "refunded"
 SESSION_STATUSES = ("active", "expired", "closed")
 
-# Ten years: far enough for any test, near enough that every expiry is a valid date.
-MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +135,6 @@ class WalletCopy:
     players: list[Player]
     sessions: list[Session]
     bets: list[Bet]
-    bet_keys: set[tuple[str, str]]
     tombstones: list[Tombstone]
     ledger: Ledger  # the live ledger: only its first ledger_length rows belong to this moment
     ledger_length: int
@@ -145,6 +144,8 @@ class WalletCopy:
     def entries(self) -> Iterator[LedgerEntry]:
         return self.ledger.entries(self.ledger_length)
 
+
+_THE_BETS = object()  # _commit's default: the operation's game round is the bet's
 
 # The operation an entry stands for when it opens a transaction; None: the bet's own kind (pay-in, pay-in-out).
 _OPERATION_OF_FIRST_ENTRY: dict[str, str | None] = {"bet": None, "win": PAY_OUT, "refund": REFUND}
@@ -195,7 +196,7 @@ class Wallet:
             currency = self.players[e.player_id].currency
             row = ledger.append(LedgerEntry(
                 int(e.transaction_id), e.type, self._minor(e.amount, currency), self._minor(e.balance_after, currency),
-                e.player_id, e.session_id, e.bet_id, e.counterparty_id, e.request_id, e.time,
+                e.player_id, e.session_id, e.bet_id, e.counterparty_id, e.request_id, e.time, e.game_round_id,
             ))
             if e.bet_id is not None:
                 rows.setdefault((e.counterparty_id or "", e.bet_id), []).append(row)
@@ -233,7 +234,6 @@ class Wallet:
             players=[dataclasses.replace(p) for p in self.players.values()],
             sessions=list(self.sessions.values()),
             bets=list(self.bets.values()),
-            bet_keys=set(self.bets),
             tombstones=list(self.tombstones.values()),
             ledger=self.ledger,
             ledger_length=len(self.ledger),
@@ -304,9 +304,13 @@ class Wallet:
         key = (counterparty_id, bet_id)
         bet = self.bets.get(key)
         if bet is None and self.settings.payOutWithoutBet == "accept" and key not in self.tombstones:
+            # A new bet, so the rules for placing one hold: an active session and a player who may bet.
+            self._session(counterparty_id, session_id, active=True)
+            if player.blocked:
+                raise self._error(LimitExceeded, player, f"player {shown(player.id)} is blocked")
             bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_OUT, 0, game_round_id)
             return self._credit_win(
-                bet, player, units, win_odd, request_id,
+                bet, player, units, win_odd, request_id, game_round_id,
                 f"payOutWithoutBet: bet {shown(bet_id)} was never placed: booked with stake 0 and settled by "
                 "this win because payOutWithoutBet is accept",
             )
@@ -314,17 +318,17 @@ class Wallet:
         if bet.status == REFUNDED:
             raise self._conflict(player, f"bet {shown(bet_id)} was refunded and cannot be paid out")
         pay_outs = [step.entry for step in self.history(bet) if step.operation == PAY_OUT]
-        for entry in pay_outs:
-            if entry.amount == units:
+        for entry in pay_outs:  # the same win of the same round: a retry (another round's equal win is not)
+            if entry.amount == units and entry.game_round_id == game_round_id:
                 return self._answer(player, entry.transaction_id, repeated=True)
         if bet.status == OPEN:
-            return self._credit_win(bet, player, units, win_odd, request_id)
+            return self._credit_win(bet, player, units, win_odd, request_id, game_round_id)
         if bet.kind == PAY_IN_OUT and not pay_outs:
             if self.settings.payOutAfterPayInOut != "additional":
                 raise self._conflict(player, f"bet {shown(bet_id)} was placed and settled by pay-in-out "
                                              "(setting payOutAfterPayInOut is conflict)")
             return self._credit_win(
-                bet, player, units, win_odd, request_id,
+                bet, player, units, win_odd, request_id, game_round_id,
                 f"payOutAfterPayInOut: bet {shown(bet_id)} was settled by pay-in-out: this pay-out credits an "
                 "additional win because payOutAfterPayInOut is additional",
             )
@@ -333,7 +337,7 @@ class Wallet:
             raise self._conflict(player, f"betId {shown(bet_id)} was already paid out (winAmount {paid}); "
                                          "another winAmount is a conflict (setting additionalPayOuts)")
         return self._credit_win(
-            bet, player, units, win_odd, request_id,
+            bet, player, units, win_odd, request_id, game_round_id,
             f"additionalPayOuts: bet {shown(bet_id)} was already paid out: this pay-out with another "
             "winAmount credits again because additionalPayOuts is additional",
         )
@@ -651,13 +655,14 @@ class Wallet:
         win: int,
         win_odd: Decimal | None,
         request_id: str | None,
+        game_round_id: str | None,
         warning: str | None = None,
     ) -> Outcome:
         """Book a pay-out's win on the bet, which is settled from then on."""
         transaction_id = self._next_transaction_id()
         total = win if bet.win is None else bet.win + win
         self._commit(bet._replace(status=SETTLED, win=total, win_odd=win_odd), player,
-                     [(transaction_id, "win", win)], request_id, self.clock())
+                     [(transaction_id, "win", win)], request_id, self.clock(), game_round_id)
         outcome = self._answer(player, transaction_id)
         if warning is not None:
             outcome.warnings = [warning]
@@ -671,15 +676,24 @@ class Wallet:
         return None
 
     def _commit(
-        self, bet: Bet, player: Player, rows: list[tuple[int, str, int]], request_id: str | None, now: float
+        self,
+        bet: Bet,
+        player: Player,
+        rows: list[tuple[int, str, int]],
+        request_id: str | None,
+        now: float,
+        game_round_id: str | None | object = _THE_BETS,
     ) -> None:
-        """Move the player's balance by each row, append the rows to the ledger, and store the bet with them."""
+        """Move the player's balance by each row, append the rows to the ledger, and store the bet with them.
+        `game_round_id`: the operation's when it is not the bet's own (a pay-out names its own, or none)."""
+        if game_round_id is _THE_BETS or game_round_id == bet.game_round_id:
+            game_round_id = bet.game_round_id  # one string object for both
         added = []
         add = self.ledger.add
         for transaction_id, entry_type, amount in rows:
             player.balance += amount
             added.append(add(transaction_id, entry_type, amount, player.balance, player.id, bet.session_id,
-                             bet.bet_id, bet.counterparty_id, request_id, now))
+                             bet.bet_id, bet.counterparty_id, request_id, now, game_round_id))  # type: ignore[arg-type]
         # entries is the last field: a new record without NamedTuple._replace's generic (slow) path
         self.bets[(bet.counterparty_id, bet.bet_id)] = Bet(*bet[:-1], bet.entries + tuple(added))
 

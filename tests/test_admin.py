@@ -177,7 +177,7 @@ async def test_state_round_trips_exactly(admin, provider):
     await admin.call("POST", "/reset")
     status, imported = await admin.call("PUT", "/state", exported)
     assert status == 200, imported
-    assert imported == exported
+    assert imported["status"] == "imported" and imported["transactions"] == len(exported["ledger"])
     assert await admin.get("/state") == exported
     # and it behaves like the old state: bets, idempotency, tombstones, counters
     assert (await provider.pay_out("session-eur", "a", "12.50"))["_responseCode"] == 1  # replay mode

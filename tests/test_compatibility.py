@@ -349,3 +349,13 @@ def test_python_api_header_lookups_stay_case_insensitive():
         assert entry["headers"]["x-counterparty-id"] == sandbox.counterparty_id
         assert entry["headers"]["X-TRACE"] == "1"
         assert "X-Counterparty-Id" in list(entry["headers"].keys())
+
+
+async def test_a_duplicate_response_object_changes_only_the_endpoints_it_names(admin):
+    await admin.call("PATCH", "/settings", {"duplicateResponse": "replay"})
+    status, settings = await admin.call("PATCH", "/settings", {"duplicateResponse": {"pay-out": "code"}})
+    assert status == 200
+    assert settings["duplicateResponse"] == {"pay-in": "replay", "pay-in-out": "replay", "pay-out": "code",
+                                             "refund": "replay"}
+    status, body = await admin.call("PATCH", "/settings", {"zeroStake": "reject", "zero_stake": "accept"})
+    assert status == 400 and "given twice" in body["error"]

@@ -39,14 +39,14 @@ async def test_unauthenticated_requests_keep_a_truncated_record(http, admin, sta
 
 
 async def test_the_journal_is_bounded_in_bytes(http, admin, state):
-    await admin.call("PATCH", "/settings", {"journalMaxBytes": 256 * 1024})
+    await admin.call("PATCH", "/settings", {"journalMaxBytes": 1024 * 1024})
     provider = Provider(http)
-    for i in range(12):  # authenticated requests keep their whole body: about 60 KiB each
+    for i in range(30):  # authenticated requests keep their whole body: about 60 KiB each
         await provider.send("pay-in", "session-eur", {"betId": f"big-{i}", "betAmount": "1.00", "pad": "p" * 60_000})
     entries = await admin.get("/requests")
-    assert 2 <= len(entries) <= 4 and state.journal.bytes <= 256 * 1024
-    assert entries[-1]["betId"] == "big-11"  # the newest are kept
-    status, body = await admin.call("PATCH", "/settings", {"journalMaxBytes": 1000})
+    assert 14 <= len(entries) <= 17 and state.journal.bytes <= 1024 * 1024
+    assert entries[-1]["betId"] == "big-29"  # the newest are kept
+    status, body = await admin.call("PATCH", "/settings", {"journalMaxBytes": 64 * 1024})
     assert status == 400 and "journalMaxBytes" in body["error"]
 
 
@@ -200,7 +200,7 @@ def large_state(bets: int) -> dict:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("path", ["/state", "/audit", "/transactions", "/bets"])
+@pytest.mark.parametrize("path", ["/state", "/audit", "/transactions", "/bets", "PUT /state"])
 async def test_admin_reads_of_a_large_state_let_other_requests_through(aiohttp_client, make_state, path):
     state = make_state()
     http = await aiohttp_client(create_app(state))
@@ -220,7 +220,10 @@ async def test_admin_reads_of_a_large_state_let_other_requests_through(aiohttp_c
 
     prober = asyncio.create_task(probe())
     started = time.perf_counter()
-    response = await http.get(f"/__admin{path}")
+    if path == "PUT /state":  # the import itself: checked apart from the loop, then swapped in
+        response = await http.put("/__admin/state", data=io.BytesIO(json.dumps(large_state(20_000)).encode()))
+    else:
+        response = await http.get(f"/__admin{path}")
     raw = await response.read()
     total = time.perf_counter() - started
     done.set()
@@ -231,5 +234,141 @@ async def test_admin_reads_of_a_large_state_let_other_requests_through(aiohttp_c
         assert read["ok"], read["violations"][:3]
     elif path == "/state":
         assert len(read["ledger"]) == 40_000
+    elif path == "PUT /state":
+        assert read["transactions"] == 40_000
     assert max(gaps) < total / 2, (max(gaps), total)  # all in one go, the longest stall would be the whole read
     assert await provider.balance("s") == D("1020000.00")
+
+
+async def test_a_client_leaving_a_streamed_read_is_no_sandbox_failure(aiohttp_client, make_state):
+    state = make_state()
+    http = await aiohttp_client(create_app(state))
+    response = await http.put("/__admin/state", data=io.BytesIO(json.dumps(large_state(5_000)).encode()))
+    assert response.status == 200
+    reader, writer = await asyncio.open_connection(http.server.host, http.server.port)
+    writer.write(b"GET /__admin/state HTTP/1.1\r\nHost: x\r\n\r\n")
+    await reader.readexactly(1000)  # the answer has started
+    writer.transport.abort()  # and the client is gone
+    assert (await Admin(http).get("/audit"))["ok"]  # the server goes on serving
+    assert state.internal_errors == []
+
+
+async def test_a_failure_in_the_middle_of_a_streamed_read_aborts_it_instead_of_answering_twice(
+    aiohttp_client, make_state, monkeypatch
+):
+    from betcore_sandbox import views
+
+    state = make_state()
+    http = await aiohttp_client(create_app(state))
+    response = await http.put("/__admin/state", data=io.BytesIO(json.dumps(large_state(3_000)).encode()))
+    assert response.status == 200
+    entry = views.Views.entry
+    calls = iter(range(10**9))
+
+    def failing(self, e):
+        if next(calls) == 2_500:
+            raise RuntimeError("a bug half-way")
+        return entry(self, e)
+
+    monkeypatch.setattr(views.Views, "entry", failing)
+    reader, writer = await asyncio.open_connection(http.server.host, http.server.port)
+    writer.write(b"GET /__admin/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    received = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    assert received.startswith(b"HTTP/1.1 200") and received.count(b"HTTP/1.1") == 1
+    assert not received.rstrip().endswith(b"0")  # never a complete chunked answer: the client sees it cut off
+    assert len(state.internal_errors) == 1 and "a bug half-way" in state.internal_errors[0]
+
+
+async def test_an_admin_body_that_never_arrives_is_refused_after_the_read_timeout(http, state):
+    state.settings.update({"bodyReadTimeoutMs": 200})
+    reader, writer = await asyncio.open_connection(http.server.host, http.server.port)
+    writer.write(b"PATCH /__admin/settings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}")
+    answer = await asyncio.wait_for(reader.readuntil(b"bodyReadTimeoutMs"), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 408") and b"bodyReadTimeoutMs" in answer
+    assert state.settings.bodyReadTimeoutMs == 200
+
+
+def test_a_server_process_closes_a_timed_out_request_soon_after_answering():
+    import socket
+    import urllib.request
+
+    from .process import SandboxProcess
+
+    sandbox = SandboxProcess("--port", "0")
+    try:
+        url = sandbox.wait_listening()
+        patch = urllib.request.Request(f"{url}/__admin/settings", data=b'{"bodyReadTimeoutMs": 300}', method="PATCH")
+        urllib.request.urlopen(patch, timeout=5).read()
+        host, port = url.removeprefix("http://").split(":")
+        started = time.perf_counter()
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(post_head("Content-Length: 100") + b'{"betId":')
+            received = b""
+            while chunk := conn.recv(65536):  # to EOF: the server closes once it has answered and lingered
+                received += chunk
+        assert received.startswith(b"HTTP/1.1 408")
+        assert time.perf_counter() - started < 0.3 + 1.0 + 2.0  # timeout + linger + slack (aiohttp's own: 10 s)
+    finally:
+        sandbox.stop()
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_the_header_timeout_is_set_by_flag_or_environment(how):
+    import socket
+
+    from .process import SandboxProcess
+
+    args, env = (("--header-timeout", "0.5"), {}) if how == "flag" else ((), {"BETCORE_SANDBOX_HEADER_TIMEOUT": "0.5"})
+    sandbox = SandboxProcess("--port", "0", *args, env=env)
+    try:
+        host, port = sandbox.wait_listening().removeprefix("http://").split(":")
+        started = time.perf_counter()
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n")  # and the rest never comes
+            assert conn.recv(1024) == b""  # closed by the server
+        assert 0.4 < time.perf_counter() - started < 5  # not the 10 s default
+    finally:
+        sandbox.stop()
+
+
+def test_a_bad_header_timeout_is_a_clear_error():
+    from betcore_sandbox.config import ConfigError, resolve
+
+    assert resolve({"header_timeout": "2.5"}, {}).header_timeout == 2.5
+    for bad in ("soon", "0", "601"):
+        with pytest.raises(ConfigError, match="header timeout"):
+            resolve({"header_timeout": bad}, {})
+
+
+def test_a_request_held_by_a_fault_at_shutdown_is_still_journaled():
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from betcore_sandbox import Sandbox
+
+    sandbox = Sandbox().start()
+    sandbox.add_fault(endpoint="pay-in", kind="delay", delay_ms=30_000, phase="after")
+    body = b'{"betId":"held","betAmount":"1.00"}'
+    request = urllib.request.Request(f"{sandbox.url}/sessions/session-eur/bets/pay-in", data=body,
+                                     headers=sandbox.signed_headers("POST", body))
+
+    def send() -> None:
+        try:
+            urllib.request.urlopen(request, timeout=20).read()
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass  # the server went away: no answer
+
+    client = threading.Thread(target=send)
+    client.start()
+    deadline = time.monotonic() + 10
+    while sandbox.balance("session-eur") != D("999.00"):  # applied, and the answer held
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    sandbox.stop()
+    client.join(20)
+    [entry] = sandbox.requests(endpoint="pay-in")
+    assert entry["fault"]["kind"] == "delay" and entry["response"] is None
+    assert "shut down" in entry["error"]

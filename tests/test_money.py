@@ -23,7 +23,6 @@ from betcore_sandbox.money import (
         (Decimal("0.1"), Decimal("0.1")),
         (2, Decimal(2)),
         ("0", Decimal(0)),
-        ("-0", Decimal(0)),
         ("999999999999.99", Decimal("999999999999.99")),
     ],
 )
@@ -47,6 +46,8 @@ def test_parse_amount_accepts_numbers_and_decimal_strings(value, expected):
         (Decimal("NaN"), "finite"),
         (Decimal("Infinity"), "finite"),
         ("-1", "must not be negative"),
+        ("-0", "must not be negative"),
+        (Decimal("-0.00"), "must not be negative"),
         (Decimal("-0.01"), "must not be negative"),
         ("1000000000000", "more than 12 integer digits"),
         (Decimal("1E+400"), "more than 12 integer digits"),

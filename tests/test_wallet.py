@@ -389,3 +389,24 @@ def test_threads_hitting_the_domain_directly_still_debit_once(wallet):
         t.join()
     assert sorted(results) == [False] + [True] * 15
     assert balance(wallet) == D("90")
+
+
+def test_pay_outs_of_one_bet_are_told_apart_by_their_round(wallet):
+    wallet.settings.update({"additionalPayOuts": "additional"})
+    wallet.pay_in(CP, "s", "m1", D("1"), game_round_id="r0")
+    first = wallet.pay_out(CP, "s", "m1", D("2"), game_round_id="r1")
+    wallet.pay_out(CP, "s", "m1", D("3"), game_round_id="r2")
+    again = wallet.pay_out(CP, "s", "m1", D("2"), game_round_id="r1")  # a retry of the first
+    assert again.repeated and again.transaction_id == first.transaction_id
+    third = wallet.pay_out(CP, "s", "m1", D("2"), game_round_id="r3")  # an equal win of another round
+    assert not third.repeated and balance(wallet) == D("106")
+
+
+def test_a_pay_out_booking_a_new_bet_needs_an_active_session_and_a_player_who_may_bet(wallet, clock):
+    wallet.update_session("s-late", ttl_seconds=1)
+    clock.now += 2
+    with pytest.raises(SessionNotFound):
+        wallet.pay_out(CP, "s-late", "jackpot", D("50"))
+    with pytest.raises(LimitExceeded, match="blocked"):
+        wallet.pay_out(CP, "s-blocked", "jackpot", D("50"))
+    assert len(wallet.ledger) == 0

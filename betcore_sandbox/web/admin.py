@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Generator, Iterator
@@ -31,14 +32,35 @@ def reply(data: Any, status: int = 200) -> web.Response:
 
 
 async def stream(request: web.Request, pieces: Iterator[bytes]) -> web.StreamResponse:
-    """A large JSON answer written piece by piece, letting other requests in between pieces."""
+    """A large JSON answer written piece by piece, letting other requests in between pieces.
+
+    The first piece is made before anything is sent, so a bad query still gets a clean error answer. Once the
+    answer has started, a client that went away ends it quietly; a failure of the sandbox is logged and the
+    connection aborted, since a second answer cannot follow a half-sent one."""
+    first = next(pieces, b"")
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)
-    for piece in pieces:
-        await response.write(piece)
-        await asyncio.sleep(0)
-    await response.write_eof()
+    try:
+        await response.write(first)
+        for piece in pieces:
+            await asyncio.sleep(0)
+            await response.write(piece)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away
+    except Exception as exc:
+        _record_failure(request, exc)
+        if request.transport is not None:
+            request.transport.abort()  # type: ignore[attr-defined]
     return response
+
+
+def _record_failure(request: web.Request, exc: BaseException) -> None:
+    """A bug in the sandbox: visible in the log, and counted for the plugin's teardown check."""
+    request.config_dict[STATE].internal_errors.append("".join(traceback.format_exception(exc)))
+    logging.getLogger("betcore_sandbox").error(
+        "unexpected failure in %s %s", request.method, request.path, exc_info=exc
+    )
 
 
 async def paused(steps: Generator[None, None, T]) -> T:
@@ -56,11 +78,24 @@ def no_content() -> web.Response:
 
 
 async def body(request: web.Request) -> Any:
-    raw = await request.read()
     try:
-        return jsontext.decode(raw or b"{}")
+        return jsontext.decode(await raw_body(request) or b"{}")
     except jsontext.JsonError as exc:
         raise AdminInputError(f"body {exc}") from None
+
+
+async def raw_body(request: web.Request) -> bytes:
+    """The body, within the body-read timeout (a client that never sends it gets 408)."""
+    timeout_ms = request.config_dict[STATE].settings.bodyReadTimeoutMs
+    try:
+        async with asyncio.timeout(timeout_ms / 1000):
+            return await request.read()
+    except TimeoutError:
+        raise BodyTimeout(f"the body did not arrive within {timeout_ms} ms (setting bodyReadTimeoutMs)") from None
+
+
+class BodyTimeout(Exception):
+    pass
 
 
 @web.middleware
@@ -74,15 +109,18 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     except AdminInputError as exc:
         return reply({"error": str(exc)}, 400)
+    except BodyTimeout as exc:
+        response = reply({"error": str(exc)}, 408)
+        response.force_close()
+        return response
     except NotFound as exc:
         return reply({"error": str(exc)}, 404)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
         return reply({"error": f"no admin route {request.method} {request.path}"}, exc.status)
     except web.HTTPException:
         raise
-    except Exception as exc:  # a bug in the sandbox: visible, and counted for the teardown check
-        request.config_dict[STATE].internal_errors.append("".join(traceback.format_exception(exc)))
-        logging.getLogger("betcore_sandbox").exception("unexpected failure in %s %s", request.method, request.path)
+    except Exception as exc:
+        _record_failure(request, exc)
         return reply({"error": f"unexpected sandbox failure: {exc!r}"}, 500)
 
 
@@ -108,7 +146,13 @@ async def get_state(request: web.Request) -> web.StreamResponse:
 
 
 async def put_state(request: web.Request) -> web.Response:
-    return reply(control.import_state(request.config_dict[STATE], await body(request)))
+    """Checked on a wallet of its own in a worker thread (a large import takes seconds), then swapped in here."""
+    state = request.config_dict[STATE]
+    raw = await raw_body(request)
+    prepared = await asyncio.get_running_loop().run_in_executor(
+        None, snapshot.prepare_import, raw, state.wallet.clock
+    )
+    return reply(snapshot.install(state, prepared))
 
 
 async def list_players(request: web.Request) -> web.Response:
@@ -211,8 +255,13 @@ async def remove_fault(request: web.Request) -> web.Response:
     return no_content()
 
 
-async def audit(request: web.Request) -> web.Response:
-    return reply(await paused(money_audit.audit_steps(request.config_dict[STATE].wallet.consistent_copy())))
+async def audit(request: web.Request) -> web.StreamResponse:
+    report = await paused(money_audit.audit_steps(request.config_dict[STATE].wallet.consistent_copy()))
+    open_bets = report.pop("openBets")
+    head = views.encode(report)
+    return await stream(request, itertools.chain(
+        (head[:-1] + b',"openBets":',), views.json_array(open_bets, views.plain), (b"}",)
+    ))
 
 
 async def get_settings(request: web.Request) -> web.Response:

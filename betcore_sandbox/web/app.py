@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..limits import DEFAULT_HEADER_TIMEOUT, MAX_ADMIN_BODY
 from ..state import SandboxState
 from . import connections, heap, provider
 from .admin import create_admin_app
 from .keys import STATE
 
 # Admin state imports can be large; provider bodies are held to their own 64 KiB limit in the handler.
-MAX_ADMIN_BODY = 64 * 1024 * 1024
 
 
 def create_app(
@@ -18,7 +18,7 @@ def create_app(
     *,
     admin_token: str | None = None,
     pace_gc: bool | heap.GcPacing = False,
-    header_timeout: float = connections.DEFAULT_HEADER_TIMEOUT,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
 ) -> web.Application:
     """pace_gc: for a long-running server process (see heap.py); not for sandboxes embedded in a test process.
     header_timeout: seconds a connection has to deliver a complete request head; it applies when the app is served

@@ -16,7 +16,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-DEFAULT_HEADER_TIMEOUT = 10.0
+from ..limits import DEFAULT_HEADER_TIMEOUT
+
 AFTER_CANCEL_SECONDS = 0.25  # for a handler to unwind once the shutdown grace is over
 
 HEADER_TIMEOUT = web.AppKey("header_timeout", float)

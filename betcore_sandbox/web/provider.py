@@ -27,8 +27,8 @@ from ..journal import JournalEntry
 from ..logs import REQUEST_LOG
 from ..state import SandboxState
 from . import envelope
-from ..money import clip
-from ..views import printable
+from ..limits import MAX_PROVIDER_BODY as MAX_BODY
+from ..text import clip, printable
 from .connections import hold
 from .envelope import BodyTimeout, BodyTooLarge, Reply
 from .keys import STATE
@@ -41,7 +41,6 @@ ENDPOINTS = {
     "pay-in-out": ("POST", "/sessions/{sessionId}/bets/pay-in-out"),
     "refund": ("POST", "/sessions/{sessionId}/bets/refund"),
 }
-MAX_BODY = 64 * 1024
 MALFORMED_BODY = b'{"_responseCode":1,"transactionId":"'  # cut off mid-value: not JSON
 
 
@@ -111,15 +110,21 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
         return _respond(state, entry, admitted, started)
 
     rule = _fire(state, endpoint, admitted)
-    if rule is not None:
-        entry.fault = rule.summary()
-    if rule is not None and rule.phase == "before":
-        if (injected := await _inject(request, state, rule, admitted, entry, started)) is not None:
-            return injected
-    reply = _operate(state, endpoint, admitted, entry)
-    if rule is not None and rule.phase == "after":
-        if (injected := await _inject(request, state, rule, admitted, entry, started)) is not None:
-            return injected
+    if rule is None:
+        return _respond(state, entry, _operate(state, endpoint, admitted, entry), started)
+    entry.fault = rule.summary()
+    try:
+        if rule.phase == "before":
+            if (injected := await _inject(request, state, rule, admitted, entry, started)) is not None:
+                return injected
+        reply = _operate(state, endpoint, admitted, entry)
+        if rule.phase == "after":
+            if (injected := await _inject(request, state, rule, admitted, entry, started)) is not None:
+                return injected
+    except asyncio.CancelledError:  # the server shut down while the fault held the request: still journaled
+        entry.error = "the server shut down while a fault held this request; no answer was sent"
+        _finish(state, entry, None, started)
+        raise
     return _respond(state, entry, reply, started)
 
 
@@ -145,8 +150,8 @@ async def _admit(request: web.Request, state: SandboxState, endpoint: str, entry
         bet = None
         if endpoint != "balance":
             bet = parse_bet_request(endpoint, raw, session_id, state.settings)
-            entry.bet_id, entry.unknown_fields, entry.warnings = bet.bet_id, bet.unknown_fields, bet.warnings
-        return Admitted(counterparty_id, session_id, request.headers["X-Request-Id"], bet)
+            entry.bet_id, entry.unknown_fields = bet.bet_id, bet.unknown_fields
+        return Admitted(counterparty_id, session_id, printable(request.headers["X-Request-Id"]), bet)
     except SandboxError as error:
         return _error_reply(state, error, counterparty_id, session_id)
     except Exception as exc:
@@ -160,8 +165,8 @@ def _operate(state: SandboxState, endpoint: str, admitted: Admitted, entry: Jour
         if admitted.bet is None:
             return envelope.balance(state.codes, wallet.balance(admitted.counterparty_id, admitted.session_id))
         result = wallet.apply(admitted.counterparty_id, admitted.session_id, admitted.bet.command, admitted.request_id)
-        if result.warnings:
-            entry.warnings = (entry.warnings or []) + result.warnings
+        if admitted.bet.warnings or result.warnings:  # only a request let through carries them
+            entry.warnings = (admitted.bet.warnings or []) + (result.warnings or [])
         return envelope.outcome(state.codes, state.settings, endpoint, result)
     except SandboxError as error:
         return _error_reply(state, error, admitted.counterparty_id, admitted.session_id)

@@ -1,0 +1,24 @@
+"""Every fixed limit of the sandbox, in one place (the README's Limits table lists them). Limits that a user
+may change at run time are settings (settings.py)."""
+
+from __future__ import annotations
+
+MAX_PROVIDER_BODY = 64 * 1024  # bytes of a provider request body
+MAX_ADMIN_BODY = 64 * 1024 * 1024  # bytes of an admin request body (a state import can be large)
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds for a request head to arrive, from its first byte
+SHUTDOWN_GRACE_SECONDS = 3.0  # what in-flight requests get on SIGTERM / SIGINT
+LINGER_SECONDS = 1.0  # how long an unread request body is drained after an error answer before closing
+
+MAX_NUMBER_TEXT = 100  # characters of one JSON number or amount string
+MAX_EXPONENT = 100  # |exponent| of a number written with one
+MAX_INTEGER_DIGITS = 12  # of an amount
+MAX_SCALE = 18  # decimal places of a currency
+MAX_ID_LENGTH = 128  # characters of a betId or gameRoundId
+MAX_TIMESTAMP_DIGITS = 16  # of X-Timestamp: epoch milliseconds have 13 until the year 2286
+
+MAX_TTL_SECONDS = 10 * 365 * 24 * 3600  # of a session or a fault rule: every expiry stays a valid date
+MAX_DELAY_MS = 3_600_000  # of a delay or timeout fault
+
+UNTRUSTED_BODY_BYTES = 1024  # what the journal keeps of an unauthenticated request's body
+UNTRUSTED_HEADER_BYTES = 256  # ... of each of its header names and values
+UNTRUSTED_HEADERS = 32  # ... of its headers
