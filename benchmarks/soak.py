@@ -151,7 +151,7 @@ class Bet:
     bet_id: str
     session: str
     player: str
-    kind: str  # pay-in | pay-in-out
+    kind: str  # pay-in | pay-in-out | pay-out (a jackpot: a pay-out with no pay-in)
     stake: Decimal
     win: Decimal | None = None
     closed: bool = False  # known settled or refunded; anything else is refunded after the load
@@ -174,11 +174,17 @@ def _number(amount: Decimal) -> str:
     return format(amount, "f")
 
 
-def encode(fields: list[tuple[str, Any]], numeric: frozenset[str] = frozenset()) -> bytes:
-    """Compact JSON, amounts named in `numeric` as JSON numbers written from their exact decimal text."""
-    parts = [f'"{k}":{_number(v) if k in numeric else json.dumps(v if not isinstance(v, Decimal) else _number(v))}'
-             for k, v in fields]
-    return ("{" + ",".join(parts) + "}").encode()
+def encode(fields: list[tuple[str, Any]], numeric: frozenset[str] = frozenset(),
+           exponent: frozenset[str] = frozenset()) -> bytes:
+    """Compact JSON, amounts named in `numeric` as JSON numbers written from their exact decimal text, and those
+    named in `exponent` in exponent notation (as PHP writes small floats: "5.0E-5"), still exact."""
+    def text(key: str, value: Any) -> str:
+        if not isinstance(value, Decimal):
+            return json.dumps(value)
+        written = format(value, "E") if key in exponent else _number(value)
+        return written if key in numeric else json.dumps(written)
+
+    return ("{" + ",".join(f'"{k}":{text(k, v)}' for k, v in fields) + "}").encode()
 
 
 class Epoch:
@@ -196,6 +202,7 @@ class Epoch:
         self.journal_last = 0
         self.journal_window = 1_000
         self.stopping = False
+        self.follow_ups: set[str] = set()  # bets paid out again after their pay-in-out (two win entries)
 
     # -- transport ---------------------------------------------------------------------------------------------
 
@@ -403,7 +410,7 @@ class Epoch:
             if e.get("betId") is not None:
                 per_bet[(e.get("counterpartyId"), e["betId"])][e["type"]] += 1
         for (_, bet_id), types in per_bet.items():
-            twice = [t for t, n in types.items() if n > 1]
+            twice = [t for t, n in types.items() if n > (2 if t == "win" and bet_id in self.follow_ups else 1)]
             if twice:
                 report.violate(f"bet {bet_id}: ledger has {dict(types)} ({', '.join(twice)} booked twice)")
         seen: dict[tuple[str, str], str] = {}
@@ -488,10 +495,12 @@ class Worker:
         session = self.rng.choice(self.epoch.sessions)
         if roll < 0.10:
             await self.balance(session)
-        elif roll < 0.50:
+        elif roll < 0.47:
             await self.pay_in_round(session)
-        elif roll < 0.70:
+        elif roll < 0.67:
             await self.pay_in_out_round(session)
+        elif roll < 0.70:
+            await self.jackpot(session)
         elif roll < 0.77 and self.open:
             await self.pay_out(self.open.pop(self.rng.randrange(len(self.open))))
         elif roll < 0.90 and self.recent_acks:
@@ -546,7 +555,8 @@ class Worker:
         self.count += 1
         _, _, _, decimals = session
         low, high = next((lo, hi) for c, d, _, lo, hi in CURRENCIES if c == session[2])
-        stake = Decimal(self.rng.randint(low, high)).scaleb(-decimals)
+        units = 0 if self.rng.random() < 0.05 else self.rng.randint(low, high)  # now and then a free round
+        stake = Decimal(units).scaleb(-decimals)
         bet = Bet(f"{self.prefix}-{self.count}", session[0], session[1], kind, stake)
         self.bets.append(bet)
         return bet
@@ -554,6 +564,15 @@ class Worker:
     def amount_fields(self, names: tuple[str, ...]) -> frozenset[str]:
         """Amounts go as decimal strings or as JSON numbers, at random."""
         return frozenset(n for n in names if self.rng.random() < 0.5)
+
+    def exponent_fields(self, names: tuple[str, ...]) -> frozenset[str]:
+        """Now and then an amount in exponent notation."""
+        return frozenset(n for n in names if self.rng.random() < 0.15)
+
+    def win_for(self, bet: Bet, decimals: int) -> Decimal:
+        top = max(1, 3 * int(bet.stake.scaleb(decimals)))
+        units = 0 if self.rng.random() < 0.3 else self.rng.randint(1, top)
+        return Decimal(units).scaleb(-decimals)
 
     async def balance(self, session: tuple[str, str, str, int]) -> None:
         answer = await self.attempt("GET", f"/v1/sessions/{session[0]}/balance", b"")
@@ -563,7 +582,7 @@ class Worker:
     async def pay_in_round(self, session: tuple[str, str, str, int]) -> None:
         bet = self.new_bet(session, "pay-in")
         fields = [("betId", bet.bet_id), ("betAmount", bet.stake), ("gameRoundId", f"r-{bet.bet_id}")]
-        raw = encode(fields, self.amount_fields(("betAmount",)))
+        raw = encode(fields, self.amount_fields(("betAmount",)), self.exponent_fields(("betAmount",)))
         answer = await self.php_call("pay-in", bet.session, raw, (("bet", -bet.stake),), bet)
         if not answer.ack:
             await self.refund(bet)  # the PHP client's way out of an unknown stake
@@ -578,10 +597,9 @@ class Worker:
 
     async def pay_out(self, bet: Bet) -> None:
         decimals = next(d for s, _, _, d in self.epoch.sessions if s == bet.session)
-        units = 0 if self.rng.random() < 0.3 else self.rng.randint(1, 3 * int(bet.stake.scaleb(decimals)))
-        bet.win = Decimal(units).scaleb(-decimals)
+        bet.win = self.win_for(bet, decimals)
         fields = [("betId", bet.bet_id), ("winAmount", bet.win), ("gameRoundId", f"r-{bet.bet_id}")]
-        raw = encode(fields, self.amount_fields(("winAmount",)))
+        raw = encode(fields, self.amount_fields(("winAmount",)), self.exponent_fields(("winAmount",)))
         answer = await self.php_call("pay-out", bet.session, raw, (("win", bet.win),), bet)
         if answer.ack:
             bet.closed = True
@@ -590,18 +608,38 @@ class Worker:
 
     async def pay_in_out_round(self, session: tuple[str, str, str, int]) -> None:
         bet = self.new_bet(session, "pay-in-out")
-        units = 0 if self.rng.random() < 0.3 else self.rng.randint(1, 3 * int(bet.stake.scaleb(session[3])))
-        bet.win = Decimal(units).scaleb(-session[3])
+        bet.win = self.win_for(bet, session[3])
         fields = [("betId", bet.bet_id), ("betAmount", bet.stake), ("winAmount", bet.win),
                   ("gameRoundId", f"r-{bet.bet_id}")]
         raw = encode(fields, self.amount_fields(("betAmount", "winAmount")))
         answer = await self.php_call("pay-in-out", bet.session, raw, (("bet", -bet.stake), ("win", bet.win)), bet)
         if answer.ack:
-            bet.closed = self.rng.random() < 0.85
+            roll = self.rng.random()
+            bet.closed = roll < 0.85
             if not bet.closed:
                 await self.refund(bet)  # sometimes take it back: both legs reversed
+            elif roll < 0.10:
+                await self.follow_up(bet, session)
         else:
             await self.refund(bet)
+
+    async def follow_up(self, bet: Bet, session: tuple[str, str, str, int]) -> None:
+        """A further pay-out on a pay-in-out bet, in a round of its own: an additional win by default."""
+        win = self.win_for(bet, session[3])
+        raw = encode([("betId", bet.bet_id), ("winAmount", win), ("gameRoundId", f"f-{bet.bet_id}")],
+                     self.amount_fields(("winAmount",)))
+        self.epoch.follow_ups.add(bet.bet_id)
+        await self.php_call("pay-out", bet.session, raw, (("win", win),), bet)
+
+    async def jackpot(self, session: tuple[str, str, str, int]) -> None:
+        """A pay-out for a bet never paid in (the PHP client's jackpot path): booked with stake 0 by default.
+        Nothing is at stake, so the bet is closed whatever the answer."""
+        bet = self.new_bet(session, "pay-out")
+        bet.stake, bet.closed = Decimal(0).scaleb(-session[3]), True
+        bet.win = Decimal(self.rng.randint(1, 10_000)).scaleb(-session[3])
+        raw = encode([("betId", bet.bet_id), ("winAmount", bet.win), ("gameRoundId", f"r-{bet.bet_id}")],
+                     self.amount_fields(("winAmount",)), self.exponent_fields(("winAmount",)))
+        await self.php_call("pay-out", bet.session, raw, (("win", bet.win),), bet)
 
     async def refund(self, bet: Bet) -> None:
         raw = encode([("betId", bet.bet_id), ("gameRoundId", f"r-{bet.bet_id}")])

@@ -32,7 +32,7 @@ FIXTURE = {
     ],
 }
 BET = "52db2c1e-8f0f-4f0e-9d61-6e0a2f3d9c11"
-ROUND = "d3c7a9e0-11b2-4c55-8a1d-0f6b7e2c4d93"
+ROUND = "d3c7a9e0/11b2/4c55"  # with '/': json_encode sends it as '\/', and the signature covers those bytes
 
 
 def php(endpoint: str, **fields: Any) -> bytes:
@@ -42,7 +42,7 @@ def php(endpoint: str, **fields: Any) -> bytes:
 
 PAY_IN = php("pay-in", betAmount="1.50", betId=BET, gameRoundId=ROUND, sessionId=SESSION)
 PAY_OUT = (
-    b'{"betId":"' + BET.encode() + b'","gameRoundId":"' + ROUND.encode()
+    b'{"betId":"' + BET.encode() + b'","gameRoundId":"' + ROUND.replace("/", "\\/").encode()
     + b'","sessionId":"sess-prod-eur","winAmount":"3","winOdd":3}'
 )  # the body from the finding, as sent
 
@@ -279,27 +279,33 @@ async def test_no_warning_when_no_lenient_rule_was_needed(make_sandbox):
 
 # -- every new setting through the admin API and the fixture file ----------------------------------------------------
 
-STRICT = {
-    "amountNotation": ("plain", "pay-in", b'{"betAmount":"5.0E-1","betId":"n"}', 2),
-    "zeroStake": ("reject", "pay-in-out", FREE_ROUND, 2),
-    "payOutWithoutBet": ("reject", "pay-out", JACKPOT, 5),
+STRICT = {  # setting: (its strict value, a request it refuses, the answer, what to send first)
+    "amountNotation": ("plain", "pay-in", b'{"betAmount":"5.0E-1","betId":"n"}', 2, []),
+    "zeroStake": ("reject", "pay-in-out", FREE_ROUND, 2, []),
+    "payOutWithoutBet": ("reject", "pay-out", JACKPOT, 5, []),
+    "payOutAfterPayInOut": ("conflict", "pay-out", FOLLOW_UP, 6, [("pay-in-out", PAY_IN_OUT)]),
+    "additionalPayOuts": ("additional", "pay-out", php("pay-out", betId=BET, winAmount="1.25"), 1,
+                          [("pay-in", PAY_IN), ("pay-out", PAY_OUT)]),  # lenient when set: credits again
 }
+DEFAULTS = {"amountNotation": "any", "zeroStake": "accept", "payOutWithoutBet": "accept",
+            "payOutAfterPayInOut": "additional", "additionalPayOuts": "conflict"}
 
 
 @pytest.mark.parametrize("setting", STRICT)
 @pytest.mark.parametrize("where", ["admin", "fixture"])
 async def test_each_setting_works_from_the_admin_api_and_the_fixture_file(aiohttp_client, make_state, setting, where):
-    value, endpoint, raw, code = STRICT[setting]
+    value, endpoint, raw, code, first = STRICT[setting]
     fixture = {**FIXTURE, "settings": {setting: value}} if where == "fixture" else FIXTURE
     state = make_state(fixture)
     http = await aiohttp_client(create_app(state))
     if where == "admin":
         status, changed = await Admin(http).call("PATCH", "/settings", {setting: value})
         assert status == 200 and changed[setting] == value
+    for name, body in first:
+        assert (await send(Provider(http), name, body))["_responseCode"] == 1
     assert (await send(Provider(http), endpoint, raw))["_responseCode"] == code
     await Admin(http).call("POST", "/reset")  # reset returns to the start-up settings
-    expected = value if where == "fixture" else {"amountNotation": "any", "zeroStake": "accept",
-                                                 "payOutWithoutBet": "accept"}[setting]
+    expected = value if where == "fixture" else DEFAULTS[setting]
     assert (await Admin(http).get("/settings"))[setting] == expected
 
 
@@ -359,3 +365,46 @@ async def test_a_duplicate_response_object_changes_only_the_endpoints_it_names(a
                                              "refund": "replay"}
     status, body = await admin.call("PATCH", "/settings", {"zeroStake": "reject", "zero_stake": "accept"})
     assert status == 400 and "given twice" in body["error"]
+
+
+def test_the_marker_sets_each_compatibility_setting_and_the_sandbox_follows_it(pytester):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\naddopts = -p no:cacheprovider\n"
+                     "filterwarnings = error\n")
+    pytester.makepyfile(test_marked='''
+import json
+import urllib.request
+
+import pytest
+
+
+def send(sandbox, endpoint, body):
+    raw = json.dumps(body).encode()
+    request = urllib.request.Request(f"{sandbox.url}/sessions/session-eur/bets/{endpoint}", data=raw,
+                                     headers=sandbox.signed_headers("POST", raw))
+    try:
+        return json.loads(urllib.request.urlopen(request).read())["_responseCode"]
+    except urllib.error.HTTPError as error:
+        return json.loads(error.read())["_responseCode"]
+
+
+@pytest.mark.betcore_sandbox(pay_out_without_bet="reject", zeroStake="reject", amount_notation="plain",
+                             payOutAfterPayInOut="conflict", duplicate_response={"pay-out": "code"})
+def test_strict(betcore_sandbox):
+    assert send(betcore_sandbox, "pay-out", {"betId": "jackpot", "winAmount": "5.00"}) == 5
+    assert send(betcore_sandbox, "pay-in", {"betId": "free", "betAmount": "0"}) == 2
+    assert send(betcore_sandbox, "pay-in", {"betId": "tiny", "betAmount": "5.0E-1"}) == 2
+    assert send(betcore_sandbox, "pay-in-out", {"betId": "s", "betAmount": "1.00", "winAmount": "2.00"}) == 1
+    assert send(betcore_sandbox, "pay-out", {"betId": "s", "winAmount": "3.00"}) == 6
+    assert send(betcore_sandbox, "pay-in", {"betId": "p", "betAmount": "1.00"}) == 1
+    assert send(betcore_sandbox, "pay-out", {"betId": "p", "winAmount": "1.00"}) == 1
+    assert send(betcore_sandbox, "pay-out", {"betId": "p", "winAmount": "1.00"}) == 104
+
+
+@pytest.mark.betcore_sandbox(additional_pay_outs="additional")
+def test_lenient(betcore_sandbox):
+    assert send(betcore_sandbox, "pay-in", {"betId": "p", "betAmount": "1.00"}) == 1
+    assert send(betcore_sandbox, "pay-out", {"betId": "p", "winAmount": "1.00"}) == 1
+    assert send(betcore_sandbox, "pay-out", {"betId": "p", "winAmount": "2.00"}) == 1
+    assert betcore_sandbox.balance("session-eur") == 1002
+''')
+    pytester.runpytest().assert_outcomes(passed=2)
