@@ -88,17 +88,35 @@ def write_requests(path: Path, endpoint: str, bet_ids: range, prefix: str) -> No
 
 def wrk(port: int, requests_file: Path, *, seconds: float, connections: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(LUA),
-         f"http://127.0.0.1:{port}", "--", str(requests_file), "1"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "-s",
+            str(LUA),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(requests_file),
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rate, "p99_ms": p99, "requests": total, "non_2xx": int(bad.group(1)) if bad else 0,
-            "socket_errors": errors.group(1) if errors else ""}
+    return {
+        "rps": rate,
+        "p99_ms": p99,
+        "requests": total,
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
 
 
 def _ms(text: str) -> float:
@@ -167,22 +185,41 @@ def memory(work: Path, cycles: int, connections: int) -> dict[str, float]:
         after = rss_kib(process.pid)
         report = admin(port, "/audit")
         settled = len(admin(port, "/bets?status=settled"))
-    return {"cycles": cycles, "settled": settled, "rss_before_kib": before, "rss_after_kib": after,
-            "bytes_per_bet": (after - before) * 1024 / max(settled, 1), "audit_ok": report["ok"]}
+    return {
+        "cycles": cycles,
+        "settled": settled,
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "bytes_per_bet": (after - before) * 1024 / max(settled, 1),
+        "audit_ok": report["ok"],
+    }
 
 
 def _exactly_once(port: int, requests: Path, count: int, connections: int) -> None:
     """Send each request of the file once. Past the end the script sends only health checks (admin requests
     are not journaled), and wrk is stopped when the journal's request counter shows all were answered."""
     lua = requests.with_suffix(".lua")
-    lua.write_text(LUA.read_text().replace(
-        "    position = 1 -- ran out: replays are rejected (401) and show up as non-2xx responses\n",
-        '    return wrk.format("GET", "/__admin/health")\n',
-    ))
+    lua.write_text(
+        LUA.read_text().replace(
+            "    position = 1 -- ran out: replays are rejected (401) and show up as non-2xx responses\n",
+            '    return wrk.format("GET", "/__admin/health")\n',
+        )
+    )
     target = _journal_counter(port) + count
     generator = subprocess.Popen(
-        ["wrk", "-t1", f"-c{connections}", "-d600s", "-s", str(lua), f"http://127.0.0.1:{port}", "--",
-         str(requests), "1"], stdout=subprocess.DEVNULL,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            "-d600s",
+            "-s",
+            str(lua),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(requests),
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
     )
     try:
         while _journal_counter(port) < target:
@@ -222,21 +259,47 @@ def main(argv: list[str] | None = None) -> int:
     sandbox, bare = load["sandbox"], load["bare"]
     ratio = sandbox["rps"] / bare["rps"]
     rows = [
-        ("signed pay-in throughput (req/s)", f"{sandbox['rps']:.0f}", f"{bare['rps']:.0f}", f"{ratio:.2f}",
-         ">= 0.6 x bare", ratio >= 0.6),
-        ("pay-in p99 latency (ms)", f"{sandbox['p99_ms']:.2f}", f"{bare['p99_ms']:.2f}",
-         f"{sandbox['p99_ms'] / bare['p99_ms']:.2f}", "<= 10 ms", sandbox["p99_ms"] <= 10),
-        ("start-up to healthy, median (s)", f"{starts['sandbox']:.3f}", f"{starts['bare']:.3f}",
-         f"{starts['sandbox'] / starts['bare']:.2f}", "<= 0.5 s", starts["sandbox"] <= 0.5),
-        (f"RSS growth per settled bet (B), {mem['cycles']} cycles", f"{mem['bytes_per_bet']:.0f}", "-", "-",
-         "<= 1024 B", mem["bytes_per_bet"] <= 1024),
+        (
+            "signed pay-in throughput (req/s)",
+            f"{sandbox['rps']:.0f}",
+            f"{bare['rps']:.0f}",
+            f"{ratio:.2f}",
+            ">= 0.6 x bare",
+            ratio >= 0.6,
+        ),
+        (
+            "pay-in p99 latency (ms)",
+            f"{sandbox['p99_ms']:.2f}",
+            f"{bare['p99_ms']:.2f}",
+            f"{sandbox['p99_ms'] / bare['p99_ms']:.2f}",
+            "<= 10 ms",
+            sandbox["p99_ms"] <= 10,
+        ),
+        (
+            "start-up to healthy, median (s)",
+            f"{starts['sandbox']:.3f}",
+            f"{starts['bare']:.3f}",
+            f"{starts['sandbox'] / starts['bare']:.2f}",
+            "<= 0.5 s",
+            starts["sandbox"] <= 0.5,
+        ),
+        (
+            f"RSS growth per settled bet (B), {mem['cycles']} cycles",
+            f"{mem['bytes_per_bet']:.0f}",
+            "-",
+            "-",
+            "<= 1024 B",
+            mem["bytes_per_bet"] <= 1024,
+        ),
     ]
     print(f"{'measure':46} {'sandbox':>10} {'bare':>10} {'ratio':>6}  target")
     for name, mine, theirs, r, target, ok in rows:
         print(f"{name:46} {mine:>10} {theirs:>10} {r:>6}  {target} {'met' if ok else 'MISSED'}")
-    print(f"\nwrk: -t1 -c{args.connections}, {args.seconds:g} s, best of {args.rounds}; non-2xx: sandbox "
-          f"{sandbox['non_2xx']}, bare {bare['non_2xx']}; memory: {mem['settled']} bets settled, RSS "
-          f"{mem['rss_before_kib']} -> {mem['rss_after_kib']} KiB, audit ok: {mem['audit_ok']}")
+    print(
+        f"\nwrk: -t1 -c{args.connections}, {args.seconds:g} s, best of {args.rounds}; non-2xx: sandbox "
+        f"{sandbox['non_2xx']}, bare {bare['non_2xx']}; memory: {mem['settled']} bets settled, RSS "
+        f"{mem['rss_before_kib']} -> {mem['rss_after_kib']} KiB, audit ok: {mem['audit_ok']}"
+    )
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     return 0
 

@@ -53,10 +53,21 @@ CP = "933a215f-a9e6-4f88-9d91-52a87cd50499"
 SECRET = "sandbox-secret-key-123"
 ACK_CODES = frozenset({1, 104})
 DEFINITIVE_REFUND = frozenset({1, 104, 5, 6})  # refunded, already refunded, never taken, settled
-CURRENCIES = (("EUR", 2, "1000000.00", 10, 5_000), ("USD", 2, "1000000.00", 10, 5_000),
-              ("BTC", 8, "1000.00000000", 100, 100_000))  # code, decimals, opening balance, stake range (minor units)
-FAULT_KINDS = ("http_error", "response_code", "insufficient_funds", "delay", "timeout", "connection_reset",
-               "empty_response", "malformed_body")
+CURRENCIES = (
+    ("EUR", 2, "1000000.00", 10, 5_000),
+    ("USD", 2, "1000000.00", 10, 5_000),
+    ("BTC", 8, "1000.00000000", 100, 100_000),
+)  # code, decimals, opening balance, stake range (minor units)
+FAULT_KINDS = (
+    "http_error",
+    "response_code",
+    "insufficient_funds",
+    "delay",
+    "timeout",
+    "connection_reset",
+    "empty_response",
+    "malformed_body",
+)
 FAULT_ENDPOINTS = ("*", "*", "balance", "pay-in", "pay-out", "pay-in-out", "refund")
 INJECTED_CODES = (3, 4, 5, 6, 7, 99)  # never 1/104 (would fake an ack) nor 2/8 (flagged as unexpected)
 
@@ -174,10 +185,12 @@ def _number(amount: Decimal) -> str:
     return format(amount, "f")
 
 
-def encode(fields: list[tuple[str, Any]], numeric: frozenset[str] = frozenset(),
-           exponent: frozenset[str] = frozenset()) -> bytes:
+def encode(
+    fields: list[tuple[str, Any]], numeric: frozenset[str] = frozenset(), exponent: frozenset[str] = frozenset()
+) -> bytes:
     """Compact JSON, amounts named in `numeric` as JSON numbers written from their exact decimal text, and those
     named in `exponent` in exponent notation (as PHP writes small floats: "5.0E-5"), still exact."""
+
     def text(key: str, value: Any) -> str:
         if not isinstance(value, Decimal):
             return json.dumps(value)
@@ -190,8 +203,9 @@ def encode(fields: list[tuple[str, Any]], numeric: frozenset[str] = frozenset(),
 class Epoch:
     """One load phase against a freshly reset sandbox, and its checks."""
 
-    def __init__(self, http: aiohttp.ClientSession, base: str, config: SoakConfig, report: SoakReport,
-                 number: int) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, base: str, config: SoakConfig, report: SoakReport, number: int
+    ) -> None:
         self.http, self.base, self.config, self.report, self.number = http, base, config, report, number
         self.sessions: list[tuple[str, str, str, int]] = []  # (session, player, currency, decimals)
         self.opening: dict[str, Decimal] = {}
@@ -223,11 +237,12 @@ class Epoch:
         answer = Answer(headers["X-Request-Id"])
         self.report.requests += 1
         try:
-            async with self.http.request(method, self.base + path, data=raw if method == "POST" else None,
-                                         headers=headers) as response:
+            async with self.http.request(
+                method, self.base + path, data=raw if method == "POST" else None, headers=headers
+            ) as response:
                 answer.status = response.status
                 payload = await response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             self.report.outcomes["no answer"] += 1
             return answer
         try:
@@ -355,8 +370,10 @@ class Epoch:
             request_id = _header(entry.get("headers"), "x-request-id")
             self.journal_99[request_id or f"entry-{entry['id']}"] = bool(fault)
             if not fault:
-                self.report.violate(f"journal entry {entry['id']} ({entry.get('endpoint')}) answered "
-                                    f"{response.get('status')} / code {code} with no fault fired")
+                self.report.violate(
+                    f"journal entry {entry['id']} ({entry.get('endpoint')}) answered "
+                    f"{response.get('status')} / code {code} with no fault fired"
+                )
 
     # -- after the load ----------------------------------------------------------------------------------------
 
@@ -390,8 +407,10 @@ class Epoch:
                 if not audit.get("violations"):
                     report.violate("audit: ok is false")
             if audit.get("openBets"):
-                report.violate(f"{len(audit['openBets'])} bet(s) still open after settling, e.g. "
-                               f"{audit['openBets'][0].get('betId')}")
+                report.violate(
+                    f"{len(audit['openBets'])} bet(s) still open after settling, e.g. "
+                    f"{audit['openBets'][0].get('betId')}"
+                )
         ledger: list[dict[str, Any]] = []
         for player, opening in self.opening.items():
             entries = await self.admin("GET", f"/transactions?playerId={player}") or []
@@ -417,22 +436,31 @@ class Epoch:
         for ack in self.acks:
             key = (ack.endpoint, ack.bet_id)
             if seen.setdefault(key, ack.transaction_id) != ack.transaction_id:
-                report.violate(f"{ack.endpoint} {ack.bet_id}: acknowledged as transaction {seen[key]} and as "
-                               f"{ack.transaction_id}")
+                report.violate(
+                    f"{ack.endpoint} {ack.bet_id}: acknowledged as transaction {seen[key]} and as {ack.transaction_id}"
+                )
             entries = by_transaction.get(ack.transaction_id)
             if not entries:
-                report.violate(f"acknowledged {ack.endpoint} {ack.bet_id} (transaction {ack.transaction_id}) "
-                               "is not in the ledger")
+                report.violate(
+                    f"acknowledged {ack.endpoint} {ack.bet_id} (transaction {ack.transaction_id}) is not in the ledger"
+                )
                 continue
             if any(e.get("betId") != ack.bet_id or e.get("playerId") != ack.player for e in entries):
-                report.violate(f"transaction {ack.transaction_id} acknowledged for {ack.bet_id} ({ack.player}) "
-                               f"but the ledger has {[(e.get('betId'), e.get('playerId')) for e in entries]}")
+                report.violate(
+                    f"transaction {ack.transaction_id} acknowledged for {ack.bet_id} ({ack.player}) "
+                    f"but the ledger has {[(e.get('betId'), e.get('playerId')) for e in entries]}"
+                )
                 continue
-            booked = sorted((e["type"], Decimal(str(e["amount"]))) for e in entries
-                            if not (e["type"] == "reversal" and Decimal(str(e["amount"])) == 0))
+            booked = sorted(
+                (e["type"], Decimal(str(e["amount"])))
+                for e in entries
+                if not (e["type"] == "reversal" and Decimal(str(e["amount"])) == 0)
+            )
             if booked != sorted(ack.expected):
-                report.violate(f"{ack.endpoint} {ack.bet_id} (transaction {ack.transaction_id}): ledger "
-                               f"{booked}, expected {sorted(ack.expected)}")
+                report.violate(
+                    f"{ack.endpoint} {ack.bet_id} (transaction {ack.transaction_id}): ledger "
+                    f"{booked}, expected {sorted(ack.expected)}"
+                )
         # A 99 the client saw must be a journaled fault (a 99 without one was flagged when its entry was read).
         report.unverified_99 += sum(1 for request_id in self.client_99 if request_id not in self.journal_99)
 
@@ -459,8 +487,10 @@ class Epoch:
             report.rss_mib.append((rss_start, rss_end))
             allowed = config.rss_epoch_mib + config.rss_per_request_kib * (report.requests - requests_before) / 1024
             if rss_end - rss_start > allowed:
-                report.violate(f"epoch {self.number}: RSS grew {rss_end - rss_start:.0f} MiB "
-                               f"({rss_start:.0f} -> {rss_end:.0f}), allowed {allowed:.0f}")
+                report.violate(
+                    f"epoch {self.number}: RSS grew {rss_end - rss_start:.0f} MiB "
+                    f"({rss_start:.0f} -> {rss_end:.0f}), allowed {allowed:.0f}"
+                )
         report.acks += len(self.acks)
 
 
@@ -540,8 +570,10 @@ class Worker:
         pair = await asyncio.gather(self.attempt("POST", path, raw), self.attempt("POST", path, raw))
         acked = [a for a in pair if a.ack]
         if len(acked) == 2 and acked[0].body["transactionId"] != acked[1].body["transactionId"]:
-            self.epoch.report.violate(f"concurrent duplicates of {path} {raw!r} got transactions "
-                                      f"{acked[0].body['transactionId']} and {acked[1].body['transactionId']}")
+            self.epoch.report.violate(
+                f"concurrent duplicates of {path} {raw!r} got transactions "
+                f"{acked[0].body['transactionId']} and {acked[1].body['transactionId']}"
+            )
         return acked[0] if acked else pair[0]
 
     def record_ack(self, endpoint: str, path: str, raw: bytes, bet: Bet, answer: Answer, expected: tuple) -> None:
@@ -609,8 +641,12 @@ class Worker:
     async def pay_in_out_round(self, session: tuple[str, str, str, int]) -> None:
         bet = self.new_bet(session, "pay-in-out")
         bet.win = self.win_for(bet, session[3])
-        fields = [("betId", bet.bet_id), ("betAmount", bet.stake), ("winAmount", bet.win),
-                  ("gameRoundId", f"r-{bet.bet_id}")]
+        fields = [
+            ("betId", bet.bet_id),
+            ("betAmount", bet.stake),
+            ("winAmount", bet.win),
+            ("gameRoundId", f"r-{bet.bet_id}"),
+        ]
         raw = encode(fields, self.amount_fields(("betAmount", "winAmount")))
         answer = await self.php_call("pay-in-out", bet.session, raw, (("bet", -bet.stake), ("win", bet.win)), bet)
         if answer.ack:
@@ -626,8 +662,10 @@ class Worker:
     async def follow_up(self, bet: Bet, session: tuple[str, str, str, int]) -> None:
         """A further pay-out on a pay-in-out bet, in a round of its own: an additional win by default."""
         win = self.win_for(bet, session[3])
-        raw = encode([("betId", bet.bet_id), ("winAmount", win), ("gameRoundId", f"f-{bet.bet_id}")],
-                     self.amount_fields(("winAmount",)))
+        raw = encode(
+            [("betId", bet.bet_id), ("winAmount", win), ("gameRoundId", f"f-{bet.bet_id}")],
+            self.amount_fields(("winAmount",)),
+        )
         self.epoch.follow_ups.add(bet.bet_id)
         await self.php_call("pay-out", bet.session, raw, (("win", win),), bet)
 
@@ -637,8 +675,11 @@ class Worker:
         bet = self.new_bet(session, "pay-out")
         bet.stake, bet.closed = Decimal(0).scaleb(-session[3]), True
         bet.win = Decimal(self.rng.randint(1, 10_000)).scaleb(-session[3])
-        raw = encode([("betId", bet.bet_id), ("winAmount", bet.win), ("gameRoundId", f"r-{bet.bet_id}")],
-                     self.amount_fields(("winAmount",)), self.exponent_fields(("winAmount",)))
+        raw = encode(
+            [("betId", bet.bet_id), ("winAmount", bet.win), ("gameRoundId", f"r-{bet.bet_id}")],
+            self.amount_fields(("winAmount",)),
+            self.exponent_fields(("winAmount",)),
+        )
         await self.php_call("pay-out", bet.session, raw, (("win", bet.win),), bet)
 
     async def refund(self, bet: Bet) -> None:
@@ -660,8 +701,10 @@ class Worker:
         self.epoch.report.duplicates += 1
         answer = await self.attempt("POST", path, raw)
         if answer.ack and str(answer.body["transactionId"]) != transaction_id:
-            self.epoch.report.violate(f"duplicate {endpoint} {raw!r} acknowledged as transaction "
-                                      f"{answer.body['transactionId']}, first as {transaction_id}")
+            self.epoch.report.violate(
+                f"duplicate {endpoint} {raw!r} acknowledged as transaction "
+                f"{answer.body['transactionId']}, first as {transaction_id}"
+            )
 
     async def replay(self) -> None:
         """The same request, X-Request-Id included: refused whatever faults are active."""
@@ -669,8 +712,9 @@ class Worker:
         self.epoch.report.replays += 1
         answer = await self.epoch.send(method, path, raw, headers)
         if answer.status is not None and (answer.status, answer.code) != (401, 8):
-            self.epoch.report.violate(f"replayed X-Request-Id {headers['X-Request-Id']} on {path} answered "
-                                      f"{answer.status} / {answer.body}")
+            self.epoch.report.violate(
+                f"replayed X-Request-Id {headers['X-Request-Id']} on {path} answered {answer.status} / {answer.body}"
+            )
 
 
 async def run_soak(base_url: str, config: SoakConfig, *, pid: int | None = None) -> SoakReport:
@@ -692,8 +736,10 @@ async def run_soak(base_url: str, config: SoakConfig, *, pid: int | None = None)
     if len(report.rss_mib) >= 2:
         grown = report.rss_mib[-1][1] - report.rss_mib[0][1]
         if grown > config.rss_leak_mib:
-            report.violate(f"RSS at the end of the last epoch is {grown:.0f} MiB above the first's "
-                           f"({report.rss_mib[0][1]:.0f} -> {report.rss_mib[-1][1]:.0f}): a leak?")
+            report.violate(
+                f"RSS at the end of the last epoch is {grown:.0f} MiB above the first's "
+                f"({report.rss_mib[0][1]:.0f} -> {report.rss_mib[-1][1]:.0f}): a leak?"
+            )
     return report
 
 
@@ -737,7 +783,9 @@ def sandbox_process() -> Iterator[tuple[str, int, list[str]]]:
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "betcore_sandbox", "--port", str(port), "--log-level", "warning"],
-            stdout=log, stderr=log, env={k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
+            stdout=log,
+            stderr=log,
+            env={k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -759,18 +807,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="total load time (default 60)")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients (default 32)")
     parser.add_argument("--seed", type=int, default=None, help="the operation mix's seed (default: random)")
-    parser.add_argument("--epoch-seconds", type=float, default=60.0,
-                        help="reset and check every this many seconds (default 60)")
+    parser.add_argument(
+        "--epoch-seconds", type=float, default=60.0, help="reset and check every this many seconds (default 60)"
+    )
     parser.add_argument("--url", help="an already running sandbox (default: start one); it is reset")
     parser.add_argument("--rss-epoch-mib", type=float, default=SoakConfig.rss_epoch_mib)
     parser.add_argument("--rss-leak-mib", type=float, default=SoakConfig.rss_leak_mib)
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    print(f"soak seed {seed}: {args.seconds:g} s, {args.concurrency} clients, epochs of {args.epoch_seconds:g} s",
-          flush=True)
-    config = SoakConfig(seconds=args.seconds, concurrency=args.concurrency, seed=seed,
-                        epoch_seconds=args.epoch_seconds, rss_epoch_mib=args.rss_epoch_mib,
-                        rss_leak_mib=args.rss_leak_mib)
+    print(
+        f"soak seed {seed}: {args.seconds:g} s, {args.concurrency} clients, epochs of {args.epoch_seconds:g} s",
+        flush=True,
+    )
+    config = SoakConfig(
+        seconds=args.seconds,
+        concurrency=args.concurrency,
+        seed=seed,
+        epoch_seconds=args.epoch_seconds,
+        rss_epoch_mib=args.rss_epoch_mib,
+        rss_leak_mib=args.rss_leak_mib,
+    )
     if args.url:
         report = asyncio.run(run_soak(args.url, config))
     else:

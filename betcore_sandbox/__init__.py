@@ -1,18 +1,74 @@
-"""betcore-sandbox: a stateful local stand-in for the BETCORE aggregator's wallet API."""
+"""betcore-sandbox: a stateful local stand-in for the BETCORE aggregator's wallet API.
 
-from typing import TYPE_CHECKING
+from betcore_sandbox import Sandbox
+
+with Sandbox() as sandbox:          # a running sandbox on 127.0.0.1 and a free port
+    sandbox.url                     # the provider API base, .../v1
+    sandbox.signed_headers("GET")   # what your game server sends
+    sandbox.audit()                 # typed records, money as Decimal
+"""
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Sandbox", "__version__"]
+__all__ = [
+    "AuditReport",
+    "BetRecord",
+    "FaultInfo",
+    "HistoryStep",
+    "JournalEntry",
+    "OpenBet",
+    "PlayerInfo",
+    "Sandbox",
+    "SandboxFactory",
+    "SessionInfo",
+    "Settings",
+    "Transaction",
+    "__version__",
+]
 
 if TYPE_CHECKING:
+    from .pytest_plugin import SandboxFactory
+    from .records import (
+        AuditReport,
+        BetRecord,
+        FaultInfo,
+        HistoryStep,
+        JournalEntry,
+        OpenBet,
+        PlayerInfo,
+        SessionInfo,
+        Transaction,
+    )
     from .sandbox import Sandbox
+    from .settings import Settings
+
+_LAZY = {
+    "Sandbox": "sandbox",
+    "SandboxFactory": "pytest_plugin",
+    "Settings": "settings",
+    **dict.fromkeys(
+        (
+            "AuditReport",
+            "BetRecord",
+            "FaultInfo",
+            "HistoryStep",
+            "JournalEntry",
+            "OpenBet",
+            "PlayerInfo",
+            "SessionInfo",
+            "Transaction",
+        ),
+        "records",
+    ),
+}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # Imported on first use, so `healthcheck` and `sign` never load the server stack.
-    if name == "Sandbox":
-        from .sandbox import Sandbox
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'betcore_sandbox' has no attribute {name!r}")
+    from importlib import import_module
 
-        return Sandbox
-    raise AttributeError(f"module 'betcore_sandbox' has no attribute {name!r}")
+    return getattr(import_module(f".{module}", __name__), name)

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 
 from .errors import Unauthorized
 from .limits import MAX_TIMESTAMP_DIGITS
-from .text import shown
 from .request_ids import SeenRequestIds
 from .settings import Settings
 from .signing import compute_sign, explain_mismatch, signs_match, string_to_sign
+from .text import shown
 
 REQUIRED_HEADERS = ("X-Counterparty-Id", "X-Timestamp", "X-Request-Id", "X-Sign")
 

@@ -11,9 +11,8 @@ from .commands import Command, PayIn, PayInOut, PayOut, Refund
 from .errors import InvalidRequest
 from .limits import MAX_ID_LENGTH
 from .money import AmountError, json_type, parse_amount, uses_exponent
-from .text import shown
 from .settings import Settings
-
+from .text import shown
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "pay-in": ("betId", "betAmount", "gameRoundId", "sessionId"),
@@ -65,11 +64,17 @@ def parse_bet_request(endpoint: str, raw: bytes, path_session_id: str, settings:
     if endpoint == "pay-in":
         command = PayIn(bet_id, _stake(data, settings, warnings), game_round_id)
     elif endpoint == "pay-out":
-        command = PayOut(bet_id, _amount(data, "winAmount", settings, warnings), game_round_id,
-                         _win_odd(data, settings, warnings))
+        command = PayOut(
+            bet_id, _amount(data, "winAmount", settings, warnings), game_round_id, _win_odd(data, settings, warnings)
+        )
     elif endpoint == "pay-in-out":
-        command = PayInOut(bet_id, _stake(data, settings, warnings), _amount(data, "winAmount", settings, warnings),
-                           game_round_id, _win_odd(data, settings, warnings))
+        command = PayInOut(
+            bet_id,
+            _stake(data, settings, warnings),
+            _amount(data, "winAmount", settings, warnings),
+            game_round_id,
+            _win_odd(data, settings, warnings),
+        )
     else:
         command = Refund(bet_id, game_round_id)
     return BetRequest(command, tuple(key for key in data if key not in known), warnings or None)
@@ -121,9 +126,13 @@ def _amount(data: dict[str, Any], name: str, settings: Settings, warnings: list[
     try:
         amount = parse_amount(value, settings.amountNotation)
     except AmountError as exc:
-        hint = " (setting amountNotation is plain)" if settings.amountNotation == "plain" and uses_exponent(value) else ""
+        hint = (
+            " (setting amountNotation is plain)" if settings.amountNotation == "plain" and uses_exponent(value) else ""
+        )
         raise InvalidRequest(f"{name} {exc}{hint}") from None
     if uses_exponent(value):
-        warnings.append(f"amountNotation: {name} {shown(value)} is in exponent notation: read exactly as "
-                        f"{amount:f} because amountNotation is any")
+        warnings.append(
+            f"amountNotation: {name} {shown(value)} is in exponent notation: read exactly as "
+            f"{amount:f} because amountNotation is any"
+        )
     return amount

@@ -16,6 +16,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -37,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
         args.insert(0, "serve")
     options = _parser().parse_args(args)
-    return options.run(options)
+    code: int = options.run(options)
+    return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,11 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help=f"address to bind (env {env_name('host')}; default 127.0.0.1)")
     serve.add_argument("--port", help=f"port to bind, 0 for any free one (env {env_name('port')}; default 8080)")
     serve.add_argument("--fixtures", help=f"fixture JSON file (env {env_name('fixtures')}; default: embedded)")
-    serve.add_argument("--admin-token", help=f"require this bearer token on the admin API (env {env_name('admin_token')})")
+    serve.add_argument(
+        "--admin-token", help=f"require this bearer token on the admin API (env {env_name('admin_token')})"
+    )
     serve.add_argument("--log-format", choices=FORMATS, help=f"env {env_name('log_format')}; default text")
     serve.add_argument("--log-level", choices=LEVELS, help=f"env {env_name('log_level')}; default info")
-    serve.add_argument("--header-timeout", help=f"seconds for a request head to arrive (env "
-                                                f"{env_name('header_timeout')}; default 10)")
+    serve.add_argument(
+        "--header-timeout", help=f"seconds for a request head to arrive (env {env_name('header_timeout')}; default 10)"
+    )
     serve.set_defaults(run=_serve)
 
     health = commands.add_parser("healthcheck", help="exit 0 when a sandbox answers healthy, 1 otherwise")
@@ -133,8 +138,13 @@ async def _run(app: web.Application, sock: socket.socket, announce: Callable[[],
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     # The keep-alive timeout web.run_app uses; the grace is per connection and they all run at once.
-    runner = SandboxRunner(app, access_log=None, keepalive_timeout=75.0, shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-                           lingering_time=LINGER_SECONDS)
+    runner = SandboxRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=75.0,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        lingering_time=LINGER_SECONDS,
+    )
     await runner.setup()
     try:
         await web.SockSite(runner, sock).start()
@@ -158,8 +168,15 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
     if config.log_format == "json":
         LOG.info(
             "listening",
-            extra={"url": url, "providerApi": f"{url}/v1", "adminApi": f"{url}/__admin", "version": __version__,
-                   "fixtures": fixture.source, "counterparties": counterparties, "sessions": sessions},
+            extra={
+                "url": url,
+                "providerApi": f"{url}/v1",
+                "adminApi": f"{url}/__admin",
+                "version": __version__,
+                "fixtures": fixture.source,
+                "counterparties": counterparties,
+                "sessions": sessions,
+            },
         )
         return
     lines = [
@@ -197,7 +214,7 @@ def _healthcheck(options: argparse.Namespace) -> int:
 def _sign(options: argparse.Namespace) -> int:
     if options.body_file:
         try:
-            body = sys.stdin.buffer.read() if options.body_file == "-" else open(options.body_file, "rb").read()
+            body = sys.stdin.buffer.read() if options.body_file == "-" else Path(options.body_file).read_bytes()
         except OSError as exc:
             return _fail(f"cannot read {options.body_file}: {exc.strerror}")
     else:
@@ -219,9 +236,7 @@ def _sign(options: argparse.Namespace) -> int:
     headers = signed_headers(
         secret, counterparty_id, options.method, body, timestamp_ms=options.timestamp, request_id=options.request_id
     )
-    message = string_to_sign(
-        options.method, body, counterparty_id, headers["X-Timestamp"], headers["X-Request-Id"]
-    )
+    message = string_to_sign(options.method, body, counterparty_id, headers["X-Timestamp"], headers["X-Request-Id"])
     for name, value in headers.items():
         print(f"{name}: {value}")
     print(f"String-To-Sign: {message.decode('utf-8', 'replace')}")

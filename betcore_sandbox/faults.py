@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AdminInputError, NotFound
-from .inputs import FaultIn, InputError, read
+from .inputs import FaultBase, FaultIn, InputError, read
 from .limits import MAX_TTL_SECONDS
 from .text import shown
 
@@ -161,8 +161,13 @@ class FaultBook:
         self._expire()
         buckets = [
             self._index.get(key)
-            for key in (("endpoint", endpoint), ("endpoint", "*"), ("session", session_id or ""),
-                        ("player", player_id or ""), ("bet", bet_id or ""))
+            for key in (
+                ("endpoint", endpoint),
+                ("endpoint", "*"),
+                ("session", session_id or ""),
+                ("player", player_id or ""),
+                ("bet", bet_id or ""),
+            )
         ]
         candidates = [rule for bucket in buckets if bucket for rule in bucket.values()]
         if len(candidates) > 1:
@@ -219,7 +224,7 @@ def _creation_order(rule: FaultRule) -> int:
 def parse_rule(spec: Any, rule_id: str) -> FaultRule:
     """A FaultRule from its JSON form; AdminInputError names the first bad field."""
     try:
-        given = read(spec, FaultIn)
+        given: FaultBase = read(spec, FaultIn)
     except InputError as problem:
         raise AdminInputError(f"{problem.path.removeprefix('$.')}: {problem.message}") from None
     if not 0.0 <= given.probability <= 1.0:
@@ -228,7 +233,7 @@ def parse_rule(spec: Any, rule_id: str) -> FaultRule:
         raise AdminInputError(f"ttlSeconds: must be greater than 0 and at most {MAX_TTL_SECONDS}")
     rule = FaultRule(
         id=rule_id,
-        kind=type(given).__struct_config__.tag,  # type: ignore[arg-type]
+        kind=str(type(given).__struct_config__.tag),
         endpoint=given.endpoint,
         session_id=_text(given.session_id),
         player_id=_text(given.player_id),

@@ -29,7 +29,8 @@ from .inputs import (
     TombstoneIn,
     read,
 )
-from .money import MAX_SCALE, AmountError, to_scale
+from .limits import MAX_SCALE
+from .money import AmountError, to_scale
 from .text import shown
 
 DEFAULT_CURRENCIES = {"EUR": 2, "USD": 2, "GBP": 2, "BTC": 8}
@@ -101,7 +102,8 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         players[p.id] = msgspec.structs.replace(
             p,
             balance=_in_scale(p.balance, scale, p.currency, f"{where}.balance"),
-            opening_balance=None if p.opening_balance is None
+            opening_balance=None
+            if p.opening_balance is None
             else _in_scale(p.opening_balance, scale, p.currency, f"{where}.openingBalance"),
         )
     only = next(iter(counterparties)) if len(counterparties) == 1 else None
@@ -126,8 +128,9 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         session = _known(sessions, b.session_id, f"{where}.sessionId", "session")
         player = _known(players, b.player_id, f"{where}.playerId", "player")
         if session.player_id != b.player_id or session.counterparty_id != b.counterparty_id:
-            raise InputError(f"{where}.sessionId",
-                             f"session {shown(b.session_id)} is not of this bet's player and counterparty")
+            raise InputError(
+                f"{where}.sessionId", f"session {shown(b.session_id)} is not of this bet's player and counterparty"
+            )
         if (b.counterparty_id, b.bet_id) in bets:
             raise InputError(f"{where}.betId", f"duplicate bet {shown(b.bet_id)} of this counterparty")
         scale = currencies[player.currency]
@@ -150,25 +153,32 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         if e.bet_id is not None:
             bet = bets.get((e.counterparty_id or "", e.bet_id))
             if bet is None:
-                raise InputError(f"{where}.betId", f"unknown bet {shown(e.bet_id)} of counterparty "
-                                                   f"{shown(e.counterparty_id)}")
+                raise InputError(
+                    f"{where}.betId", f"unknown bet {shown(e.bet_id)} of counterparty {shown(e.counterparty_id)}"
+                )
             if (e.player_id, e.session_id) != (bet.player_id, bet.session_id):
-                raise InputError(f"{where}.playerId", f"the entry of bet {shown(e.bet_id)} must be of its player "
-                                                      f"{shown(bet.player_id)} and session {shown(bet.session_id)}")
+                raise InputError(
+                    f"{where}.playerId",
+                    f"the entry of bet {shown(e.bet_id)} must be of its player "
+                    f"{shown(bet.player_id)} and session {shown(bet.session_id)}",
+                )
         elif e.type != "adjustment":
             raise InputError(f"{where}.betId", f"a {e.type} entry belongs to a bet")
         owner = (e.player_id, e.counterparty_id, e.bet_id)
         if e.transaction_id in owners and (e.transaction_id != previous or owners[e.transaction_id] != owner):
-            raise InputError(f"{where}.transactionId",
-                             f"transaction {e.transaction_id} is used by more than one operation")
+            raise InputError(
+                f"{where}.transactionId", f"transaction {e.transaction_id} is used by more than one operation"
+            )
         owners[e.transaction_id] = owner
         previous = e.transaction_id
         scale = currencies[player.currency]
-        ledger.append(msgspec.structs.replace(
-            e,
-            amount=_in_scale(e.amount, scale, player.currency, f"{where}.amount"),
-            balance_after=_in_scale(e.balance_after, scale, player.currency, f"{where}.balanceAfter"),
-        ))
+        ledger.append(
+            msgspec.structs.replace(
+                e,
+                amount=_in_scale(e.amount, scale, player.currency, f"{where}.amount"),
+                balance_after=_in_scale(e.balance_after, scale, player.currency, f"{where}.balanceAfter"),
+            )
+        )
     for i, t in enumerate(given.tombstones):
         where = f"$.tombstones[{i}]"
         _known(counterparties, t.counterparty_id, f"{where}.counterpartyId", "counterparty")
@@ -213,8 +223,9 @@ def _unique(items: list[Any], path: str, what: str, key: Any) -> dict[str, Any]:
 
 def _known(table: Mapping[str, Any], key: str, path: str, what: str) -> Any:
     if key not in table:
-        raise InputError(path, f"unknown {what} {shown(key)}"
-                               + (f" (known: {', '.join(table)})" if what == "currency" else ""))
+        raise InputError(
+            path, f"unknown {what} {shown(key)}" + (f" (known: {', '.join(table)})" if what == "currency" else "")
+        )
     return table[key]
 
 

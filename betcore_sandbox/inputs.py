@@ -10,7 +10,7 @@ that own them. The same types give the published JSON Schemas.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -66,8 +66,8 @@ def parse_instant(value: object) -> Instant:
     if moment.tzinfo is None:
         raise ValueError(f"needs a UTC offset, e.g. {shown(value)}Z")
     try:  # in UTC it must still be a date between the years 1 and 9999, or nothing could write it back
-        seconds = moment.astimezone(timezone.utc).timestamp()
-        datetime.fromtimestamp(seconds, timezone.utc)
+        seconds = moment.astimezone(UTC).timestamp()
+        datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, ValueError, OSError):
         raise ValueError(f"is out of range: {shown(value)}") from None
     return Instant(seconds)
@@ -100,8 +100,10 @@ def schema_hook(kind: type) -> dict[str, Any]:
     """JSON Schema of the value types (for msgspec.json.schema)."""
     decimal = r"^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
     if kind is Money:
-        return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": decimal}],
-                "description": "an exact amount: a JSON number or a decimal string"}
+        return {
+            "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": decimal}],
+            "description": "an exact amount: a JSON number or a decimal string",
+        }
     if kind is SignedMoney:
         return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": "^-?" + decimal[1:]}]}
     if kind is Instant:
@@ -289,18 +291,33 @@ class MalformedBodyFault(FaultBase, tag="malformed_body"):
 
 
 FaultIn = (
-    HttpErrorFault | ResponseCodeFault | InsufficientFundsFault | DelayFault | TimeoutFault | ConnectionResetFault
-    | EmptyResponseFault | MalformedBodyFault
+    HttpErrorFault
+    | ResponseCodeFault
+    | InsufficientFundsFault
+    | DelayFault
+    | TimeoutFault
+    | ConnectionResetFault
+    | EmptyResponseFault
+    | MalformedBodyFault
 )
 
 
 # -- reading -----------------------------------------------------------------------------------------------------------
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at (?:`key` in )?`(?P<path>[^`]*)`)?$", re.S)
-_NAMES = {"str": "a string", "int": "an integer", "bool": "true or false", "float": "a number",
-          "decimal": "a number", "array": "an array", "object": "an object", "null": "null",
-          "Money": "an amount (a number or a decimal string)", "SignedMoney": "an amount",
-          "Instant": "an ISO 8601 timestamp"}
+_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "bool": "true or false",
+    "float": "a number",
+    "decimal": "a number",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+    "Money": "an amount (a number or a decimal string)",
+    "SignedMoney": "an amount",
+    "Instant": "an ISO 8601 timestamp",
+}
 
 
 def read(value: object, kind: type[T] | Any, *, path: str = "$") -> T:
@@ -351,8 +368,11 @@ def _resolve(kind: Any, path: str) -> msgspec.inspect.Type | None:
         if part == "":  # an index or a key
             info = getattr(info, "item_type", None) or getattr(info, "value_type", None)
         else:
-            structs = [info] if isinstance(info, msgspec.inspect.StructType) else [
-                t for t in getattr(info, "types", ()) if isinstance(t, msgspec.inspect.StructType)]
+            structs = (
+                [info]
+                if isinstance(info, msgspec.inspect.StructType)
+                else [t for t in getattr(info, "types", ()) if isinstance(t, msgspec.inspect.StructType)]
+            )
             info = next((f.type for st in structs for f in st.fields if f.encode_name == part), None)
             if info is None:
                 return None

@@ -67,7 +67,7 @@ class JournalEntry:
 
 def _size(entry: JournalEntry) -> int:
     size = ENTRY_OVERHEAD + len(entry.body) + len(entry.path) + len(entry.response or b"")
-    size += sum(len(name) + len(value) + 16 for name, value in entry.headers)
+    size += sum(map(len, itertools.chain.from_iterable(entry.headers))) + 16 * len(entry.headers)
     if entry.signature_debug is not None:
         size += _strings_size(entry.signature_debug)
     if entry.error is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import msgspec
@@ -16,7 +15,6 @@ class JsonError(ValueError):
 
 
 _decoder = msgspec.json.Decoder(float_hook=json_number)
-_KEY_ENDS = re.compile(rb'"\s*:')
 
 
 def decode(raw: bytes) -> Any:
@@ -38,8 +36,9 @@ def refuse_duplicate_keys(raw: bytes, data: dict[str, Any]) -> None:
     """JsonError naming a key that appears twice in one object: which of two amounts was meant is anyone's guess.
 
     A flat object has exactly one '":' (a key's closing quote, then its colon) per key; only when that count
-    is off (a nested value, such a pair inside a string, or a duplicate) is the body parsed again to find out."""
-    if len(_KEY_ENDS.findall(raw)) == len(data) and not any(isinstance(v, (dict, list)) for v in data.values()):
+    is off (spaces before a colon, a nested value, such a pair inside a string, or a duplicate) is the body parsed
+    again to find out."""
+    if raw.count(b'":') == len(data) and not any(isinstance(v, (dict, list)) for v in data.values()):
         return
     try:
         json.loads(raw, object_pairs_hook=_unique_pairs)

@@ -51,8 +51,19 @@ class _IntColumn:
 class Ledger:
     """Append-only. A row's index is its position; rows are never changed or removed."""
 
-    __slots__ = ("_amount", "_balance", "_bet", "_counterparty", "_player", "_request", "_round", "_session",
-                 "_time", "_transaction", "_type")
+    __slots__ = (
+        "_amount",
+        "_balance",
+        "_bet",
+        "_counterparty",
+        "_player",
+        "_request",
+        "_round",
+        "_session",
+        "_time",
+        "_transaction",
+        "_type",
+    )
 
     def __init__(self) -> None:
         self._transaction = array("q")

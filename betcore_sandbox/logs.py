@@ -136,9 +136,19 @@ class RequestLog:
         now = time.time()
         if self.json:
             line = _json_line(
-                {"time": self._timestamp(now), "level": "info", "logger": "betcore_sandbox.requests",
-                 "message": "request", "endpoint": endpoint, "sessionId": session_id, "betId": bet_id,
-                 "responseCode": code, "status": status, "fault": fault, "ms": ms}
+                {
+                    "time": self._timestamp(now),
+                    "level": "info",
+                    "logger": "betcore_sandbox.requests",
+                    "message": "request",
+                    "endpoint": endpoint,
+                    "sessionId": session_id,
+                    "betId": bet_id,
+                    "responseCode": code,
+                    "status": status,
+                    "fault": fault,
+                    "ms": ms,
+                }
             )
         else:
             line = (

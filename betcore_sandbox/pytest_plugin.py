@@ -9,9 +9,9 @@ At teardown, a test that passed is failed if a sandbox hit an unexpected interna
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -31,7 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     item.stash.setdefault(_outcome_key, {})[report.when] = report
     return report
@@ -72,8 +74,17 @@ def betcore_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     _stop_and_check(request, [sandbox])
 
 
+class SandboxFactory(Protocol):
+    """What the `betcore_sandbox_factory` fixture gives: call it for another running sandbox."""
+
+    def __call__(self, fixtures: Any = None, **settings: Any) -> Sandbox:
+        """fixtures: a fixture file (relative to the test file), a dict in fixture format, or None for the default;
+        settings: runtime settings in camelCase or snake_case. The sandbox is stopped after the test."""
+        ...
+
+
 @pytest.fixture
-def betcore_sandbox_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandbox]]:
+def betcore_sandbox_factory(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
     """Start as many sandboxes as the test needs: factory(fixtures=None, **settings). All stop after the test."""
     started: list[Sandbox] = []
 

@@ -15,7 +15,7 @@ _NEVER = 2**62
 class SeenRequestIds:
     """Remembers each id for `window_ms` (at least), and at most `capacity` ids: past that the oldest go first."""
 
-    __slots__ = ("capacity", "_seen", "_buckets", "_count")
+    __slots__ = ("_buckets", "_count", "_seen", "capacity")
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity

@@ -10,45 +10,24 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
-from multidict import CIMultiDict
 
 from . import control
 from .fixtures import Fixture, load_fixture, parse_fixture
+from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS
+from .records import AuditReport, BetRecord, FaultInfo, JournalEntry, PlayerInfo, SessionInfo, Transaction
+from .settings import Settings
 from .signing import signed_headers
 from .state import SandboxState
 from .web.app import create_app
-from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS
 from .web.connections import SandboxRunner
 
 T = TypeVar("T")
 _default_fixture: Fixture | None = None
-
-
-@dataclass(frozen=True)
-class PlayerInfo:
-    id: str
-    currency: str
-    balance: Decimal
-    blocked: bool
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    id: str
-    player_id: str
-    counterparty_id: str
-    status: str
-    expires_at: str | None
-    min_bet: Decimal | None
-    max_bet: Decimal | None
-    balance: Decimal
-    currency: str
 
 
 def resolve_fixture(fixtures: str | Path | Mapping[str, Any] | Fixture | None) -> Fixture:
@@ -187,14 +166,14 @@ class Sandbox:
         body = {"currency": currency, "balance": _wire(balance), "blocked": blocked}
         if id is not None:
             body["id"] = id
-        return PlayerInfo(**self._call(control.create_player, self.state, body))
+        return PlayerInfo.of(self._call(control.create_player, self.state, body))
 
     def player(self, player_id: str) -> PlayerInfo:
-        return PlayerInfo(**self._call(control.player, self.state, player_id))
+        return PlayerInfo.of(self._call(control.player, self.state, player_id))
 
     def update_player(self, player_id: str, *, balance: Any = None, blocked: bool | None = None) -> PlayerInfo:
         body = {k: v for k, v in {"balance": _wire(balance), "blocked": blocked}.items() if v is not None}
-        return PlayerInfo(**self._call(control.update_player, self.state, player_id, body))
+        return PlayerInfo.of(self._call(control.update_player, self.state, player_id, body))
 
     def create_session(
         self,
@@ -221,62 +200,80 @@ class Sandbox:
             "minBet": _wire(min_bet),
             "maxBet": _wire(max_bet),
         }
-        return _session(self._call(control.create_session, self.state, {k: v for k, v in body.items() if v is not None}))
+        return SessionInfo.of(
+            self._call(control.create_session, self.state, {k: v for k, v in body.items() if v is not None})
+        )
 
     def session(self, session_id: str) -> SessionInfo:
-        return _session(self._call(control.session, self.state, session_id))
+        return SessionInfo.of(self._call(control.session, self.state, session_id))
 
     def update_session(self, session_id: str, **changes: Any) -> SessionInfo:
         body = {_camel(k): v if k == "ttl_seconds" else _wire(v) for k, v in changes.items()}
-        return _session(self._call(control.update_session, self.state, session_id, body))
+        return SessionInfo.of(self._call(control.update_session, self.state, session_id, body))
 
     def balance(self, session_id: str) -> Decimal:
         """The balance of the player behind the session."""
         return self.session(session_id).balance
 
-    def bet(self, bet_id: str, counterparty_id: str | None = None) -> dict[str, Any]:
-        return self._call(control.bet, self.state, bet_id, counterparty_id)
+    def bet(self, bet_id: str, counterparty_id: str | None = None) -> BetRecord:
+        """One bet with its history; name the counterparty when two used the same betId."""
+        return BetRecord.of(self._call(control.bet, self.state, bet_id, counterparty_id))
 
-    def bets(self, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None):
-        return self._call(control.bets, self.state, session_id=session_id, player_id=player_id, status=status)
+    def bets(
+        self, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None
+    ) -> list[BetRecord]:
+        """The bets, filtered by session, player and/or status (open | settled | refunded)."""
+        views = self._call(control.bets, self.state, session_id=session_id, player_id=player_id, status=status)
+        return [BetRecord.of(v) for v in views]
 
-    def transactions(self, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None):
-        return self._call(control.transactions, self.state, player_id=player_id, session_id=session_id, bet_id=bet_id)
+    def transactions(
+        self, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
+    ) -> list[Transaction]:
+        """The ledger, filtered by player, session and/or bet."""
+        views = self._call(control.transactions, self.state, player_id=player_id, session_id=session_id, bet_id=bet_id)
+        return [Transaction.of(v) for v in views]
 
     def requests(
-        self, *, endpoint: str | None = None, session_id: str | None = None, bet_id: str | None = None,
+        self,
+        *,
+        endpoint: str | None = None,
+        session_id: str | None = None,
+        bet_id: str | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """The journal, oldest first. `headers` keep the names as sent, and look up case-insensitively."""
-        entries = self._call(
+    ) -> list[JournalEntry]:
+        """The journal, oldest first (with `limit`, the newest N). `headers` keep the names as sent, and look up
+        case-insensitively."""
+        views = self._call(
             control.requests, self.state, endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=limit
         )
-        for entry in entries:
-            entry["headers"] = CIMultiDict(entry["headers"])
-        return entries
+        return [JournalEntry.of(v) for v in views]
 
-    def add_fault(self, **rule: Any) -> dict[str, Any]:
-        """A fault rule, with the admin API's fields in camelCase or snake_case (delay_ms=..., session_id=...)."""
-        return self._call(control.add_fault, self.state, {_camel(k): v for k, v in rule.items()})
+    def add_fault(self, **rule: Any) -> FaultInfo:
+        """A fault rule, with the admin API's fields in camelCase or snake_case (kind="http_error",
+        endpoint="pay-out", phase="after", delay_ms=..., session_id=..., times=None for until removed)."""
+        return FaultInfo.of(self._call(control.add_fault, self.state, {_camel(k): v for k, v in rule.items()}))
 
-    def faults(self) -> list[dict[str, Any]]:
-        return self._call(control.faults, self.state)
+    def faults(self) -> list[FaultInfo]:
+        return [FaultInfo.of(v) for v in self._call(control.faults, self.state)]
 
     def clear_faults(self) -> None:
         self._call(control.clear_faults, self.state)
 
-    def audit(self) -> dict[str, Any]:
-        return self._call(control.audit, self.state)
+    def audit(self) -> AuditReport:
+        """The money audit: ok, violations, and the bets left open."""
+        return AuditReport.of(self._call(control.audit, self.state))
 
-    def settings(self, **changes: Any) -> dict[str, Any]:
-        """The runtime settings, after applying any given changes."""
-        return self._call(control.update_settings, self.state, changes)
+    def settings(self, **changes: Any) -> Settings:
+        """The runtime settings, after applying any given changes (camelCase or snake_case names)."""
+        self._call(control.update_settings, self.state, changes)
+        return self._call(self.state.settings.copy)
 
     def export_state(self) -> dict[str, Any]:
         return self._call(control.export_state, self.state)
 
-    def import_state(self, data: Mapping[str, Any]) -> None:
-        self._call(control.import_state, self.state, data)
+    def import_state(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace the state with an export (all or nothing); a summary of what was imported."""
+        return self._call(control.import_state, self.state, data)
 
     @property
     def internal_errors(self) -> list[str]:
@@ -338,17 +335,3 @@ def _wire(value: Any) -> Any:
     if isinstance(value, float):
         raise TypeError(f"pass money as Decimal, int or str, not float ({value!r})")
     return value
-
-
-def _session(view: Mapping[str, Any]) -> SessionInfo:
-    return SessionInfo(
-        id=view["id"],
-        player_id=view["playerId"],
-        counterparty_id=view["counterpartyId"],
-        status=view["status"],
-        expires_at=view["expiresAt"],
-        min_bet=view["minBet"],
-        max_bet=view["maxBet"],
-        balance=view["balance"],
-        currency=view["currency"],
-    )

@@ -69,6 +69,21 @@ class Settings:
     def duplicate_mode(self, endpoint: str) -> str:
         return self.duplicateResponse[endpoint]
 
+    def copy(self) -> Settings:
+        twin = Settings()
+        twin.replace_with(self)
+        return twin
+
+    def __getitem__(self, name: str) -> Any:
+        """A setting by its name (camelCase or snake_case), as the admin API's JSON has it."""
+        name = canonical_name(name)
+        if name not in NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def keys(self) -> tuple[str, ...]:
+        return NAMES
+
 
 NAMES = tuple(f.name for f in fields(Settings))
 _SNAKE = {"".join(("_" + c.lower()) if c.isupper() else c for c in name): name for name in NAMES}
@@ -101,8 +116,9 @@ def validate(
             raise SettingError(label, f"unknown setting (known: {', '.join(NAMES)})")
         if name in checked:
             raise SettingError(label, f"{name} is given twice (camelCase and snake_case)")
-        checked[name] = _duplicate_response(value, label, base) if name == "duplicateResponse" else _check(
-            name, value, label)
+        checked[name] = (
+            _duplicate_response(value, label, base) if name == "duplicateResponse" else _check(name, value, label)
+        )
     return checked
 
 

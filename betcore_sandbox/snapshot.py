@@ -9,9 +9,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from . import audit as money_audit
-from . import views
+from . import jsontext, views
 from .errors import AdminInputError
-from . import jsontext
 from .fixtures import Fixture, FixtureError, parse_fixture
 from .settings import Settings
 from .state import SandboxState

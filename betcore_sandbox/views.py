@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -15,7 +15,6 @@ from .ledger import Ledger, LedgerEntry
 from .money import from_minor
 from .text import printable, printable_bytes
 from .wallet import Bet, Player, Session, Tombstone, Wallet, WalletCopy, steps_of
-
 
 T = TypeVar("T")
 CHUNK = 1000  # items per piece of a streamed JSON array
@@ -52,7 +51,7 @@ def json_array(items: Iterable[T], view: Callable[[T], Any]) -> Iterator[bytes]:
 def iso(moment: float | None) -> str | None:
     if moment is None:
         return None
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def epoch(text: str) -> float:
@@ -133,8 +132,11 @@ class Views:
             "gameRoundId": b.game_round_id,
             "createdAt": iso(entries[0].time if entries else None),
             "history": [
-                {"operation": step.operation, "transactionId": str(step.entry.transaction_id),
-                 "balance": from_minor(step.entry.balance_after, scale)}
+                {
+                    "operation": step.operation,
+                    "transactionId": str(step.entry.transaction_id),
+                    "balance": from_minor(step.entry.balance_after, scale),
+                }
                 for step in steps_of(b, entries)
             ],
         }

@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from .commands import Command, PayIn, PayInOut, PayOut, Refund
+from .commands import Command, PayIn, PayInOut, PayOut
 from .errors import (
     AdminInputError,
     BetConflict,
@@ -32,8 +32,8 @@ from .fixtures import Fixture
 from .ledger import Ledger, LedgerEntry
 from .limits import MAX_TTL_SECONDS
 from .money import AmountError, from_minor, minor_text, to_minor
-from .text import shown
 from .settings import Settings
+from .text import shown
 
 PAY_IN = "pay-in"
 PAY_OUT = "pay-out"
@@ -44,7 +44,6 @@ OPEN = "open"
 SETTLED = "settled"
 REFUNDED = "refunded"
 SESSION_STATUSES = ("active", "expired", "closed")
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +144,11 @@ class WalletCopy:
         return self.ledger.entries(self.ledger_length)
 
 
-_THE_BETS = object()  # _commit's default: the operation's game round is the bet's
+class _Marker:
+    pass
+
+
+_THE_BETS = _Marker()  # _commit's default: the operation's game round is the bet's
 
 # The operation an entry stands for when it opens a transaction; None: the bet's own kind (pay-in, pay-in-out).
 _OPERATION_OF_FIRST_ENTRY: dict[str, str | None] = {"bet": None, "win": PAY_OUT, "refund": REFUND}
@@ -194,10 +197,21 @@ class Wallet:
         rows: dict[tuple[str, str], list[int]] = {}
         for e in fixture.ledger:
             currency = self.players[e.player_id].currency
-            row = ledger.append(LedgerEntry(
-                int(e.transaction_id), e.type, self._minor(e.amount, currency), self._minor(e.balance_after, currency),
-                e.player_id, e.session_id, e.bet_id, e.counterparty_id, e.request_id, e.time, e.game_round_id,
-            ))
+            row = ledger.append(
+                LedgerEntry(
+                    int(e.transaction_id),
+                    e.type,
+                    self._minor(e.amount, currency),
+                    self._minor(e.balance_after, currency),
+                    e.player_id,
+                    e.session_id,
+                    e.bet_id,
+                    e.counterparty_id,
+                    e.request_id,
+                    e.time,
+                    e.game_round_id,
+                )
+            )
             if e.bet_id is not None:
                 rows.setdefault((e.counterparty_id or "", e.bet_id), []).append(row)
         self.ledger = ledger
@@ -206,17 +220,23 @@ class Wallet:
             currency = self.players[b.player_id].currency
             key = (b.counterparty_id, b.bet_id)
             self.bets[key] = Bet(
-                b.counterparty_id, b.bet_id, b.session_id, b.player_id, b.kind, self._minor(b.stake, currency),
-                b.game_round_id, b.status, None if b.win is None else self._minor(b.win, currency),
-                None if b.win_odd is None else Decimal(b.win_odd), tuple(rows.get(key, ())),
+                b.counterparty_id,
+                b.bet_id,
+                b.session_id,
+                b.player_id,
+                b.kind,
+                self._minor(b.stake, currency),
+                b.game_round_id,
+                b.status,
+                None if b.win is None else self._minor(b.win, currency),
+                None if b.win_odd is None else Decimal(b.win_odd),
+                tuple(rows.get(key, ())),
             )
         self.tombstones = {
             (t.counterparty_id, t.bet_id): Tombstone(t.counterparty_id, t.bet_id, t.session_id, t.time)
             for t in fixture.tombstones
         }
-        self.last_transaction_id = max(
-            [fixture.last_transaction_id] + [int(e.transaction_id) for e in fixture.ledger]
-        )
+        self.last_transaction_id = max([fixture.last_transaction_id] + [int(e.transaction_id) for e in fixture.ledger])
 
     def replace_with(self, other: Wallet) -> None:
         """Take over another wallet's whole state, in place (a checked import)."""
@@ -246,17 +266,38 @@ class Wallet:
     def apply(self, counterparty_id: str, session_id: str, command: Command, request_id: str | None = None) -> Outcome:
         """Run one provider bet operation."""
         if isinstance(command, PayIn):
-            return self.pay_in(counterparty_id, session_id, command.bet_id, command.amount,
-                               game_round_id=command.game_round_id, request_id=request_id)
+            return self.pay_in(
+                counterparty_id,
+                session_id,
+                command.bet_id,
+                command.amount,
+                game_round_id=command.game_round_id,
+                request_id=request_id,
+            )
         if isinstance(command, PayOut):
-            return self.pay_out(counterparty_id, session_id, command.bet_id, command.win,
-                                game_round_id=command.game_round_id, win_odd=command.win_odd, request_id=request_id)
+            return self.pay_out(
+                counterparty_id,
+                session_id,
+                command.bet_id,
+                command.win,
+                game_round_id=command.game_round_id,
+                win_odd=command.win_odd,
+                request_id=request_id,
+            )
         if isinstance(command, PayInOut):
-            return self.pay_in_out(counterparty_id, session_id, command.bet_id, command.amount, command.win,
-                                   game_round_id=command.game_round_id, win_odd=command.win_odd,
-                                   request_id=request_id)
-        return self.refund(counterparty_id, session_id, command.bet_id, game_round_id=command.game_round_id,
-                           request_id=request_id)
+            return self.pay_in_out(
+                counterparty_id,
+                session_id,
+                command.bet_id,
+                command.amount,
+                command.win,
+                game_round_id=command.game_round_id,
+                win_odd=command.win_odd,
+                request_id=request_id,
+            )
+        return self.refund(
+            counterparty_id, session_id, command.bet_id, game_round_id=command.game_round_id, request_id=request_id
+        )
 
     def balance(self, counterparty_id: str, session_id: str) -> Outcome:
         """The balance behind an active session (transaction_id 0: nothing was booked)."""
@@ -310,7 +351,12 @@ class Wallet:
                 raise self._error(LimitExceeded, player, f"player {shown(player.id)} is blocked")
             bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_OUT, 0, game_round_id)
             return self._credit_win(
-                bet, player, units, win_odd, request_id, game_round_id,
+                bet,
+                player,
+                units,
+                win_odd,
+                request_id,
+                game_round_id,
                 f"payOutWithoutBet: bet {shown(bet_id)} was never placed: booked with stake 0 and settled by "
                 "this win because payOutWithoutBet is accept",
             )
@@ -325,19 +371,35 @@ class Wallet:
             return self._credit_win(bet, player, units, win_odd, request_id, game_round_id)
         if bet.kind == PAY_IN_OUT and not pay_outs:
             if self.settings.payOutAfterPayInOut != "additional":
-                raise self._conflict(player, f"bet {shown(bet_id)} was placed and settled by pay-in-out "
-                                             "(setting payOutAfterPayInOut is conflict)")
+                raise self._conflict(
+                    player,
+                    f"bet {shown(bet_id)} was placed and settled by pay-in-out "
+                    "(setting payOutAfterPayInOut is conflict)",
+                )
             return self._credit_win(
-                bet, player, units, win_odd, request_id, game_round_id,
+                bet,
+                player,
+                units,
+                win_odd,
+                request_id,
+                game_round_id,
                 f"payOutAfterPayInOut: bet {shown(bet_id)} was settled by pay-in-out: this pay-out credits an "
                 "additional win because payOutAfterPayInOut is additional",
             )
         if self.settings.additionalPayOuts != "additional":
             paid = ", ".join(self._text(player, e.amount) for e in pay_outs)
-            raise self._conflict(player, f"betId {shown(bet_id)} was already paid out (winAmount {paid}); "
-                                         "another winAmount is a conflict (setting additionalPayOuts)")
+            raise self._conflict(
+                player,
+                f"betId {shown(bet_id)} was already paid out (winAmount {paid}); "
+                "another winAmount is a conflict (setting additionalPayOuts)",
+            )
         return self._credit_win(
-            bet, player, units, win_odd, request_id, game_round_id,
+            bet,
+            player,
+            units,
+            win_odd,
+            request_id,
+            game_round_id,
             f"additionalPayOuts: bet {shown(bet_id)} was already paid out: this pay-out with another "
             "winAmount credits again because additionalPayOuts is additional",
         )
@@ -369,11 +431,26 @@ class Wallet:
             )
             return self._repeat(bet, PAY_IN_OUT, player, same, self._placed_with(bet, player))
         self._check_stake(session, player, stake_units)
-        bet = Bet(counterparty_id, bet_id, session.id, player.id, PAY_IN_OUT, stake_units, game_round_id,
-                  SETTLED, win_units, win_odd)
+        bet = Bet(
+            counterparty_id,
+            bet_id,
+            session.id,
+            player.id,
+            PAY_IN_OUT,
+            stake_units,
+            game_round_id,
+            SETTLED,
+            win_units,
+            win_odd,
+        )
         transaction_id = self._next_transaction_id()
-        self._commit(bet, player, [(transaction_id, "bet", -stake_units), (transaction_id, "win", win_units)],
-                     request_id, self.clock())
+        self._commit(
+            bet,
+            player,
+            [(transaction_id, "bet", -stake_units), (transaction_id, "win", win_units)],
+            request_id,
+            self.clock(),
+        )
         return self._answer(player, transaction_id)
 
     def refund(
@@ -471,18 +548,25 @@ class Wallet:
                 raise AdminInputError("playerId: is required (or currency + balance to create the player)")
             if currency not in self.currencies:
                 raise AdminInputError(
-                    f"currency: unknown currency {shown(currency)} (known: {', '.join(self.currencies)})")
+                    f"currency: unknown currency {shown(currency)} (known: {', '.join(self.currencies)})"
+                )
             new_player = Player(f"player-{uuid.uuid4().hex[:12]}", currency, 0)
-            new_player.balance = new_player.opening_balance = self._admin_units("balance", balance or Decimal(0),
-                                                                                currency)
+            new_player.balance = new_player.opening_balance = self._admin_units(
+                "balance", balance or Decimal(0), currency
+            )
             player = new_player
         else:
             found = self.players.get(player_id)
             if found is None:
                 raise AdminInputError(f"playerId: unknown player {shown(player_id)}")
             player = found
-        session = self._changed_session(Session(session_id, player.id, counterparty_id), player,
-                                        ttl_seconds=ttl_seconds, min_bet=min_bet, max_bet=max_bet)
+        session = self._changed_session(
+            Session(session_id, player.id, counterparty_id),
+            player,
+            ttl_seconds=ttl_seconds,
+            min_bet=min_bet,
+            max_bet=max_bet,
+        )
         self.players[player.id] = player
         self.sessions[session_id] = session
         return session
@@ -497,8 +581,14 @@ class Wallet:
         max_bet: Decimal | None = None,
     ) -> Session:
         session = self.session(session_id)
-        updated = self._changed_session(session, self.players[session.player_id], status=status,
-                                        ttl_seconds=ttl_seconds, min_bet=min_bet, max_bet=max_bet)
+        updated = self._changed_session(
+            session,
+            self.players[session.player_id],
+            status=status,
+            ttl_seconds=ttl_seconds,
+            min_bet=min_bet,
+            max_bet=max_bet,
+        )
         self.sessions[session_id] = updated
         return updated
 
@@ -558,7 +648,7 @@ class Wallet:
             raise AdminInputError(f"{name}: {exc}") from None
 
     @staticmethod
-    def _new_id(wanted: str | None, prefix: str, taken: dict[str, object]) -> str:
+    def _new_id(wanted: str | None, prefix: str, taken: Mapping[str, object]) -> str:
         if wanted is None:
             return f"{prefix}-{uuid.uuid4().hex[:12]}"
         if not wanted:
@@ -614,14 +704,25 @@ class Wallet:
             raise self._error(LimitExceeded, player, f"player {shown(player.id)} is blocked")
         # A zero stake (a free round, let through by zeroStake) stakes nothing a minimum could apply to.
         if session.min_bet is not None and stake and stake < session.min_bet:
-            raise self._error(LimitExceeded, player, f"betAmount {self._text(player, stake)} is below the session's "
-                                                     f"minBet {self._text(player, session.min_bet)}")
+            raise self._error(
+                LimitExceeded,
+                player,
+                f"betAmount {self._text(player, stake)} is below the session's "
+                f"minBet {self._text(player, session.min_bet)}",
+            )
         if session.max_bet is not None and stake > session.max_bet:
-            raise self._error(LimitExceeded, player, f"betAmount {self._text(player, stake)} is above the session's "
-                                                     f"maxBet {self._text(player, session.max_bet)}")
+            raise self._error(
+                LimitExceeded,
+                player,
+                f"betAmount {self._text(player, stake)} is above the session's "
+                f"maxBet {self._text(player, session.max_bet)}",
+            )
         if stake > player.balance:
-            raise self._error(InsufficientFunds, player, f"betAmount {self._text(player, stake)} is above the "
-                                                         f"balance {self._text(player, player.balance)}")
+            raise self._error(
+                InsufficientFunds,
+                player,
+                f"betAmount {self._text(player, stake)} is above the balance {self._text(player, player.balance)}",
+            )
 
     def _refuse_tombstoned(self, key: tuple[str, str], player: Player) -> None:
         if key in self.tombstones:
@@ -661,8 +762,14 @@ class Wallet:
         """Book a pay-out's win on the bet, which is settled from then on."""
         transaction_id = self._next_transaction_id()
         total = win if bet.win is None else bet.win + win
-        self._commit(bet._replace(status=SETTLED, win=total, win_odd=win_odd), player,
-                     [(transaction_id, "win", win)], request_id, self.clock(), game_round_id)
+        self._commit(
+            bet._replace(status=SETTLED, win=total, win_odd=win_odd),
+            player,
+            [(transaction_id, "win", win)],
+            request_id,
+            self.clock(),
+            game_round_id,
+        )
         outcome = self._answer(player, transaction_id)
         if warning is not None:
             outcome.warnings = [warning]
@@ -682,18 +789,31 @@ class Wallet:
         rows: list[tuple[int, str, int]],
         request_id: str | None,
         now: float,
-        game_round_id: str | None | object = _THE_BETS,
+        game_round_id: str | _Marker | None = _THE_BETS,
     ) -> None:
         """Move the player's balance by each row, append the rows to the ledger, and store the bet with them.
         `game_round_id`: the operation's when it is not the bet's own (a pay-out names its own, or none)."""
-        if game_round_id is _THE_BETS or game_round_id == bet.game_round_id:
+        if isinstance(game_round_id, _Marker) or game_round_id == bet.game_round_id:
             game_round_id = bet.game_round_id  # one string object for both
         added = []
         add = self.ledger.add
         for transaction_id, entry_type, amount in rows:
             player.balance += amount
-            added.append(add(transaction_id, entry_type, amount, player.balance, player.id, bet.session_id,
-                             bet.bet_id, bet.counterparty_id, request_id, now, game_round_id))  # type: ignore[arg-type]
+            added.append(
+                add(
+                    transaction_id,
+                    entry_type,
+                    amount,
+                    player.balance,
+                    player.id,
+                    bet.session_id,
+                    bet.bet_id,
+                    bet.counterparty_id,
+                    request_id,
+                    now,
+                    game_round_id,
+                )
+            )
         # entries is the last field: a new record without NamedTuple._replace's generic (slow) path
         self.bets[(bet.counterparty_id, bet.bet_id)] = Bet(*bet[:-1], bet.entries + tuple(added))
 
@@ -721,8 +841,10 @@ class Wallet:
         if bet.kind == PAY_IN_OUT:
             own = self._own_win(bet)
             data += f", winAmount {'none' if own is None else self._text(player, own)}"
-        return (f"by a {bet.kind} with other data ({data}, gameRoundId {shown(bet.game_round_id)}, "
-                f"session {shown(bet.session_id)})")
+        return (
+            f"by a {bet.kind} with other data ({data}, gameRoundId {shown(bet.game_round_id)}, "
+            f"session {shown(bet.session_id)})"
+        )
 
 
 def steps_of(bet: Bet, entries: list[LedgerEntry]) -> list[Step]:

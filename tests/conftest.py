@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-pytest_plugins = ["pytester"]
-
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -14,6 +12,8 @@ from betcore_sandbox.fixtures import load_fixture, parse_fixture
 from betcore_sandbox.signing import signed_headers
 from betcore_sandbox.state import SandboxState
 from betcore_sandbox.web.app import create_app
+
+pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_VECTORS = REPO.parent / "shared" / "vectors" / "signing.json"

@@ -39,9 +39,17 @@ def ensure_base() -> str:
     with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
         rootfs = Path(tmp) / "rootfs"
         subprocess.run(
-            ["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", str(rootfs),
-             DEBIAN_MIRROR],
-            capture_output=True, check=True, timeout=1200,
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=python3,python3-venv",
+                "bookworm",
+                str(rootfs),
+                DEBIAN_MIRROR,
+            ],
+            capture_output=True,
+            check=True,
+            timeout=1200,
         )
         for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for item in (rootfs / leftover).glob("*"):
@@ -59,8 +67,20 @@ def ensure_base() -> str:
 
 
 def build(context: Path, base: str) -> None:
-    args = ["bud", "--isolation", "chroot", "--format", "docker", "-q", "-f", str(context / "Dockerfile"),
-            "-t", IMAGE, "--build-arg", f"BASE_IMAGE={base}"]
+    args = [
+        "bud",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",
+        "-q",
+        "-f",
+        str(context / "Dockerfile"),
+        "-t",
+        IMAGE,
+        "--build-arg",
+        f"BASE_IMAGE={base}",
+    ]
     if HOST_CA.exists():  # pip inside the build trusts what the host trusts (TLS-inspecting proxies)
         args += ["-v", f"{HOST_CA}:/etc/ssl/certs/host-ca.crt:ro", "--build-arg", "PIP_CERT=/etc/ssl/certs/host-ca.crt"]
     buildah(*args, str(context), timeout=900)
@@ -83,8 +103,9 @@ def start(command: list[str], env: dict[str, str], volumes: tuple[str, ...] = ()
         args += ["-e", f"{name}={value}"]
     for volume in volumes:
         args += ["-v", volume]
-    process = subprocess.Popen([*args, container, "--", *command], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [*args, container, "--", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     return container, process
 
 

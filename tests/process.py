@@ -94,8 +94,13 @@ class SandboxProcess:
                 stream.close()
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: bytes | None = None,
-            timeout: float = 20.0) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+    timeout: float = 20.0,
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "betcore_sandbox", *args],
         cwd=cwd,

@@ -37,7 +37,11 @@ async def test_sessions_create_with_player_or_inline_currency(admin, provider):
     )
     assert status == 201
     assert (session["id"], session["playerId"], session["counterpartyId"], session["status"]) == (
-        "s1", "player-usd", CP, "active")
+        "s1",
+        "player-usd",
+        CP,
+        "active",
+    )
     assert session["expiresAt"].endswith("Z") and (session["minBet"], session["maxBet"]) == ("1.00", "5.00")
     status, inline = await admin.call("POST", "/sessions", {"currency": "BTC", "balance": "0.00000042"})
     assert status == 201 and inline["id"].startswith("session-") and inline["balance"] == "0.00000042"
@@ -70,14 +74,22 @@ async def test_bets_and_transactions(admin, provider):
     assert [b["betId"] for b in bets] == ["b1"]
     bet = await admin.get("/bets/b1")
     assert (bet["status"], bet["stake"], bet["win"], bet["winOdd"], bet["gameRoundId"]) == (
-        "settled", "10.00", "25.00", "2.5", "r1")
+        "settled",
+        "10.00",
+        "25.00",
+        "2.5",
+        "r1",
+    )
     assert [h["operation"] for h in bet["history"]] == ["pay-in", "pay-out"]
     assert [t["type"] for t in bet["transactions"]] == ["bet", "win"]
     assert [b["betId"] for b in await admin.get("/bets?status=open")] == ["b2"]
     assert [b["betId"] for b in await admin.get("/bets?playerId=player-usd")] == ["b2"]
     ledger = await admin.get("/transactions")
     assert [(t["transactionId"], t["type"], t["amount"], t["balanceAfter"]) for t in ledger] == [
-        ("1", "bet", "-10.00", "990.00"), ("2", "win", "25.00", "1015.00"), ("3", "bet", "-1.00", "249.00")]
+        ("1", "bet", "-10.00", "990.00"),
+        ("2", "win", "25.00", "1015.00"),
+        ("3", "bet", "-1.00", "249.00"),
+    ]
     assert len(await admin.get("/transactions?betId=b1")) == 2
     assert len(await admin.get("/transactions?sessionId=session-usd")) == 1
 
@@ -131,11 +143,18 @@ async def test_faults_routes(admin):
 async def test_settings(admin, provider):
     settings = await admin.get("/settings")
     assert settings == {
-        "timestampToleranceMs": 300000, "rejectReplayedRequestIds": True,
+        "timestampToleranceMs": 300000,
+        "rejectReplayedRequestIds": True,
         "duplicateResponse": {"pay-in": "code", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"},
-        "explainSignatures": "hints", "journalLimit": 10000, "journalMaxBytes": 64 * 1024 * 1024,
-        "bodyReadTimeoutMs": 10000, "amountNotation": "any", "zeroStake": "accept", "payOutWithoutBet": "accept",
-        "payOutAfterPayInOut": "additional", "additionalPayOuts": "conflict",
+        "explainSignatures": "hints",
+        "journalLimit": 10000,
+        "journalMaxBytes": 64 * 1024 * 1024,
+        "bodyReadTimeoutMs": 10000,
+        "amountNotation": "any",
+        "zeroStake": "accept",
+        "payOutWithoutBet": "accept",
+        "payOutAfterPayInOut": "additional",
+        "additionalPayOuts": "conflict",
     }
     status, changed = await admin.call("PATCH", "/settings", {"duplicateResponse": "replay"})
     assert status == 200 and set(changed["duplicateResponse"].values()) == {"replay"}
@@ -212,8 +231,12 @@ async def test_state_round_trips_exactly(admin, provider):
         ("PATCH", "/settings", {"journalLimit": 0}, "journalLimit: must be an integer from 1 to 1000000"),
         ("PATCH", "/settings", {"tolerance": 1}, "tolerance: unknown setting"),
         ("PUT", "/state", {"counterparties": []}, "$.counterparties: at least one counterparty"),
-        ("PUT", "/state", {"counterparties": [{"id": "c", "secret": "s"}], "bets": [{"kind": "x"}]},
-         "$.bets[0].kind: must be one of pay-in, pay-in-out, pay-out"),
+        (
+            "PUT",
+            "/state",
+            {"counterparties": [{"id": "c", "secret": "s"}], "bets": [{"kind": "x"}]},
+            "$.bets[0].kind: must be one of pay-in, pay-in-out, pay-out",
+        ),
     ],
 )
 async def test_bad_admin_input_is_400_naming_the_field(admin, state, method, path, body, message):
@@ -231,9 +254,16 @@ async def test_invalid_json_is_400(admin):
 
 @pytest.mark.parametrize(
     "method, path",
-    [("GET", "/players/nobody"), ("PATCH", "/players/nobody"), ("GET", "/sessions/nope"),
-     ("PATCH", "/sessions/nope"), ("DELETE", "/sessions/nope"), ("GET", "/bets/nope"), ("GET", "/faults/fault-9"),
-     ("DELETE", "/faults/fault-9")],
+    [
+        ("GET", "/players/nobody"),
+        ("PATCH", "/players/nobody"),
+        ("GET", "/sessions/nope"),
+        ("PATCH", "/sessions/nope"),
+        ("DELETE", "/sessions/nope"),
+        ("GET", "/bets/nope"),
+        ("GET", "/faults/fault-9"),
+        ("DELETE", "/faults/fault-9"),
+    ],
 )
 async def test_unknown_ids_are_404(admin, method, path):
     status, answer = await admin.call(method, path, {} if method == "PATCH" else None)

@@ -61,8 +61,14 @@ def test_healthcheck_fails_when_nothing_answers():
 
 def test_a_bad_fixture_stops_start_up_with_exit_2_and_one_line(tmp_path):
     broken = tmp_path / "broken.json"
-    broken.write_text(json.dumps({"counterparties": [{"id": "cp", "secret": "s"}],
-                                  "players": [{"id": "p", "currency": "EUR", "balance": "1.001"}]}))
+    broken.write_text(
+        json.dumps(
+            {
+                "counterparties": [{"id": "cp", "secret": "s"}],
+                "players": [{"id": "p", "currency": "EUR", "balance": "1.001"}],
+            }
+        )
+    )
     result = run_cli("--fixtures", str(broken), "--port", "0")
     assert result.returncode == 2
     err = result.stderr.decode().strip()
@@ -74,7 +80,9 @@ def test_a_bad_fixture_stops_start_up_with_exit_2_and_one_line(tmp_path):
 
 def test_flags_beat_environment(tmp_path):
     port = _free_port()
-    sandbox = SandboxProcess("--port", str(port), env={"BETCORE_SANDBOX_PORT": "1", "BETCORE_SANDBOX_LOG_FORMAT": "json"})
+    sandbox = SandboxProcess(
+        "--port", str(port), env={"BETCORE_SANDBOX_PORT": "1", "BETCORE_SANDBOX_LOG_FORMAT": "json"}
+    )
     try:
         assert sandbox.wait_listening().endswith(f":{port}")
         assert json.loads(sandbox.lines[0])["message"] == "listening"
@@ -92,13 +100,15 @@ def test_json_logs_one_valid_line_per_request(tmp_path):
     sandbox = SandboxProcess("--port", "0", "--log-format", "json")
     try:
         url = sandbox.wait_listening()
-        sign = run_cli("sign", "POST", "/v1/sessions/session-eur/bets/pay-in", "--body",
-                       '{"betId":"log-1","betAmount":"2.50"}')
+        sign = run_cli(
+            "sign", "POST", "/v1/sessions/session-eur/bets/pay-in", "--body", '{"betId":"log-1","betAmount":"2.50"}'
+        )
         headers = dict(line.split(": ", 1) for line in sign.stdout.decode().splitlines()[:4])
-        request = urllib.request.Request(f"{url}/v1/sessions/session-eur/bets/pay-in",
-                                         data=b'{"betId":"log-1","betAmount":"2.50"}', headers=headers)
+        request = urllib.request.Request(
+            f"{url}/v1/sessions/session-eur/bets/pay-in", data=b'{"betId":"log-1","betAmount":"2.50"}', headers=headers
+        )
         urllib.request.urlopen(request, timeout=5).read()
-        line = sandbox.lines_until(lambda l: "pay-in" in l)
+        line = sandbox.lines_until(lambda text: "pay-in" in text)
         event = json.loads(line)
         assert event["endpoint"] == "pay-in" and event["sessionId"] == "session-eur" and event["betId"] == "log-1"
         assert (event["responseCode"], event["status"], event["fault"]) == (1, 200, None)
@@ -116,7 +126,7 @@ def test_text_log_line_per_request(tmp_path):
         url = sandbox.wait_listening()
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(f"{url}/v1/sessions/session-eur/balance", timeout=5)
-        line = sandbox.lines_until(lambda l: "balance session=" in l)
+        line = sandbox.lines_until(lambda text: "balance session=" in text)
         assert "code=8 http=401" in line
     finally:
         sandbox.stop()
@@ -124,9 +134,15 @@ def test_text_log_line_per_request(tmp_path):
 
 def test_sign_prints_headers_and_a_curl_line_matching_a_vector():
     result = run_cli(
-        "sign", "POST", "/v1/sessions/sess-abc/bets/refund",
-        "--body", '{"betId":"round\\/7\\/bet"}',
-        "--timestamp", "1719766120806", "--request-id", "5a0679b6e5fa48f6892c777b0fa92392",
+        "sign",
+        "POST",
+        "/v1/sessions/sess-abc/bets/refund",
+        "--body",
+        '{"betId":"round\\/7\\/bet"}',
+        "--timestamp",
+        "1719766120806",
+        "--request-id",
+        "5a0679b6e5fa48f6892c777b0fa92392",
     )
     out = result.stdout.decode()
     assert "X-Sign: 7c6633fb15c4c25c69e855eb99786339bd26c5637cdcf4be87333775bf0a59fe" in out
@@ -134,9 +150,8 @@ def test_sign_prints_headers_and_a_curl_line_matching_a_vector():
 
 
 def test_sign_reads_a_body_from_stdin_and_needs_a_known_counterparty():
-    result = run_cli("sign", "POST", "/v1/x", "--body-file", "-", input=b'{"betId":"b1"}',
-                     env={}, timeout=10)
-    assert "String-To-Sign: {\"betId\":\"b1\"}." in result.stdout.decode()
+    result = run_cli("sign", "POST", "/v1/x", "--body-file", "-", input=b'{"betId":"b1"}', env={}, timeout=10)
+    assert 'String-To-Sign: {"betId":"b1"}.' in result.stdout.decode()
     unknown = run_cli("sign", "GET", "/v1/x", "--counterparty-id", "acme")
     assert unknown.returncode == 2 and "pass --secret" in unknown.stderr.decode()
 
@@ -165,14 +180,16 @@ def test_sigterm_lets_an_in_flight_request_finish():
     sandbox = SandboxProcess("--port", "0")
     try:
         url = sandbox.wait_listening()
-        fault = urllib.request.Request(f"{url}/__admin/faults", method="POST",
-                                       data=b'{"endpoint": "balance", "kind": "delay", "delayMs": 1000}')
+        fault = urllib.request.Request(
+            f"{url}/__admin/faults", method="POST", data=b'{"endpoint": "balance", "kind": "delay", "delayMs": 1000}'
+        )
         urllib.request.urlopen(fault, timeout=5).read()
         sign = run_cli("sign", "GET", "/v1/sessions/session-eur/balance")
         headers = dict(line.split(": ", 1) for line in sign.stdout.decode().splitlines()[:4])
         answers = []
-        slow = threading.Thread(target=lambda: answers.append(
-            _get_json(f"{url}/v1/sessions/session-eur/balance", headers)))
+        slow = threading.Thread(
+            target=lambda: answers.append(_get_json(f"{url}/v1/sessions/session-eur/balance", headers))
+        )
         slow.start()
         time.sleep(0.4)  # the request is now held by the delay
         assert sandbox.stop(signal.SIGTERM) == 0

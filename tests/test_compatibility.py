@@ -42,7 +42,10 @@ def php(endpoint: str, **fields: Any) -> bytes:
 
 PAY_IN = php("pay-in", betAmount="1.50", betId=BET, gameRoundId=ROUND, sessionId=SESSION)
 PAY_OUT = (
-    b'{"betId":"' + BET.encode() + b'","gameRoundId":"' + ROUND.replace("/", "\\/").encode()
+    b'{"betId":"'
+    + BET.encode()
+    + b'","gameRoundId":"'
+    + ROUND.replace("/", "\\/").encode()
     + b'","sessionId":"sess-prod-eur","winAmount":"3","winOdd":3}'
 )  # the body from the finding, as sent
 
@@ -93,7 +96,7 @@ async def test_pay_out_retried_after_a_lost_answer_gets_code_1_and_pays_once(mak
 
 
 async def test_pay_out_repeat_is_104_under_duplicate_response_code(make_sandbox):
-    provider, admin, _ = await make_sandbox(duplicateResponse="code")
+    provider, _, _ = await make_sandbox(duplicateResponse="code")
     await send(provider, "pay-in", PAY_IN)
     await send(provider, "pay-out", PAY_OUT)
     retry = await send(provider, "pay-out", PAY_OUT)
@@ -284,11 +287,21 @@ STRICT = {  # setting: (its strict value, a request it refuses, the answer, what
     "zeroStake": ("reject", "pay-in-out", FREE_ROUND, 2, []),
     "payOutWithoutBet": ("reject", "pay-out", JACKPOT, 5, []),
     "payOutAfterPayInOut": ("conflict", "pay-out", FOLLOW_UP, 6, [("pay-in-out", PAY_IN_OUT)]),
-    "additionalPayOuts": ("additional", "pay-out", php("pay-out", betId=BET, winAmount="1.25"), 1,
-                          [("pay-in", PAY_IN), ("pay-out", PAY_OUT)]),  # lenient when set: credits again
+    "additionalPayOuts": (
+        "additional",
+        "pay-out",
+        php("pay-out", betId=BET, winAmount="1.25"),
+        1,
+        [("pay-in", PAY_IN), ("pay-out", PAY_OUT)],
+    ),  # lenient when set: credits again
 }
-DEFAULTS = {"amountNotation": "any", "zeroStake": "accept", "payOutWithoutBet": "accept",
-            "payOutAfterPayInOut": "additional", "additionalPayOuts": "conflict"}
+DEFAULTS = {
+    "amountNotation": "any",
+    "zeroStake": "accept",
+    "payOutWithoutBet": "accept",
+    "payOutAfterPayInOut": "additional",
+    "additionalPayOuts": "conflict",
+}
 
 
 @pytest.mark.parametrize("setting", STRICT)
@@ -309,8 +322,9 @@ async def test_each_setting_works_from_the_admin_api_and_the_fixture_file(aiohtt
     assert (await Admin(http).get("/settings"))[setting] == expected
 
 
-@pytest.mark.parametrize("setting", ["amountNotation", "zeroStake", "payOutWithoutBet", "payOutAfterPayInOut",
-                                     "additionalPayOuts"])
+@pytest.mark.parametrize(
+    "setting", ["amountNotation", "zeroStake", "payOutWithoutBet", "payOutAfterPayInOut", "additionalPayOuts"]
+)
 async def test_bad_values_are_refused_naming_the_setting(admin, setting):
     status, body = await admin.call("PATCH", "/settings", {setting: "maybe"})
     assert status == 400 and body["error"].startswith(f"{setting}: must be one of")
@@ -337,8 +351,17 @@ async def test_the_journal_keeps_header_names_as_sent_in_order_with_duplicates(h
     assert b'"_responseCode":1' in answer
     [entry] = await Admin(http).get("/requests")
     names = [name for name, _ in entry["headers"]]
-    assert names == ["Host", "Content-type", "X-Counterparty-Id", "X-Timestamp", "X-Request-Id", "x-sign",
-                     "X-Trace", "x-trace", "Connection"]
+    assert names == [
+        "Host",
+        "Content-type",
+        "X-Counterparty-Id",
+        "X-Timestamp",
+        "X-Request-Id",
+        "x-sign",
+        "X-Trace",
+        "x-trace",
+        "Connection",
+    ]
     assert ["x-trace", "two"] in entry["headers"]
 
 
@@ -348,8 +371,9 @@ def test_python_api_header_lookups_stay_case_insensitive():
     from betcore_sandbox import Sandbox
 
     with Sandbox() as sandbox:
-        request = urllib.request.Request(f"{sandbox.url}/sessions/session-eur/balance",
-                                         headers={**sandbox.signed_headers("GET"), "X-Trace": "1"})
+        request = urllib.request.Request(
+            f"{sandbox.url}/sessions/session-eur/balance", headers={**sandbox.signed_headers("GET"), "X-Trace": "1"}
+        )
         urllib.request.urlopen(request).read()
         [entry] = sandbox.requests()
         assert entry["headers"]["x-counterparty-id"] == sandbox.counterparty_id
@@ -361,16 +385,23 @@ async def test_a_duplicate_response_object_changes_only_the_endpoints_it_names(a
     await admin.call("PATCH", "/settings", {"duplicateResponse": "replay"})
     status, settings = await admin.call("PATCH", "/settings", {"duplicateResponse": {"pay-out": "code"}})
     assert status == 200
-    assert settings["duplicateResponse"] == {"pay-in": "replay", "pay-in-out": "replay", "pay-out": "code",
-                                             "refund": "replay"}
+    assert settings["duplicateResponse"] == {
+        "pay-in": "replay",
+        "pay-in-out": "replay",
+        "pay-out": "code",
+        "refund": "replay",
+    }
     status, body = await admin.call("PATCH", "/settings", {"zeroStake": "reject", "zero_stake": "accept"})
     assert status == 400 and "given twice" in body["error"]
 
 
 def test_the_marker_sets_each_compatibility_setting_and_the_sandbox_follows_it(pytester):
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\naddopts = -p no:cacheprovider\n"
-                     "filterwarnings = error\n")
-    pytester.makepyfile(test_marked='''
+    pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\naddopts = -p no:cacheprovider\n"
+        "filterwarnings = error\n"
+    )
+    pytester.makepyfile(
+        test_marked="""
 import json
 import urllib.request
 
@@ -406,5 +437,6 @@ def test_lenient(betcore_sandbox):
     assert send(betcore_sandbox, "pay-out", {"betId": "p", "winAmount": "1.00"}) == 1
     assert send(betcore_sandbox, "pay-out", {"betId": "p", "winAmount": "2.00"}) == 1
     assert betcore_sandbox.balance("session-eur") == 1002
-''')
+"""
+    )
     pytester.runpytest().assert_outcomes(passed=2)

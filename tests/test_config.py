@@ -1,7 +1,7 @@
 import pytest
 
 from betcore_sandbox.config import ConfigError, resolve, settings_from_env
-from betcore_sandbox.settings import Settings, SettingError
+from betcore_sandbox.settings import SettingError, Settings
 
 
 def test_flags_beat_environment_beat_defaults():
@@ -14,8 +14,12 @@ def test_flags_beat_environment_beat_defaults():
 
 @pytest.mark.parametrize(
     "flags, message",
-    [({"port": "http"}, "port must be an integer"), ({"port": "70000"}, "from 0 to 65535"),
-     ({"log_format": "xml"}, "log format"), ({"log_level": "loud"}, "log level")],
+    [
+        ({"port": "http"}, "port must be an integer"),
+        ({"port": "70000"}, "from 0 to 65535"),
+        ({"log_format": "xml"}, "log format"),
+        ({"log_level": "loud"}, "log level"),
+    ],
 )
 def test_bad_configuration_is_named(flags, message):
     with pytest.raises(ConfigError, match=message):
@@ -28,17 +32,24 @@ def test_settings_update_is_all_or_nothing():
         settings.update({"timestampToleranceMs": 5, "journalLimit": 0})
     assert settings.timestampToleranceMs == 300_000
     settings.update({"duplicateResponse": "replay", "explainSignatures": False})
-    assert settings.as_dict()["duplicateResponse"] == dict.fromkeys(("pay-in", "pay-in-out", "pay-out", "refund"), "replay")
+    assert settings.as_dict()["duplicateResponse"] == dict.fromkeys(
+        ("pay-in", "pay-in-out", "pay-out", "refund"), "replay"
+    )
     assert settings.explainSignatures == "off"  # the first release's boolean still works
     with pytest.raises(SettingError, match="must be one of code, replay"):
         settings.update({"duplicateResponse": "echo"})
 
 
 def test_runtime_settings_from_the_environment():
-    env = {"BETCORE_SANDBOX_PAY_OUT_WITHOUT_BET": "reject", "BETCORE_SANDBOX_JOURNAL_LIMIT": "50",
-           "BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-in": "replay"}', "BETCORE_SANDBOX_ZERO_STAKE": ""}
+    env = {
+        "BETCORE_SANDBOX_PAY_OUT_WITHOUT_BET": "reject",
+        "BETCORE_SANDBOX_JOURNAL_LIMIT": "50",
+        "BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-in": "replay"}',
+        "BETCORE_SANDBOX_ZERO_STAKE": "",
+    }
     assert settings_from_env(env) == {
-        "payOutWithoutBet": "reject", "journalLimit": 50,
+        "payOutWithoutBet": "reject",
+        "journalLimit": 50,
         "duplicateResponse": {"pay-in": "replay", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"},
     }
     with pytest.raises(ConfigError, match="BETCORE_SANDBOX_AMOUNT_NOTATION: must be one of plain, any"):
@@ -51,8 +62,11 @@ def test_environment_settings_reach_the_server_process():
 
     from .process import SandboxProcess
 
-    sandbox = SandboxProcess("--port", "0", env={"BETCORE_SANDBOX_PAY_OUT_WITHOUT_BET": "reject",
-                                                 "BETCORE_SANDBOX_EXPLAIN_SIGNATURES": "full"})
+    sandbox = SandboxProcess(
+        "--port",
+        "0",
+        env={"BETCORE_SANDBOX_PAY_OUT_WITHOUT_BET": "reject", "BETCORE_SANDBOX_EXPLAIN_SIGNATURES": "full"},
+    )
     try:
         url = sandbox.wait_listening()
         settings = json.loads(urllib.request.urlopen(f"{url}/__admin/settings", timeout=5).read())

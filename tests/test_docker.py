@@ -33,8 +33,7 @@ def image():
     container.build(REPO, base)
     build_seconds = time.perf_counter() - started
     size = container.image_size()
-    print(f"\ndocker image: base ready in {base_seconds:.1f} s, built in {build_seconds:.1f} s, "
-          f"{size} (base {base})")
+    print(f"\ndocker image: base ready in {base_seconds:.1f} s, built in {build_seconds:.1f} s, {size} (base {base})")
     return container.image_config()
 
 
@@ -58,8 +57,12 @@ def _wait_healthy(port: int, process, timeout: float = 20) -> None:
 
 
 def _call(port: int, method: str, path: str, body: bytes = b"") -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body or None, method=method,
-                                     headers=signed_headers(SECRET, CP, method, body))
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=body or None,
+        method=method,
+        headers=signed_headers(SECRET, CP, method, body),
+    )
     return json.loads(urllib.request.urlopen(request, timeout=5).read(), parse_float=Decimal)
 
 
@@ -105,17 +108,25 @@ def test_container_serves_runs_as_non_root_and_stops_on_sigterm(image):
 
 def test_custom_fixture_mount_and_admin_token(image, tmp_path):
     fixture = tmp_path / "custom.json"
-    fixture.write_text(json.dumps({
-        "counterparties": [{"id": CP, "secret": SECRET}],
-        "players": [{"id": "ci-player", "currency": "EUR", "balance": "42.00"}],
-        "sessions": [{"id": "ci-session", "playerId": "ci-player"}],
-    }))
+    fixture.write_text(
+        json.dumps(
+            {
+                "counterparties": [{"id": CP, "secret": SECRET}],
+                "players": [{"id": "ci-player", "currency": "EUR", "balance": "42.00"}],
+                "sessions": [{"id": "ci-session", "playerId": "ci-player"}],
+            }
+        )
+    )
     fixture.chmod(0o644)
     port = _port()
-    env = {"BETCORE_SANDBOX_PORT": str(port), "BETCORE_SANDBOX_FIXTURES": "/fixtures/custom.json",
-           "BETCORE_SANDBOX_ADMIN_TOKEN": "ci-token"}
-    name, process = container.start(image["Entrypoint"] + image["Cmd"], env,
-                                    volumes=(f"{fixture}:/fixtures/custom.json:ro",))
+    env = {
+        "BETCORE_SANDBOX_PORT": str(port),
+        "BETCORE_SANDBOX_FIXTURES": "/fixtures/custom.json",
+        "BETCORE_SANDBOX_ADMIN_TOKEN": "ci-token",
+    }
+    name, process = container.start(
+        image["Entrypoint"] + image["Cmd"], env, volumes=(f"{fixture}:/fixtures/custom.json:ro",)
+    )
     try:
         _wait_healthy(port, process)
         assert _call(port, "GET", "/v1/sessions/ci-session/balance")["balance"] == Decimal("42.00")
@@ -123,8 +134,9 @@ def test_custom_fixture_mount_and_admin_token(image, tmp_path):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/__admin/players", timeout=5)
         assert denied.value.code == 401
         denied.value.close()
-        authorised = urllib.request.Request(f"http://127.0.0.1:{port}/__admin/players",
-                                            headers={"Authorization": "Bearer ci-token"})
+        authorised = urllib.request.Request(
+            f"http://127.0.0.1:{port}/__admin/players", headers={"Authorization": "Bearer ci-token"}
+        )
         assert json.loads(urllib.request.urlopen(authorised, timeout=5).read())[0]["id"] == "ci-player"
     finally:
         if process.poll() is None:

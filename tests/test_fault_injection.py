@@ -119,8 +119,9 @@ async def test_malformed_body_is_http_200_that_is_not_json(provider, admin, http
     from .conftest import SECRET, php_json
 
     raw = php_json({"betId": "m", "betAmount": "1.00"})
-    response = await http.post("/v1/sessions/session-eur/bets/pay-in", data=raw,
-                               headers=signed_headers(SECRET, CP, "POST", raw))
+    response = await http.post(
+        "/v1/sessions/session-eur/bets/pay-in", data=raw, headers=signed_headers(SECRET, CP, "POST", raw)
+    )
     assert response.status == 200
     with pytest.raises(json.JSONDecodeError):
         json.loads(await response.text())

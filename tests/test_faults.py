@@ -96,8 +96,9 @@ def test_ttl_removes_the_rule():
 
 def test_filters():
     book = FaultBook()
-    book.add({"kind": "http_error", "times": None, "endpoint": "pay-out", "sessionId": "s1", "playerId": "p1",
-              "betId": "b1"})
+    book.add(
+        {"kind": "http_error", "times": None, "endpoint": "pay-out", "sessionId": "s1", "playerId": "p1", "betId": "b1"}
+    )
     assert book.fire("pay-out", "s1", "p1", "b1") is not None
     assert book.fire("pay-in", "s1", "p1", "b1") is None
     assert book.fire("pay-out", "s2", "p1", "b1") is None

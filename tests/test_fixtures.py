@@ -1,6 +1,6 @@
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -41,7 +41,7 @@ def test_a_good_fixture_loads_exactly():
     [session] = fixture.sessions
     assert session.counterparty_id == "cp"  # the only counterparty is implied
     assert session.min_bet == Decimal(1) and session.max_bet == Decimal("5")
-    assert datetime.fromtimestamp(session.expires_at, timezone.utc).isoformat() == "2030-01-01T00:00:00+00:00"
+    assert datetime.fromtimestamp(session.expires_at, UTC).isoformat() == "2030-01-01T00:00:00+00:00"
     assert fixture.response_codes == {"insufficient_funds": 40}
     assert fixture.settings == {"timestampToleranceMs": 0}
 
@@ -102,13 +102,19 @@ def test_invalid_json_and_missing_files(tmp_path):
 BAD_FIXTURE_FILES = {
     "100000-deep": (b"[" * 100_000 + b"]" * 100_000, "$: the file is nested too deeply"),
     "expiresAt-out-of-range": (
-        json.dumps({"counterparties": [{"id": "c", "secret": "s"}],
-                    "players": [{"id": "p", "currency": "EUR", "balance": "1"}],
-                    "sessions": [{"id": "s", "playerId": "p", "expiresAt": "9999-12-31T23:59:59-14:00"}]}).encode(),
+        json.dumps(
+            {
+                "counterparties": [{"id": "c", "secret": "s"}],
+                "players": [{"id": "p", "currency": "EUR", "balance": "1"}],
+                "sessions": [{"id": "s", "playerId": "p", "expiresAt": "9999-12-31T23:59:59-14:00"}],
+            }
+        ).encode(),
         "$.sessions[0].expiresAt: is out of range",
     ),
-    "huge-number": (b'{"counterparties": [{"id": "c", "secret": "s"}], "currencies": {"EUR": 1e999999999}}',
-                    "$.currencies.EUR: decimal places must be an integer"),
+    "huge-number": (
+        b'{"counterparties": [{"id": "c", "secret": "s"}], "currencies": {"EUR": 1e999999999}}',
+        "$.currencies.EUR: decimal places must be an integer",
+    ),
 }
 
 

@@ -8,6 +8,7 @@ and the wallet exactly as it was — except the few cases that are valid operati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -107,28 +108,45 @@ def sign_bytes(method: str, body: bytes, cp: bytes, ts: bytes, rid: bytes, secre
     return hmac.new(secret, message, hashlib.sha256).hexdigest().encode()
 
 
-def wire_request(method: str, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes = b"",
-                 *, chunked: bool = False) -> bytes:
+def wire_request(
+    method: str, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes = b"", *, chunked: bool = False
+) -> bytes:
     lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: sandbox", b"Connection: close"]
     lines += [name + b": " + value for name, value in headers]
     if chunked:
         lines.append(b"Transfer-Encoding: chunked")
-        payload = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 4096]), body[i:i + 4096])
-                           for i in range(0, len(body), 4096)) + b"0\r\n\r\n"
+        payload = (
+            b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 4096]), body[i : i + 4096]) for i in range(0, len(body), 4096))
+            + b"0\r\n\r\n"
+        )
     else:
         lines.append(b"Content-Length: %d" % len(body))
         payload = body
     return b"\r\n".join(lines) + b"\r\n\r\n" + payload
 
 
-def provider_wire(method: str, target: bytes, body: bytes = b"", *, cp: bytes = CP.encode(), ts: bytes | None = None,
-                  rid: bytes | None = None, sign: bytes | None = None, chunked: bool = False) -> bytes:
+def provider_wire(
+    method: str,
+    target: bytes,
+    body: bytes = b"",
+    *,
+    cp: bytes = CP.encode(),
+    ts: bytes | None = None,
+    rid: bytes | None = None,
+    sign: bytes | None = None,
+    chunked: bool = False,
+) -> bytes:
     """A provider request signed over the exact header bytes given (unless `sign` overrides X-Sign)."""
     ts = now_ms() if ts is None else ts
     rid = uuid.uuid4().hex.encode() if rid is None else rid
     sign = sign_bytes(method, body, cp, ts, rid) if sign is None else sign
-    headers = [(b"X-Counterparty-Id", cp), (b"X-Timestamp", ts), (b"X-Request-Id", rid), (b"X-Sign", sign),
-               (b"Content-Type", b"application/json")]
+    headers = [
+        (b"X-Counterparty-Id", cp),
+        (b"X-Timestamp", ts),
+        (b"X-Request-Id", rid),
+        (b"X-Sign", sign),
+        (b"Content-Type", b"application/json"),
+    ]
     return wire_request(method, target, headers, body, chunked=chunked)
 
 
@@ -139,7 +157,7 @@ def _dechunk(data: bytes) -> bytes:
         size = int(size_line.split(b";")[0] or b"0", 16)
         if size == 0:
             break
-        out, rest = out + rest[:size], rest[size + 2:]
+        out, rest = out + rest[:size], rest[size + 2 :]
     return out
 
 
@@ -152,10 +170,8 @@ async def exchange(http, request: bytes, timeout: float = 10.0) -> tuple[int, by
         data = await asyncio.wait_for(reader.read(), timeout)
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
-        except ConnectionError:
-            pass
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *header_lines = head.split(b"\r\n")
     assert status_line.startswith(b"HTTP/1."), data[:300]
@@ -195,18 +211,28 @@ TRAILING_ZEROS = {
     "pay-in-string-1.500": [Step("pay-in", b'{"betId":"z-1","betAmount":"1.500"}', D("998.50"))],
     "pay-in-number-1.500": [Step("pay-in", b'{"betId":"z-1","betAmount":1.500}', D("998.50"))],
     "pay-in-string-1.50000000": [Step("pay-in", b'{"betId":"z-1","betAmount":"1.50000000"}', D("998.50"))],
-    "pay-out-string-2.000": [Step("pay-in", b'{"betId":"z-1","betAmount":"1.00"}', D("999.00")),
-                             Step("pay-out", b'{"betId":"z-1","winAmount":"2.000"}', D("1001.00"))],
-    "pay-out-number-2.000": [Step("pay-in", b'{"betId":"z-1","betAmount":"1.00"}', D("999.00")),
-                             Step("pay-out", b'{"betId":"z-1","winAmount":2.000}', D("1001.00"))],
-    "pay-out-zero-0.000": [Step("pay-in", b'{"betId":"z-1","betAmount":"1.00"}', D("999.00")),
-                           Step("pay-out", b'{"betId":"z-1","winAmount":"0.000"}', D("999.00"))],
-    "pay-in-out-1.500-2.000": [Step("pay-in-out", b'{"betId":"z-1","betAmount":"1.500","winAmount":"2.000"}',
-                                    D("1000.50"))],
-    "pay-in-1.500-then-refund": [Step("pay-in", b'{"betId":"z-1","betAmount":"1.500"}', D("998.50")),
-                                 Step("refund", b'{"betId":"z-1"}', D("1000.00"))],
-    "btc-pay-in-0.000001000": [Step("pay-in", b'{"betId":"z-1","betAmount":"0.000001000"}', D("0.04999900"),
-                                    session="session-btc")],
+    "pay-out-string-2.000": [
+        Step("pay-in", b'{"betId":"z-1","betAmount":"1.00"}', D("999.00")),
+        Step("pay-out", b'{"betId":"z-1","winAmount":"2.000"}', D("1001.00")),
+    ],
+    "pay-out-number-2.000": [
+        Step("pay-in", b'{"betId":"z-1","betAmount":"1.00"}', D("999.00")),
+        Step("pay-out", b'{"betId":"z-1","winAmount":2.000}', D("1001.00")),
+    ],
+    "pay-out-zero-0.000": [
+        Step("pay-in", b'{"betId":"z-1","betAmount":"1.00"}', D("999.00")),
+        Step("pay-out", b'{"betId":"z-1","winAmount":"0.000"}', D("999.00")),
+    ],
+    "pay-in-out-1.500-2.000": [
+        Step("pay-in-out", b'{"betId":"z-1","betAmount":"1.500","winAmount":"2.000"}', D("1000.50"))
+    ],
+    "pay-in-1.500-then-refund": [
+        Step("pay-in", b'{"betId":"z-1","betAmount":"1.500"}', D("998.50")),
+        Step("refund", b'{"betId":"z-1"}', D("1000.00")),
+    ],
+    "btc-pay-in-0.000001000": [
+        Step("pay-in", b'{"betId":"z-1","betAmount":"0.000001000"}', D("0.04999900"), session="session-btc")
+    ],
 }
 
 
@@ -279,8 +305,9 @@ REFUSED: dict[str, Refused] = {
     "betAmount-5000-digit-integer": amount_case(BIG_DIGITS, small=True),
     "betAmount-5000-digit-decimal": amount_case(b"0." + BIG_DIGITS, small=True),
     "betId-5000-digit-integer": Refused(b'{"betId":' + BIG_DIGITS + b',"betAmount":"1.00"}', small=True),
-    "winAmount-1e-30000000": Refused(b'{"betId":"p-1","winAmount":1e-30000000}', endpoint="pay-out", open_bet=True,
-                                     small=True),
+    "winAmount-1e-30000000": Refused(
+        b'{"betId":"p-1","winAmount":1e-30000000}', endpoint="pay-out", open_bet=True, small=True
+    ),
     "betAmount-string-1e999999999": amount_case(b'"1e999999999"', small=True),
     "betAmount-string-1e-999999999": amount_case(b'"1e-999999999"', small=True),
     "betAmount-string-minus-1e2": amount_case(b'"-1e2"', small=True),
@@ -326,15 +353,17 @@ REFUSED: dict[str, Refused] = {
     # a wrong signature: the signature explainer parses the body too
     "wrong-sign-deep-arrays-30000": Refused(DEEP_ARRAYS, status=401, code=8, good_sign=False),
     "wrong-sign-deep-objects-10000": Refused(DEEP_OBJECTS, status=401, code=8, good_sign=False),
-    "wrong-sign-invalid-utf8": Refused(b'{"betId":"\xff\xfe","betAmount":"1.00"}', status=401, code=8,
-                                       good_sign=False),
-    "wrong-sign-lone-surrogate-escape": Refused(b'{"betId":"\\ud800","betAmount":"1.00"}', status=401, code=8,
-                                                good_sign=False),
-    "wrong-sign-betId-1e999999999": Refused(b'{"betId":1e999999999,"betAmount":"1.00"}', status=401, code=8,
-                                            good_sign=False),
+    "wrong-sign-invalid-utf8": Refused(b'{"betId":"\xff\xfe","betAmount":"1.00"}', status=401, code=8, good_sign=False),
+    "wrong-sign-lone-surrogate-escape": Refused(
+        b'{"betId":"\\ud800","betAmount":"1.00"}', status=401, code=8, good_sign=False
+    ),
+    "wrong-sign-betId-1e999999999": Refused(
+        b'{"betId":1e999999999,"betAmount":"1.00"}', status=401, code=8, good_sign=False
+    ),
     "wrong-sign-5000-digit-integer": amount_case(BIG_DIGITS, status=401, code=8, good_sign=False),
-    "wrong-sign-duplicate-keys": Refused(b'{"betId":"h-1","betAmount":"1.00","betAmount":"2.00"}', status=401,
-                                         code=8, good_sign=False),
+    "wrong-sign-duplicate-keys": Refused(
+        b'{"betId":"h-1","betAmount":"1.00","betAmount":"2.00"}', status=401, code=8, good_sign=False
+    ),
 }
 
 
@@ -343,8 +372,9 @@ async def test_refused_body_books_nothing(http, provider, admin, state, case):
     if case.open_bet:
         assert (await provider.pay_in(case.session, "p-1", "1.00"))["_responseCode"] == 1
     before = await observe(admin)
-    status, raw, seconds = await send_signed(http, bet_path(case.endpoint, case.session), case.body,
-                                             good_sign=case.good_sign)
+    status, raw, seconds = await send_signed(
+        http, bet_path(case.endpoint, case.session), case.body, good_sign=case.good_sign
+    )
     body = provider_body(status, raw)
     assert (status, body["_responseCode"]) == (case.status, case.code), body
     assert isinstance(body.get("message"), str) and body["message"], body
@@ -375,8 +405,9 @@ async def test_minus_zero_is_a_negative_amount(http, admin, state, value, zero_s
 
 
 @pytest.mark.parametrize("notation", ["any", "plain"])
-async def test_an_exponent_string_is_exactly_100_unless_plain_notation_is_asked_for(http, provider, admin, state,
-                                                                                      notation):
+async def test_an_exponent_string_is_exactly_100_unless_plain_notation_is_asked_for(
+    http, provider, admin, state, notation
+):
     await admin.call("PATCH", "/settings", {"amountNotation": notation})
     before = await observe(admin)
     status, raw, _ = await send_signed(http, bet_path("pay-in"), b'{"betId":"e-1","betAmount":"1e2"}')
@@ -413,8 +444,11 @@ def _with_byte(value: bytes, byte: int) -> bytes:
 
 def _header_request(header: str, byte: int, *, good_sign: bool, method: str = "POST") -> bytes:
     body = b'{"betId":"hdr-1","betAmount":"1.00"}' if method == "POST" else b""
-    values = {"X-Counterparty-Id": CP.encode(), "X-Timestamp": now_ms(),
-              "X-Request-Id": b"rid-" + uuid.uuid4().hex.encode()}
+    values = {
+        "X-Counterparty-Id": CP.encode(),
+        "X-Timestamp": now_ms(),
+        "X-Request-Id": b"rid-" + uuid.uuid4().hex.encode(),
+    }
     if header in values:
         values[header] = _with_byte(values[header], byte)
     cp, ts, rid = values["X-Counterparty-Id"], values["X-Timestamp"], values["X-Request-Id"]
@@ -426,16 +460,26 @@ def _header_request(header: str, byte: int, *, good_sign: bool, method: str = "P
 
 
 HEADER_CASES = [
-    pytest.param(header, byte, good_sign,
-                 id=f"{header}-0x{byte:02x}-{'signed-over-bytes' if good_sign else 'bad-sign'}")
+    pytest.param(
+        header, byte, good_sign, id=f"{header}-0x{byte:02x}-{'signed-over-bytes' if good_sign else 'bad-sign'}"
+    )
     for header in PROVIDER_HEADERS
     for byte in BYTES
     for good_sign in (True, False)
 ]
 
 
-ADMIN_READS = ("/state", "/bets", "/transactions", "/requests", "/audit", "/players", "/sessions", "/faults",
-               "/settings")
+ADMIN_READS = (
+    "/state",
+    "/bets",
+    "/transactions",
+    "/requests",
+    "/audit",
+    "/players",
+    "/sessions",
+    "/faults",
+    "/settings",
+)
 
 
 async def every_admin_read_renders(http, bet_id: str) -> None:
@@ -497,8 +541,9 @@ async def test_journal_renders_0xff_in_x_counterparty_id(http, admin, state):
 @pytest.mark.parametrize("digits", [b"9" * 5000, b"1" + b"0" * 4999, b"0" * 5000], ids=["9s", "1e4999", "zeros"])
 async def test_5000_digit_timestamp_is_401(http, admin, state, digits):
     before = await observe(admin)
-    status, raw = await exchange(http, provider_wire("POST", bet_path("pay-in").encode(),
-                                                     b'{"betId":"ts-1","betAmount":"1.00"}', ts=digits))
+    status, raw = await exchange(
+        http, provider_wire("POST", bet_path("pay-in").encode(), b'{"betId":"ts-1","betAmount":"1.00"}', ts=digits)
+    )
     body = provider_body(status, raw)
     assert (status, body["_responseCode"]) == (401, 8), body
     assert len(raw) < 64 * KIB
@@ -517,8 +562,12 @@ async def test_control_and_non_ascii_bytes_in_admin_authorization(token_http, st
     before = await observe(admin)
     value = b"Bearer t" + bytes([byte]) + b"t" if where == "inside-token" else b"Bea" + bytes([byte]) + b"rer t"
     patch = b'{"balance":"5.00"}'
-    request = wire_request("PATCH", b"/__admin/players/player-eur",
-                           [(b"Authorization", value), (b"Content-Type", b"application/json")], patch)
+    request = wire_request(
+        "PATCH",
+        b"/__admin/players/player-eur",
+        [(b"Authorization", value), (b"Content-Type", b"application/json")],
+        patch,
+    )
     status, body = await exchange(token_http, request)
     clean_4xx(status, body, api="admin")
     status, journal = await admin_raw(token_http, "GET", "/requests", None, token="t")
@@ -544,10 +593,18 @@ ADMIN_BAD: dict[str, tuple[str, str, bytes, str]] = {
     "session-ttlSeconds-true": ("POST", "/sessions", session_with(b'"ttlSeconds":true'), "ttlSeconds"),
     "session-currency-list": ("POST", "/sessions", b'{"currency":["EUR"],"balance":"10.00"}', "currency"),
     "session-currency-object": ("POST", "/sessions", b'{"currency":{"EUR":2},"balance":"10.00"}', "currency"),
-    "session-counterpartyId-list": ("POST", "/sessions", session_with(b'"counterpartyId":["' + CP.encode() + b'"]'),
-                                    "counterpartyId"),
-    "session-counterpartyId-object": ("POST", "/sessions", session_with(b'"counterpartyId":{"id":"x"}'),
-                                      "counterpartyId"),
+    "session-counterpartyId-list": (
+        "POST",
+        "/sessions",
+        session_with(b'"counterpartyId":["' + CP.encode() + b'"]'),
+        "counterpartyId",
+    ),
+    "session-counterpartyId-object": (
+        "POST",
+        "/sessions",
+        session_with(b'"counterpartyId":{"id":"x"}'),
+        "counterpartyId",
+    ),
     "session-playerId-number": ("POST", "/sessions", b'{"playerId":5}', "playerId"),
     "session-minBet-abc": ("POST", "/sessions", session_with(b'"minBet":"abc"'), "minBet"),
     "session-id-object": ("POST", "/sessions", session_with(b'"id":{"a":1}'), "id"),
@@ -558,8 +615,12 @@ ADMIN_BAD: dict[str, tuple[str, str, bytes, str]] = {
     "settings-journalLimit-2**63": ("PATCH", "/settings", b'{"journalLimit":%d}' % 2**63, "journalLimit"),
     "settings-journalLimit--1": ("PATCH", "/settings", b'{"journalLimit":-1}', "journalLimit"),
     "settings-journalLimit-string": ("PATCH", "/settings", b'{"journalLimit":"5"}', "journalLimit"),
-    "settings-timestampToleranceMs-2**63": ("PATCH", "/settings", b'{"timestampToleranceMs":%d}' % 2**63,
-                                            "timestampToleranceMs"),
+    "settings-timestampToleranceMs-2**63": (
+        "PATCH",
+        "/settings",
+        b'{"timestampToleranceMs":%d}' % 2**63,
+        "timestampToleranceMs",
+    ),
     "player-balance-1.001": ("PATCH", "/players/player-eur", b'{"balance":"1.001"}', "balance"),
     "player-balance--5": ("PATCH", "/players/player-eur", b'{"balance":-5}', "balance"),
     "player-balance-list": ("PATCH", "/players/player-eur", b'{"balance":[]}', "balance"),
@@ -583,8 +644,9 @@ ADMIN_BAD: dict[str, tuple[str, str, bytes, str]] = {
 
 
 @pytest.mark.parametrize("method, path, raw, field", ADMIN_BAD.values(), ids=ADMIN_BAD.keys())
-async def test_bad_admin_input_is_400_naming_the_field_and_changes_nothing(http, admin, state, method, path, raw,
-                                                                           field):
+async def test_bad_admin_input_is_400_naming_the_field_and_changes_nothing(
+    http, admin, state, method, path, raw, field
+):
     before = await observe(admin)
     status, answer = await admin_raw(http, method, path, raw)
     error = admin_error(status, answer)
@@ -617,8 +679,14 @@ def _move_entry_to_player_usd(data: dict[str, Any]) -> None:
 
 def _tombstone_the_bet(data: dict[str, Any]) -> None:
     bet = data["bets"][0]
-    data["tombstones"] = [{"betId": bet["betId"], "counterpartyId": bet["counterpartyId"],
-                           "sessionId": bet["sessionId"], "time": bet["createdAt"]}]
+    data["tombstones"] = [
+        {
+            "betId": bet["betId"],
+            "counterpartyId": bet["counterpartyId"],
+            "sessionId": bet["sessionId"],
+            "time": bet["createdAt"],
+        }
+    ]
 
 
 BAD_STATES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {

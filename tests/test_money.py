@@ -6,10 +6,10 @@ from betcore_sandbox.money import (
     MONEY,
     AmountError,
     NumberOutOfRange,
-    json_number,
-    parse_amount,
     from_minor,
+    json_number,
     minor_text,
+    parse_amount,
     to_minor,
     to_scale,
     to_text,
@@ -104,7 +104,11 @@ def test_minor_units_are_exact_or_refused():
         to_minor(Decimal("1." + "0" * 68 + "1"), 2, "EUR")  # never rounded into 1.00
     assert (from_minor(150, 2), from_minor(-5, 8)) == (Decimal("1.50"), Decimal("-0.00000005"))
     assert (minor_text(150, 2), minor_text(-5, 2), minor_text(7, 0), minor_text(-100, 2)) == (
-        "1.50", "-0.05", "7", "-1.00")
+        "1.50",
+        "-0.05",
+        "7",
+        "-1.00",
+    )
 
 
 def test_money_context_is_exact():

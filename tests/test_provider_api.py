@@ -57,8 +57,12 @@ async def test_a_tampered_vector_is_rejected_with_diagnostics(aiohttp_client, ma
     case = next(c for c in vectors() if c["name"] == "pay-in-spaced")
     state = make_state(vector_fixture(case["secret"]))
     http = await aiohttp_client(create_app(state))
-    headers = {"X-Counterparty-Id": CP, "X-Timestamp": case["timestamp"], "X-Request-Id": case["requestId"],
-               "X-Sign": case["xSign"]}
+    headers = {
+        "X-Counterparty-Id": CP,
+        "X-Timestamp": case["timestamp"],
+        "X-Request-Id": case["requestId"],
+        "X-Sign": case["xSign"],
+    }
     compact = case["body"].replace(": ", ":").replace(", ", ",")
     response = await http.post("/v1/sessions/sess-abc/bets/pay-in", data=compact, headers=headers)
     assert response.status == 401
@@ -149,7 +153,7 @@ async def test_http_statuses_follow_the_code_table(provider):
 
 
 async def test_response_codes_are_overridable_per_fixture(aiohttp_client, make_state, default_fixture):
-    data = json.loads((await _default_fixture_json()))
+    data = json.loads(await _default_fixture_json())
     data["responseCodes"] = {"insufficient_funds": 40, "already_processed": 1}
     http = await aiohttp_client(create_app(make_state(data)))
     provider = Provider(http)
@@ -169,7 +173,7 @@ async def test_replay_mode_answers_code_1_with_the_original_transaction_and_the_
 ):
     http = await aiohttp_client(create_app(make_state(duplicateResponse="replay")))
     provider = Provider(http)
-    status, first = await provider.send("pay-in", "session-eur", {"betId": "b", "betAmount": "1.00"})
+    _, first = await provider.send("pay-in", "session-eur", {"betId": "b", "betAmount": "1.00"})
     await provider.pay_in("session-eur", "other", "5.00")
     again = await provider.send("pay-in", "session-eur", {"betId": "b", "betAmount": "1.00"})
     assert again == (200, {**first, "balance": D("994.00")})
@@ -265,8 +269,15 @@ async def test_signature_diagnostics_can_be_turned_off_but_are_always_journaled(
     assert entry.signature_debug["receivedSign"] == headers["X-Sign"]
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/v1/sessions/session-eur/balanse"), ("POST", "/v2/x"),
-                                          ("GET", "/v1/sessions/session-eur/bets/pay-in"), ("PUT", "/")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/v1/sessions/session-eur/balanse"),
+        ("POST", "/v2/x"),
+        ("GET", "/v1/sessions/session-eur/bets/pay-in"),
+        ("PUT", "/"),
+    ],
+)
 async def test_unknown_endpoints_get_a_json_404_that_lists_the_real_ones(http, method, path):
     response = await http.request(method, path)
     assert response.status == 404

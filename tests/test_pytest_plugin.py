@@ -12,7 +12,7 @@ addopts = --strict-markers -p no:cacheprovider
 filterwarnings = error
 """
 
-SYNC_SUITE = '''
+SYNC_SUITE = """
 import json
 import urllib.request
 from decimal import Decimal
@@ -46,9 +46,9 @@ def test_a_fault_and_the_open_bet_it_leaves(betcore_sandbox):
         assert "b2" in str(exc)
     else:
         raise AssertionError("the open bet was not reported")
-'''
+"""
 
-ASYNC_SUITE = '''
+ASYNC_SUITE = """
 from decimal import Decimal
 
 import aiohttp
@@ -73,7 +73,7 @@ async def test_timeout_fault_seen_by_aiohttp(betcore_sandbox):
             pass
         else:
             raise AssertionError("expected a timeout")
-'''
+"""
 
 
 @pytest.fixture
@@ -100,7 +100,8 @@ def test_marker_loads_another_fixture_file_and_settings(suite):
     }
     (suite.path / "fixtures").mkdir()
     (suite.path / "fixtures" / "tiny.json").write_text(json.dumps(fixture))
-    suite.makepyfile(test_marker='''
+    suite.makepyfile(
+        test_marker="""
 import pytest
 from decimal import Decimal
 
@@ -125,12 +126,14 @@ def test_marked_with_a_dict(betcore_sandbox):
 
 def test_unmarked(betcore_sandbox):
     assert betcore_sandbox.balance("session-eur") == Decimal("1000.00")
-''')
+"""
+    )
     suite.runpytest().assert_outcomes(passed=3)
 
 
 def test_factory_with_two_sandboxes(suite):
-    suite.makepyfile(test_factory='''
+    suite.makepyfile(
+        test_factory="""
 from decimal import Decimal
 
 
@@ -144,13 +147,14 @@ def test_two(betcore_sandbox_factory):
     assert second.settings()["duplicateResponse"] == {
         "pay-in": "replay", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"}
     assert second.settings()["payOutWithoutBet"] == "reject"
-''')
+"""
+    )
     suite.runpytest().assert_outcomes(passed=1)
 
 
 def test_xdist_workers_never_share_state(suite):
     tests = "\n".join(
-        f'''
+        f"""
 def test_{i}(betcore_sandbox):
     import json, urllib.request
     from decimal import Decimal
@@ -159,7 +163,7 @@ def test_{i}(betcore_sandbox):
                                      headers=betcore_sandbox.signed_headers("POST", body))
     assert json.loads(urllib.request.urlopen(request).read())["_responseCode"] == 1
     assert betcore_sandbox.balance("session-eur") == Decimal("999.00")
-'''
+"""
         for i in range(8)
     )
     suite.makepyfile(test_parallel=tests)
@@ -168,7 +172,7 @@ def test_{i}(betcore_sandbox):
     assert "2 workers" in result.stdout.str()
 
 
-BROKEN = '''
+BROKEN = """
 def break_it(betcore_sandbox):
     import urllib.error, urllib.request
 
@@ -183,27 +187,33 @@ def break_it(betcore_sandbox):
         urllib.request.urlopen(request)
     except urllib.error.HTTPError as exc:
         assert exc.code == 500
-'''
+"""
 
 
 def test_teardown_fails_a_passing_test_when_the_sandbox_broke(suite):
-    suite.makepyfile(test_broken=BROKEN + '''
+    suite.makepyfile(
+        test_broken=BROKEN
+        + """
 
 def test_passes_but_sandbox_broke(betcore_sandbox):
     break_it(betcore_sandbox)
-''')
+"""
+    )
     result = suite.runpytest()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*unexpected internal error*", "*wallet exploded*"])
 
 
 def test_teardown_stays_quiet_when_the_test_already_failed(suite):
-    suite.makepyfile(test_broken=BROKEN + '''
+    suite.makepyfile(
+        test_broken=BROKEN
+        + """
 
 def test_fails_anyway(betcore_sandbox):
     break_it(betcore_sandbox)
     assert False, "the test's own failure"
-''')
+"""
+    )
     result = suite.runpytest()
     result.assert_outcomes(failed=1)
     assert "unexpected internal error" not in result.stdout.str()

@@ -52,8 +52,11 @@ def matches(actual, expected):
     if isinstance(expected, str) and expected.endswith("…"):
         return isinstance(actual, str) and actual.startswith(expected[:-1])
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and actual.keys() == expected.keys() and all(
-            matches(actual[k], v) for k, v in expected.items())
+        return (
+            isinstance(actual, dict)
+            and actual.keys() == expected.keys()
+            and all(matches(actual[k], v) for k, v in expected.items())
+        )
     return actual == expected
 
 
@@ -93,11 +96,15 @@ def test_shell_example_prints_what_the_readme_shows(sandbox_url, example):
     command, expected = example
     port = sandbox_url.rsplit(":", 1)[1]
     urllib.request.urlopen(urllib.request.Request(f"{sandbox_url}/__admin/reset", method="POST"), timeout=5).read()
-    env = {**os.environ, "BETCORE_SANDBOX_PORT": port,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "BETCORE_SANDBOX_PORT": port,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     script = command.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True,
-                            timeout=30, cwd=REPO)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, timeout=30, cwd=REPO
+    )
     assert result.returncode == 0, result.stderr.decode()
     if expected is None:
         return
@@ -109,7 +116,7 @@ def test_shell_example_prints_what_the_readme_shows(sandbox_url, example):
     printed = [json.loads(line, parse_float=Decimal) for line in out.splitlines() if line.strip()]
     wanted = [json.loads(line, parse_float=Decimal) for line in body.splitlines() if line.strip()]
     assert len(printed) == len(wanted), out
-    for got, want in zip(printed, wanted):
+    for got, want in zip(printed, wanted, strict=True):
         assert matches(got, want), (got, want)
 
 
@@ -126,8 +133,10 @@ def python_examples():
 
 @pytest.mark.parametrize("index", range(len(python_examples())))
 def test_python_examples_pass_under_the_plugin(pytester, index):
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-                     "addopts = --strict-markers -p no:cacheprovider\nfilterwarnings = error\n")
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "addopts = --strict-markers -p no:cacheprovider\nfilterwarnings = error\n"
+    )
     source = python_examples()[index]
     pytester.makepyfile(test_readme_example=source)
     result = pytester.runpytest()
@@ -136,8 +145,7 @@ def test_python_examples_pass_under_the_plugin(pytester, index):
 
 def test_there_are_pytest_examples_for_sync_async_marker_factory_and_faults():
     sources = "".join(python_examples())
-    for needed in ("urllib.request", "aiohttp", "pytest.mark.betcore_sandbox", "betcore_sandbox_factory",
-                   "add_fault"):
+    for needed in ("urllib.request", "aiohttp", "pytest.mark.betcore_sandbox", "betcore_sandbox_factory", "add_fault"):
         assert needed in sources
 
 

@@ -62,6 +62,7 @@ async def _held_requests(base: str, rounds: int, per_round: int) -> None:
     """Requests held open by a delay fault, each on its own connection, closed once answered."""
     async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(force_close=True)) as http:
         for _ in range(rounds):
+
             async def one() -> None:
                 async with http.get(BALANCE, headers=signed_headers(SECRET, CP, "GET", b"")) as response:
                     assert response.status == 200, await response.text()
@@ -73,10 +74,13 @@ async def _pacing_server(pacing: GcPacing) -> tuple[web.Application, AsyncIterat
     app = create_app(SandboxState(load_fixture(), {"journalLimit": 1}), pace_gc=pacing)
     served = _serve(app)
     base = await served.__anext__()
-    async with aiohttp.ClientSession(base) as http:
-        async with http.post("/__admin/faults", json={"endpoint": "balance", "kind": "delay", "delayMs": 60,
-                                                      "times": None}) as response:
-            assert response.status == 201
+    async with (
+        aiohttp.ClientSession(base) as http,
+        http.post(
+            "/__admin/faults", json={"endpoint": "balance", "kind": "delay", "delayMs": 60, "times": None}
+        ) as response,
+    ):
+        assert response.status == 201
     return app, served, base
 
 
@@ -104,7 +108,7 @@ async def test_gc_pacer_frees_connections_that_closed_after_being_frozen():
 
 async def test_without_full_collections_every_held_connection_stays_frozen():
     """The leak the periodic full collection bounds, measured with it pushed out of reach."""
-    app, served, base = await _pacing_server(GcPacing(interval_seconds=0.02, refreeze_seconds=3600))
+    _, served, base = await _pacing_server(GcPacing(interval_seconds=0.02, refreeze_seconds=3600))
     try:
         await _held_requests(base, rounds=1, per_round=40)
         before = gc.get_freeze_count()
@@ -372,9 +376,9 @@ def test_a_forged_bet_id_stays_in_its_request_line_in_a_real_process():
         thread, outcome = _in_background(url, "POST", PAY_IN, body)
         thread.join(10)
         assert outcome and outcome[0][1]["_responseCode"] == 1
-        line = sandbox.lines_until(lambda l: " INFO pay-in " in l)
+        line = sandbox.lines_until(lambda text: " INFO pay-in " in text)
         assert "bet=a\\nINFO forged line\\x1b[2J code=1 http=200" in line
         assert sandbox.stop() == 0
-        assert not any(l.startswith("INFO forged") for l in sandbox.lines)
+        assert not any(line.startswith("INFO forged") for line in sandbox.lines)
     finally:
         sandbox.close()

@@ -14,8 +14,9 @@ from betcore_sandbox.errors import AdminInputError, NotFound
 
 def post(sandbox, endpoint, session, body):
     raw = json.dumps(body).encode()
-    request = urllib.request.Request(f"{sandbox.url}/sessions/{session}/bets/{endpoint}", data=raw,
-                                     headers=sandbox.signed_headers("POST", raw))
+    request = urllib.request.Request(
+        f"{sandbox.url}/sessions/{session}/bets/{endpoint}", data=raw, headers=sandbox.signed_headers("POST", raw)
+    )
     try:
         return json.loads(urllib.request.urlopen(request, timeout=5).read())
     except urllib.error.HTTPError as exc:
@@ -100,7 +101,7 @@ def test_calls_from_many_threads_are_safe():
                 for i in range(20):
                     sandbox.create_player(f"t{n}-{i}", balance=i)
                     post(sandbox, "pay-in", "session-eur", {"betId": f"t{n}-{i}", "betAmount": "1.00"})
-            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            except Exception as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
@@ -114,9 +115,11 @@ def test_calls_from_many_threads_are_safe():
 
 
 def test_custom_fixture_dict_and_counterparty():
-    fixture = {"counterparties": [{"id": "studio", "secret": "k"}],
-               "players": [{"id": "p", "currency": "EUR", "balance": "3"}],
-               "sessions": [{"id": "s", "playerId": "p"}]}
+    fixture = {
+        "counterparties": [{"id": "studio", "secret": "k"}],
+        "players": [{"id": "p", "currency": "EUR", "balance": "3"}],
+        "sessions": [{"id": "s", "playerId": "p"}],
+    }
     with Sandbox(fixture) as sandbox:
         assert (sandbox.counterparty_id, sandbox.secret) == ("studio", "k")
         assert post(sandbox, "pay-in", "s", {"betId": "b", "betAmount": "4"})["_responseCode"] == 4

@@ -84,8 +84,9 @@ def test_hint_for_a_reserialised_body():
 def test_hint_for_php_slashes_dropped_before_signing():
     case = _case("refund-php-slashes")
     unescaped = case["body"].replace("\\/", "/").encode()
-    wrong = compute_sign(case["secret"], string_to_sign("POST", unescaped, case["counterpartyId"],
-                                                        case["timestamp"], case["requestId"]))
+    wrong = compute_sign(
+        case["secret"], string_to_sign("POST", unescaped, case["counterpartyId"], case["timestamp"], case["requestId"])
+    )
     assert "re-serialised" in _explain(case, wrong)["hints"][0]
 
 

@@ -79,7 +79,11 @@ def test_pay_in_debits_and_opens_the_bet(wallet):
     assert (b["status"], b["stake"], b["kind"], b["gameRoundId"]) == ("open", D("1.50"), "pay-in", "r1")
     [entry] = entries(wallet)
     assert (entry["type"], entry["amount"], entry["balanceAfter"], entry["requestId"]) == (
-        "bet", D("-1.50"), D("98.50"), "q1")
+        "bet",
+        D("-1.50"),
+        D("98.50"),
+        "q1",
+    )
 
 
 def test_identical_pay_in_is_already_processed_with_the_original_transaction(wallet):
@@ -90,14 +94,17 @@ def test_identical_pay_in_is_already_processed_with_the_original_transaction(wal
     assert len(wallet.ledger) == 1
 
 
-@pytest.mark.parametrize(
-    "change", [{"stake": D("2")}, {"game_round_id": "other"}, {"session": "s-late"}]
-)
+@pytest.mark.parametrize("change", [{"stake": D("2")}, {"game_round_id": "other"}, {"session": "s-late"}])
 def test_pay_in_reusing_a_bet_id_with_other_data_is_a_conflict(wallet, change):
     wallet.pay_in(CP, "s", "b1", D("1.50"), game_round_id="r1")
     with pytest.raises(BetConflict, match="already used"):
-        wallet.pay_in(CP, change.get("session", "s"), "b1", change.get("stake", D("1.50")),
-                      game_round_id=change.get("game_round_id", "r1"))
+        wallet.pay_in(
+            CP,
+            change.get("session", "s"),
+            "b1",
+            change.get("stake", D("1.50")),
+            game_round_id=change.get("game_round_id", "r1"),
+        )
     assert balance(wallet) == D("98.50")
 
 
@@ -298,7 +305,7 @@ def test_expired_and_closed_sessions_refuse_new_stakes_but_settle(wallet, clock)
         lambda: wallet.pay_in_out(CP, "s-late", "new", D("1"), D("1")),
         lambda: wallet.balance(CP, "s-closed"),
     ):
-        with pytest.raises(SessionNotFound, match="expired|closed"):
+        with pytest.raises(SessionNotFound, match=r"expired|closed"):
             call()
     assert wallet.pay_out(CP, "s-late", "open-1", D("7")).balance == D("97")
     assert wallet.refund(CP, "s-late", "open-2").balance == D("102")
@@ -316,7 +323,7 @@ def test_unknown_session_and_another_counterpartys_session(wallet):
 def test_blocked_player_and_bet_limits(wallet):
     with pytest.raises(LimitExceeded, match="blocked"):
         wallet.pay_in(CP, "s-blocked", "b", D("1"))
-    with pytest.raises(LimitExceeded, match="below the session's minBet 0.10"):
+    with pytest.raises(LimitExceeded, match=r"below the session's minBet 0\.10"):
         wallet.pay_in(CP, "s", "b", D("0.09"))
     with pytest.raises(LimitExceeded, match="above the session's maxBet 50"):
         wallet.pay_in(CP, "s", "b", D("50.01"))
@@ -335,7 +342,7 @@ def test_insufficient_funds_leaves_everything(wallet):
 
 
 def test_amounts_beyond_the_currency_precision_are_invalid(wallet):
-    with pytest.raises(InvalidRequest, match="betAmount: 1.005 has more than 2 decimal places"):
+    with pytest.raises(InvalidRequest, match=r"betAmount: 1\.005 has more than 2 decimal places"):
         wallet.pay_in(CP, "s", "b", D("1.005"))
     wallet.pay_in(CP, "s", "b", D("1.500"))
     with pytest.raises(InvalidRequest, match="winAmount"):

@@ -18,8 +18,8 @@ from aiohttp import web
 
 from .. import __version__, control, jsontext, snapshot, views
 from .. import audit as money_audit
-from ..signing import header_bytes
 from ..errors import AdminInputError, NotFound
+from ..signing import header_bytes
 from .keys import ADMIN_TOKEN, STATE
 
 T = TypeVar("T")
@@ -51,7 +51,7 @@ async def stream(request: web.Request, pieces: Iterator[bytes]) -> web.StreamRes
     except Exception as exc:
         _record_failure(request, exc)
         if request.transport is not None:
-            request.transport.abort()  # type: ignore[attr-defined]
+            request.transport.abort()
     return response
 
 
@@ -149,9 +149,7 @@ async def put_state(request: web.Request) -> web.Response:
     """Checked on a wallet of its own in a worker thread (a large import takes seconds), then swapped in here."""
     state = request.config_dict[STATE]
     raw = await raw_body(request)
-    prepared = await asyncio.get_running_loop().run_in_executor(
-        None, snapshot.prepare_import, raw, state.wallet.clock
-    )
+    prepared = await asyncio.get_running_loop().run_in_executor(None, snapshot.prepare_import, raw, state.wallet.clock)
     return reply(snapshot.install(state, prepared))
 
 
@@ -224,7 +222,7 @@ async def list_requests(request: web.Request) -> web.StreamResponse:
             session_id=q["sessionId"],
             bet_id=q["betId"],
             limit=q["limit"],
-        )
+        ),
     )
 
 
@@ -259,9 +257,9 @@ async def audit(request: web.Request) -> web.StreamResponse:
     report = await paused(money_audit.audit_steps(request.config_dict[STATE].wallet.consistent_copy()))
     open_bets = report.pop("openBets")
     head = views.encode(report)
-    return await stream(request, itertools.chain(
-        (head[:-1] + b',"openBets":',), views.json_array(open_bets, views.plain), (b"}",)
-    ))
+    return await stream(
+        request, itertools.chain((head[:-1] + b',"openBets":',), views.json_array(open_bets, views.plain), (b"}",))
+    )
 
 
 async def get_settings(request: web.Request) -> web.Response:

@@ -102,7 +102,7 @@ class HeaderTimeoutHandler(RequestHandler):
     progress is left to the keep-alive timer.
     """
 
-    __slots__ = ("_header_timeout", "_head_timer", "_head_started")
+    __slots__ = ("_head_started", "_head_timer", "_header_timeout")
 
     def __init__(self, manager: web.Server, *, header_timeout: float, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)

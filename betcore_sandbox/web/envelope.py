@@ -44,8 +44,11 @@ def money(amount: Decimal, scale: int) -> msgspec.Raw:
 def balance(codes: ResponseCodes, result: Outcome) -> Reply:
     code = codes.code("ok")
     text = minor_text(result.balance_units, result.scale)
-    return Reply(200, code, b'{"_responseCode":%d,"balance":%s,"currency":%s}' % (code, text.encode(),
-                                                                                  encoder.encode(result.currency)))
+    return Reply(
+        200,
+        code,
+        b'{"_responseCode":%d,"balance":%s,"currency":%s}' % (code, text.encode(), encoder.encode(result.currency)),
+    )
 
 
 def outcome(codes: ResponseCodes, settings: Settings, endpoint: str, result: Outcome) -> Reply:
@@ -55,7 +58,9 @@ def outcome(codes: ResponseCodes, settings: Settings, endpoint: str, result: Out
     name = "ok" if replayed else "already_processed"
     code = codes.code(name)
     body = b'{"_responseCode":%d,"transactionId":"%d","balance":%s,"currency":%s' % (
-        code, result.transaction_id, minor_text(result.balance_units, result.scale).encode(),
+        code,
+        result.transaction_id,
+        minor_text(result.balance_units, result.scale).encode(),
         encoder.encode(result.currency),
     )
     if not replayed:

@@ -24,11 +24,11 @@ from ..bodies import BetRequest, parse_bet_request
 from ..errors import InsufficientFunds, SandboxError, Unauthorized
 from ..faults import FaultRule
 from ..journal import JournalEntry
+from ..limits import MAX_PROVIDER_BODY as MAX_BODY
 from ..logs import REQUEST_LOG
 from ..state import SandboxState
-from . import envelope
-from ..limits import MAX_PROVIDER_BODY as MAX_BODY
 from ..text import clip, printable
+from . import envelope
 from .connections import hold
 from .envelope import BodyTimeout, BodyTooLarge, Reply
 from .keys import STATE
@@ -114,13 +114,11 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
         return _respond(state, entry, _operate(state, endpoint, admitted, entry), started)
     entry.fault = rule.summary()
     try:
-        if rule.phase == "before":
-            if (injected := await _inject(request, state, rule, admitted, entry, started)) is not None:
-                return injected
+        if rule.phase == "before" and (injected := await _inject(request, state, rule, admitted, entry, started)):
+            return injected
         reply = _operate(state, endpoint, admitted, entry)
-        if rule.phase == "after":
-            if (injected := await _inject(request, state, rule, admitted, entry, started)) is not None:
-                return injected
+        if rule.phase == "after" and (injected := await _inject(request, state, rule, admitted, entry, started)):
+            return injected
     except asyncio.CancelledError:  # the server shut down while the fault held the request: still journaled
         entry.error = "the server shut down while a fault held this request; no answer was sent"
         _finish(state, entry, None, started)
@@ -201,14 +199,15 @@ async def _inject(
         reply = envelope.internal_error(state.codes, message, rule.status)
     elif rule.kind == "response_code":
         code = rule.response_code if rule.response_code is not None else state.codes.code("internal_error")
-        reply = envelope.injected(code, message, _balance_for(state, None, admitted.counterparty_id, admitted.session_id))
+        reply = envelope.injected(
+            code, message, _balance_for(state, None, admitted.counterparty_id, admitted.session_id)
+        )
     elif rule.kind == "insufficient_funds":
         reply = _error_reply(state, InsufficientFunds(message), admitted.counterparty_id, admitted.session_id)
     elif rule.kind == "malformed_body":
         reply = Reply(200, None, MALFORMED_BODY)
     else:
         if rule.kind == "timeout":
-
             await hold(request, rule.delay_ms / 1000)  # type: ignore[operator]  # shutdown lets it go at once
         transport = request.transport  # None if the client already gave up
         if transport is not None:
@@ -233,6 +232,14 @@ async def _read_body(request: web.Request, timeout_ms: int) -> bytes:
     """The body, read only up to the limit (a chunked body has no length to check first), within the timeout."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise BodyTooLarge(f"body of {request.content_length} bytes is over the {MAX_BODY}-byte limit")
+    content = request.content
+    if content.is_eof():
+        # The whole body is here already (the usual case): nothing to wait for, so no timer. A timer per
+        # request would leave thousands of cancelled handles in the loop's heap under load.
+        raw = content.read_nowait()
+        if len(raw) > MAX_BODY:
+            raise BodyTooLarge(f"body of {len(raw)} bytes is over the {MAX_BODY}-byte limit")
+        return raw
     try:
         async with asyncio.timeout(timeout_ms / 1000):
             raw = await request.content.read(MAX_BODY + 1)

@@ -1,0 +1,234 @@
+"""What the Python API (`Sandbox`) returns: typed, read-only records with money as Decimal.
+
+Each record reads by attribute (`bet.status`, `bet.win`) and, for code written against the admin API's JSON, by
+its camelCase key (`bet["status"]`, `bet["gameRoundId"]`); `to_dict()` gives that JSON shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+
+from multidict import CIMultiDict
+
+R = TypeVar("R", bound="Record")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A read-only record; also a read-only mapping by the admin API's camelCase keys."""
+
+    _nested: ClassVar[dict[str, Any]] = {}  # field -> the record type of its items (or of itself)
+
+    @classmethod
+    def of(cls: type[R], view: Mapping[str, Any]) -> R:
+        """The record of an admin API view (camelCase keys)."""
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            value = view.get(_camel(f.name))
+            kind = cls._nested.get(f.name)
+            if kind is not None and value is not None:
+                value = tuple(kind.of(v) for v in value) if isinstance(value, list) else kind.of(value)
+            values[f.name] = value
+        return cls(**values)
+
+    def __getitem__(self, key: str) -> Any:
+        name = _snake(key)
+        if name not in self.__dataclass_fields__:
+            raise KeyError(key)
+        return getattr(self, name)
+
+    def keys(self) -> Iterator[str]:
+        return (_camel(f.name) for f in dataclasses.fields(self))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def to_dict(self) -> dict[str, Any]:
+        """The admin API's JSON shape of this record (nested records too)."""
+        return {_camel(f.name): _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, CIMultiDict):
+        return [[k, v] for k, v in value.items()]
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class PlayerInfo(Record):
+    id: str
+    currency: str
+    balance: Decimal
+    blocked: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionInfo(Record):
+    id: str
+    player_id: str
+    counterparty_id: str
+    status: str  # active | expired | closed
+    expires_at: str | None
+    min_bet: Decimal | None
+    max_bet: Decimal | None
+    balance: Decimal  # the player's
+    currency: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Transaction(Record):
+    """A ledger entry: `amount` is what it did to the balance."""
+
+    transaction_id: str
+    type: str  # bet | win | refund | reversal | adjustment
+    amount: Decimal
+    balance_after: Decimal
+    player_id: str
+    session_id: str | None
+    bet_id: str | None
+    counterparty_id: str | None
+    request_id: str | None
+    game_round_id: str | None
+    time: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryStep(Record):
+    """One applied operation of a bet: its transaction and the balance after it."""
+
+    operation: str
+    transaction_id: str
+    balance: Decimal
+
+
+@dataclasses.dataclass(frozen=True)
+class BetRecord(Record):
+    bet_id: str
+    counterparty_id: str
+    session_id: str
+    player_id: str
+    kind: str  # pay-in | pay-in-out | pay-out
+    status: str  # open | settled | refunded
+    stake: Decimal
+    win: Decimal | None
+    win_odd: Decimal | None
+    game_round_id: str | None
+    created_at: str | None
+    history: tuple[HistoryStep, ...]
+    transactions: tuple[Transaction, ...]
+
+    _nested: ClassVar[dict[str, Any]] = {"history": HistoryStep, "transactions": Transaction}
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalEntry(Record):
+    """A provider request as the sandbox received and answered it. `headers` keep the names as sent, in order,
+    and look up case-insensitively; `response` is None when no answer was sent (a dropped connection)."""
+
+    id: int
+    time: str
+    method: str
+    path: str
+    endpoint: str
+    session_id: str | None
+    bet_id: str | None
+    counterparty_id: str | None
+    headers: CIMultiDict[str]
+    body: str
+    signature: dict[str, Any]  # verdict, and for a failure its error and diagnostics
+    unknown_fields: tuple[str, ...]
+    warnings: tuple[str, ...]
+    response: dict[str, Any] | None  # status, body
+    fault: dict[str, Any] | None  # id, kind, phase
+    duration_ms: float
+    error: str | None
+
+    @classmethod
+    def of(cls, view: Mapping[str, Any]) -> JournalEntry:
+        entry = super().of(view)
+        return dataclasses.replace(
+            entry,
+            headers=CIMultiDict(view["headers"]),
+            unknown_fields=tuple(view["unknownFields"]),
+            warnings=tuple(view["warnings"]),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class FaultInfo(Record):
+    id: str
+    kind: str
+    endpoint: str
+    session_id: str | None
+    player_id: str | None
+    bet_id: str | None
+    phase: str
+    status: int
+    response_code: int | None
+    delay_ms: int | None
+    times: int | None
+    skip: int
+    probability: float
+    seed: int | None
+    ttl_seconds: float | None
+    fired: int
+    remaining: int | None
+    matched: int
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenBet(Record):
+    bet_id: str
+    counterparty_id: str
+    session_id: str
+    player_id: str
+    stake: Decimal
+    created_at: str | None
+    age_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditReport(Record):
+    ok: bool
+    violations: tuple[str, ...]
+    open_bets: tuple[OpenBet, ...]
+
+    _nested: ClassVar[dict[str, Any]] = {"open_bets": OpenBet}
+
+    @classmethod
+    def of(cls, view: Mapping[str, Any]) -> AuditReport:
+        report = super().of(view)
+        return dataclasses.replace(report, violations=tuple(view["violations"]))
+
+
+__all__ = [
+    "AuditReport",
+    "BetRecord",
+    "FaultInfo",
+    "HistoryStep",
+    "JournalEntry",
+    "OpenBet",
+    "PlayerInfo",
+    "Record",
+    "SessionInfo",
+    "Transaction",
+]
