@@ -43,7 +43,8 @@ def compute_sign(secret: str | bytes, message: bytes) -> str:
     inner.update(message)
     outer = outer.copy()
     outer.update(inner.digest())
-    return outer.hexdigest()
+    signature: str = outer.hexdigest()
+    return signature
 
 
 @functools.lru_cache(maxsize=256)

@@ -21,6 +21,7 @@ def test_fixture_cost_benchmark():
     assert "ratio Sandbox / bare" in out and "target median <= 20 ms: met" in out
 
 
+@pytest.mark.load
 @pytest.mark.timeout(300)
 def test_load_benchmark_quick():
     if shutil.which("wrk") is None:

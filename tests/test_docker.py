@@ -16,7 +16,7 @@ from betcore_sandbox.signing import signed_headers
 from . import container
 from .conftest import CP, REPO, SECRET
 
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
