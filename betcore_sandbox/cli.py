@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env
+from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env, unknown_env_names
 from .fixtures import Fixture, FixtureError, load_fixture
 from .limits import LINGER_SECONDS, SHUTDOWN_GRACE_SECONDS
 from .logs import FORMATS, LEVELS, LOG, REQUEST_LOG, configure
@@ -108,7 +108,12 @@ def _serve(options: argparse.Namespace) -> int:
     from .state import SandboxState  # the server stack: only this command needs it
     from .web.app import create_app
 
-    state = SandboxState(fixture, settings)
+    try:
+        state = SandboxState(fixture, settings)  # an export's ledger is audited here
+    except FixtureError as exc:
+        return _fail(str(exc))
+    for name in unknown_env_names(os.environ):
+        LOG.warning("ignoring %s: no such option or setting (a typo?)", name)
     app = create_app(state, admin_token=config.admin_token, pace_gc=True, header_timeout=config.header_timeout)
     if not config.loopback_only and not config.admin_token:
         LOG.warning(

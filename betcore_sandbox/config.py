@@ -15,6 +15,9 @@ DEFAULT_PORT = 8080
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+SERVER_OPTIONS = ("host", "port", "fixtures", "admin_token", "log_format", "log_level", "header_timeout")
+
+
 class ConfigError(ValueError):
     pass
 
@@ -98,7 +101,14 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         except ValueError:
             value = text
         try:
-            found.update(runtime_settings.validate({name: value}))
+            runtime_settings.validate({name: value})
         except runtime_settings.SettingError as exc:
             raise ConfigError(f"{setting_env_name(name)}: {exc.problem}") from None
+        found[name] = value  # as given: a partial duplicateResponse object is merged over the fixture's
     return found
+
+
+def unknown_env_names(env: Mapping[str, str]) -> list[str]:
+    """BETCORE_SANDBOX_* variables that are neither a server option nor a runtime setting (a typo, most likely)."""
+    known = {env_name(option) for option in SERVER_OPTIONS} | {setting_env_name(n) for n in runtime_settings.NAMES}
+    return sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)

@@ -12,7 +12,7 @@ from .faults import FaultBook
 from .fixtures import Fixture
 from .journal import Journal
 from .request_ids import SeenRequestIds
-from .settings import Settings, validate
+from .settings import DEFAULT_DUPLICATE_RESPONSE, Settings, validate
 from .wallet import Wallet
 
 
@@ -25,8 +25,10 @@ class SandboxState:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.fixture = fixture
-        # Start-up settings: defaults < the fixture's "settings" < explicit overrides.
-        self.startup_settings = Settings(**{**fixture.settings, **validate(settings or {})})
+        # Start-up settings: defaults < the fixture's "settings" < explicit overrides (a partial duplicateResponse
+        # object of the overrides changes only the endpoints it names).
+        base = fixture.settings.get("duplicateResponse", DEFAULT_DUPLICATE_RESPONSE)
+        self.startup_settings = Settings(**{**fixture.settings, **validate(settings or {}, base=base)})
         self.settings = Settings()
         self.codes = ResponseCodes()
         self.wallet = Wallet(clock, self.settings)

@@ -50,7 +50,7 @@ def test_runtime_settings_from_the_environment():
     assert settings_from_env(env) == {
         "payOutWithoutBet": "reject",
         "journalLimit": 50,
-        "duplicateResponse": {"pay-in": "replay", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"},
+        "duplicateResponse": {"pay-in": "replay"},  # as given: merged over the fixture's when the state is made
     }
     with pytest.raises(ConfigError, match="BETCORE_SANDBOX_AMOUNT_NOTATION: must be one of plain, any"):
         settings_from_env({"BETCORE_SANDBOX_AMOUNT_NOTATION": "sci"})
@@ -77,3 +77,27 @@ def test_environment_settings_reach_the_server_process():
     assert bad.proc.wait(10) == 2
     bad.stop()
     assert any("BETCORE_SANDBOX_ZERO_STAKE" in line for line in bad.lines)
+
+
+def test_an_environment_object_changes_only_the_endpoints_it_names_over_the_fixture():
+    from betcore_sandbox.fixtures import parse_fixture
+    from betcore_sandbox.state import SandboxState
+
+    fixture = parse_fixture(
+        {"counterparties": [{"id": "c", "secret": "s"}], "settings": {"duplicateResponse": {"refund": "code"}}}
+    )
+    given = settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-out": "code"}'})
+    modes = SandboxState(fixture, given).settings.duplicateResponse
+    assert modes == {"pay-in": "code", "pay-in-out": "code", "pay-out": "code", "refund": "code"}
+
+
+def test_unknown_sandbox_variables_are_named():
+    from betcore_sandbox.config import unknown_env_names
+
+    env = {
+        "BETCORE_SANDBOX_ZEROSTAKE": "reject",
+        "BETCORE_SANDBOX_ZERO_STAKE": "reject",
+        "BETCORE_SANDBOX_PORT": "1",
+        "HOME": "/root",
+    }
+    assert unknown_env_names(env) == ["BETCORE_SANDBOX_ZEROSTAKE"]

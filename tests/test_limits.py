@@ -402,3 +402,21 @@ def test_a_request_held_by_a_fault_at_shutdown_is_still_journaled():
     [entry] = sandbox.requests(endpoint="pay-in")
     assert entry["fault"]["kind"] == "delay" and entry["response"] is None
     assert "shut down" in entry["error"]
+
+
+def test_an_export_that_does_not_add_up_stops_start_up_with_exit_2_and_one_line(tmp_path):
+    from .process import run_cli
+
+    state = large_state(2)
+    state["players"][0]["balance"] = "5.00"  # the ledger says otherwise
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(state))
+    result = run_cli("--fixtures", str(path), "--port", "0")
+    err = result.stderr.decode().strip()
+    assert result.returncode == 2 and err.count("\n") == 0 and "Traceback" not in err, err
+    assert "the state is not consistent" in err and str(path) in err
+
+
+async def test_an_admin_body_over_its_limit_gets_a_json_413(http):
+    response = await http.put("/__admin/state", data=io.BytesIO(b"x" * (64 * 1024 * 1024 + 1)))
+    assert response.status == 413 and "limit" in (await response.json())["error"]

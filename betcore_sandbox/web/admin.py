@@ -19,6 +19,7 @@ from aiohttp import web
 from .. import __version__, control, jsontext, snapshot, views
 from .. import audit as money_audit
 from ..errors import AdminInputError, NotFound
+from ..limits import MAX_ADMIN_BODY
 from ..signing import header_bytes
 from .keys import ADMIN_TOKEN, STATE
 
@@ -117,6 +118,10 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return reply({"error": str(exc)}, 404)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
         return reply({"error": f"no admin route {request.method} {request.path}"}, exc.status)
+    except web.HTTPRequestEntityTooLarge:
+        response = reply({"error": f"the body is over the {MAX_ADMIN_BODY}-byte limit of the admin API"}, 413)
+        response.force_close()
+        return response
     except web.HTTPException:
         raise
     except Exception as exc:
