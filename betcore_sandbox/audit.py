@@ -18,11 +18,9 @@ CHUNK = 2000  # items between two pauses of a stepped read
 
 
 def load_checked(wallet: Wallet, fixture: Fixture) -> None:
-    """Load the fixture into the wallet and, when it carries bets or a ledger (an export), audit it: a ledger that
-    does not add up to the balances, or bets that do not match their entries, are refused (FixtureError)."""
+    """Load the fixture into the wallet and audit it: balances that do not follow from opening balances and the
+    ledger, or bets that do not match their entries, are refused (FixtureError)."""
     wallet.load(fixture)
-    if not (fixture.bets or fixture.ledger):
-        return
     report = audit(wallet)
     if not report["ok"]:
         raise FixtureError(f"{fixture.source}: $: the state is not consistent: {'; '.join(report['violations'][:3])}")
@@ -141,6 +139,10 @@ def bet_problem(b: Bet, entries: list[LedgerEntry], scale: int) -> str | None:
             return f"{wrong}: expected it to start with [{listed(placing)}]"
         rest = steps[1:]
     wins = [step[0][1] for step in rest if len(step) == 1 and step[0][0] == "win"]
+    if any(win < 0 for win in wins) or (placing and b.kind == PAY_IN_OUT and placing[1][1] < 0):
+        return f"{wrong}: a win is never negative"
+    if b.kind == PAY_OUT and not wins:
+        return f"{wrong}: a bet booked by a pay-out has its win"
     pay_outs = len(wins)
     refunds = rest[pay_outs:]
     if any(len(step) != 1 or step[0][0] != "win" for step in rest[:pay_outs]) or len(refunds) > 1:

@@ -19,6 +19,7 @@ from .views import Views
 from .wallet import OPEN, REFUNDED, SETTLED, Session
 
 BET_STATUSES = (OPEN, SETTLED, REFUNDED)
+JOURNAL_CHUNK = 16  # journal entries per streamed piece: one may hold a 64 KiB body and its answer
 T = TypeVar("T")
 
 
@@ -215,7 +216,7 @@ def requests_json(
 ) -> Iterator[bytes]:
     """The journal as a JSON array in pieces (for streaming to a client)."""
     found = state.journal.find(endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=_limit(limit))
-    return views.json_array(found, views.request)
+    return views.json_array(found, views.request, JOURNAL_CHUNK)
 
 
 def _limit(limit: Any) -> int | None:

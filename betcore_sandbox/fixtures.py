@@ -179,10 +179,16 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
                 balance_after=_in_scale(e.balance_after, scale, player.currency, f"{where}.balanceAfter"),
             )
         )
+    tombstoned: set[tuple[str, str]] = set()
     for i, t in enumerate(given.tombstones):
         where = f"$.tombstones[{i}]"
         _known(counterparties, t.counterparty_id, f"{where}.counterpartyId", "counterparty")
-        _known(sessions, t.session_id, f"{where}.sessionId", "session")
+        session = _known(sessions, t.session_id, f"{where}.sessionId", "session")
+        if session.counterparty_id != t.counterparty_id:
+            raise InputError(f"{where}.sessionId", f"session {shown(t.session_id)} is of another counterparty")
+        if (t.counterparty_id, t.bet_id) in tombstoned:
+            raise InputError(f"{where}.betId", f"bet {shown(t.bet_id)} has a tombstone already")
+        tombstoned.add((t.counterparty_id, t.bet_id))
         if (t.counterparty_id, t.bet_id) in bets:
             raise InputError(f"{where}.betId", f"bet {shown(t.bet_id)} exists: a tombstone is for a bet never placed")
     return Fixture(

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from .limits import MAX_BALANCE_DIGITS
 from .money import json_type, parse_amount
 from .text import shown
 
@@ -36,6 +37,12 @@ class InputError(ValueError):
 
 class Money(Decimal):
     """A non-negative amount: a JSON number or a decimal string, read exactly (never through a binary float)."""
+
+    __slots__ = ()
+
+
+class Balance(Decimal):
+    """A non-negative balance or running total: like Money, with room for what wins add up to."""
 
     __slots__ = ()
 
@@ -76,14 +83,16 @@ def parse_instant(value: object) -> Instant:
 def _decode_hook(kind: type, value: object) -> object:
     if kind is Money:
         return Money(parse_amount(value))
+    if kind is Balance:
+        return Balance(parse_amount(value, integer_digits=MAX_BALANCE_DIGITS))
     if kind is SignedMoney:
         negative = (isinstance(value, str) and value.startswith("-")) or (
             isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value < 0
         )
         if negative:
             magnitude = value[1:] if isinstance(value, str) else -value  # type: ignore[operator]
-            return SignedMoney(-parse_amount(magnitude))
-        return SignedMoney(parse_amount(value))
+            return SignedMoney(-parse_amount(magnitude, integer_digits=MAX_BALANCE_DIGITS))
+        return SignedMoney(parse_amount(value, integer_digits=MAX_BALANCE_DIGITS))
     if kind is Instant:
         return parse_instant(value)
     if kind is Number:
@@ -99,7 +108,7 @@ def _decode_hook(kind: type, value: object) -> object:
 def schema_hook(kind: type) -> dict[str, Any]:
     """JSON Schema of the value types (for msgspec.json.schema)."""
     decimal = r"^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
-    if kind is Money:
+    if kind in (Money, Balance):
         return {
             "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": decimal}],
             "description": "an exact amount: a JSON number or a decimal string",
@@ -129,9 +138,9 @@ class CounterpartyIn(Struct):
 class PlayerIn(Struct):
     id: Id
     currency: Id
-    balance: Money
+    balance: Balance
     blocked: bool = False
-    opening_balance: Money | None = None  # an export's: the balance before the first ledger entry
+    opening_balance: Balance | None = None  # an export's: the balance before the first ledger entry
 
 
 class SessionIn(Struct):
@@ -152,7 +161,7 @@ class BetIn(Struct):
     kind: Literal["pay-in", "pay-in-out", "pay-out"]
     status: Literal["open", "settled", "refunded"]
     stake: Money
-    win: Money | None = None
+    win: Balance | None = None  # every win of the bet added up
     win_odd: Money | None = None
     game_round_id: str | None = None
     created_at: Instant | None = None  # shown in exports; the ledger's first entry is the truth
@@ -161,7 +170,7 @@ class BetIn(Struct):
 
 
 class LedgerEntryIn(Struct):
-    transaction_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,18}$")]
+    transaction_id: Annotated[str, msgspec.Meta(pattern=r"^(0|[1-9][0-9]{0,17})$")]  # canonical: one per number
     type: Literal["bet", "win", "refund", "reversal", "adjustment"]
     amount: SignedMoney
     balance_after: SignedMoney
@@ -171,7 +180,8 @@ class LedgerEntryIn(Struct):
     bet_id: Id | None = None
     counterparty_id: Id | None = None
     request_id: str | None = None
-    game_round_id: str | None = None
+    # Absent in exports made before entries carried it: then a win's round is its bet's.
+    game_round_id: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class TombstoneIn(Struct):
@@ -315,6 +325,7 @@ _NAMES = {
     "object": "an object",
     "null": "null",
     "Money": "an amount (a number or a decimal string)",
+    "Balance": "an amount (a number or a decimal string)",
     "SignedMoney": "an amount",
     "Instant": "an ISO 8601 timestamp",
 }

@@ -59,8 +59,9 @@ class JournalEntry:
             (name[:UNTRUSTED_HEADER_BYTES], value[:UNTRUSTED_HEADER_BYTES])
             for name, value in self.headers[:UNTRUSTED_HEADERS]
         )
-        self.truncated = body != self.body or headers != self.headers
-        self.body, self.headers = body, headers
+        response = None if self.response is None else self.response[:UNTRUSTED_BODY_BYTES]
+        self.truncated = body != self.body or headers != self.headers or response != self.response
+        self.body, self.headers, self.response = body, headers, response
         if self.signature_debug is not None:
             self.signature_debug = clip_strings(self.signature_debug, UNTRUSTED_BODY_BYTES)
 
@@ -74,6 +75,8 @@ def _size(entry: JournalEntry) -> int:
         size += len(entry.error)
     if entry.warnings:
         size += sum(len(w) for w in entry.warnings)
+    if entry.unknown_fields:
+        size += sum(map(len, entry.unknown_fields)) + 56 * len(entry.unknown_fields)
     return size
 
 

@@ -11,7 +11,8 @@ LINGER_SECONDS = 1.0  # how long an unread request body is drained after an erro
 
 MAX_NUMBER_TEXT = 100  # characters of one JSON number or amount string
 MAX_EXPONENT = 100  # |exponent| of a number written with one
-MAX_INTEGER_DIGITS = 12  # of an amount
+MAX_INTEGER_DIGITS = 12  # of an amount in a request
+MAX_BALANCE_DIGITS = 30  # of a balance or a running total in an export: wins add up past 12 digits
 MAX_SCALE = 18  # decimal places of a currency
 MAX_ID_LENGTH = 128  # characters of a betId or gameRoundId
 MAX_TIMESTAMP_DIGITS = 16  # of X-Timestamp: epoch milliseconds have 13 until the year 2286

@@ -67,7 +67,7 @@ def uses_exponent(value: object) -> bool:
     return isinstance(value, ExponentDecimal) or (isinstance(value, str) and ("e" in value or "E" in value))
 
 
-def parse_amount(value: object, notation: str = "any") -> Decimal:
+def parse_amount(value: object, notation: str = "any", integer_digits: int = MAX_INTEGER_DIGITS) -> Decimal:
     """A JSON number (int or Decimal) or a decimal string, as a finite, non-negative Decimal.
 
     notation `plain` refuses exponent forms; `any` reads them exactly ("5.0E-5" is 0.00005)."""
@@ -98,8 +98,8 @@ def parse_amount(value: object, notation: str = "any") -> Decimal:
         raise AmountError(f"must be a finite number, not {shown(value)}")
     if amount.is_signed():  # "-0" and -0.00 too: a minus sign on an amount is never what a client means
         raise AmountError(f"must not be negative: {shown(value)}")
-    if amount and amount.adjusted() >= MAX_INTEGER_DIGITS:
-        raise AmountError(f"has more than {MAX_INTEGER_DIGITS} integer digits")
+    if amount and amount.adjusted() >= integer_digits:
+        raise AmountError(f"has more than {integer_digits} integer digits")
     if amount.is_zero():
         return ZERO
     return Decimal(amount) if type(amount) is not Decimal else amount

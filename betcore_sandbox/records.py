@@ -26,8 +26,9 @@ def _snake(name: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class Record:
-    """A read-only record; also a read-only mapping by the admin API's camelCase keys."""
+class Record(Mapping[str, Any]):
+    """A read-only record; also a read-only mapping by the admin API's camelCase keys (`"ok" in report`,
+    `report["openBets"]`, `dict(report)`)."""
 
     _nested: ClassVar[dict[str, Any]] = {}  # field -> the record type of its items (or of itself)
 
@@ -39,7 +40,7 @@ class Record:
             value = view.get(_camel(f.name))
             kind = cls._nested.get(f.name)
             if kind is not None and value is not None:
-                value = tuple(kind.of(v) for v in value) if isinstance(value, list) else kind.of(value)
+                value = [kind.of(v) for v in value] if isinstance(value, list) else kind.of(value)
             values[f.name] = value
         return cls(**values)
 
@@ -49,14 +50,11 @@ class Record:
             raise KeyError(key)
         return getattr(self, name)
 
-    def keys(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str]:
         return (_camel(f.name) for f in dataclasses.fields(self))
 
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
+    def __len__(self) -> int:
+        return len(dataclasses.fields(self))
 
     def to_dict(self) -> dict[str, Any]:
         """The admin API's JSON shape of this record (nested records too)."""
@@ -66,7 +64,7 @@ class Record:
 def _plain(value: Any) -> Any:
     if isinstance(value, Record):
         return value.to_dict()
-    if isinstance(value, tuple):
+    if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, CIMultiDict):
         return [[k, v] for k, v in value.items()]
@@ -133,8 +131,8 @@ class BetRecord(Record):
     win_odd: Decimal | None
     game_round_id: str | None
     created_at: str | None
-    history: tuple[HistoryStep, ...]
-    transactions: tuple[Transaction, ...]
+    history: list[HistoryStep]
+    transactions: list[Transaction]
 
     _nested: ClassVar[dict[str, Any]] = {"history": HistoryStep, "transactions": Transaction}
 
@@ -155,8 +153,8 @@ class JournalEntry(Record):
     headers: CIMultiDict[str]
     body: str
     signature: dict[str, Any]  # verdict, and for a failure its error and diagnostics
-    unknown_fields: tuple[str, ...]
-    warnings: tuple[str, ...]
+    unknown_fields: list[str]
+    warnings: list[str]
     response: dict[str, Any] | None  # status, body
     fault: dict[str, Any] | None  # id, kind, phase
     duration_ms: float
@@ -165,12 +163,7 @@ class JournalEntry(Record):
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> JournalEntry:
         entry = super().of(view)
-        return dataclasses.replace(
-            entry,
-            headers=CIMultiDict(view["headers"]),
-            unknown_fields=tuple(view["unknownFields"]),
-            warnings=tuple(view["warnings"]),
-        )
+        return dataclasses.replace(entry, headers=CIMultiDict(view["headers"]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,15 +202,10 @@ class OpenBet(Record):
 @dataclasses.dataclass(frozen=True)
 class AuditReport(Record):
     ok: bool
-    violations: tuple[str, ...]
-    open_bets: tuple[OpenBet, ...]
+    violations: list[str]
+    open_bets: list[OpenBet]
 
     _nested: ClassVar[dict[str, Any]] = {"open_bets": OpenBet}
-
-    @classmethod
-    def of(cls, view: Mapping[str, Any]) -> AuditReport:
-        report = super().of(view)
-        return dataclasses.replace(report, violations=tuple(view["violations"]))
 
 
 __all__ = [

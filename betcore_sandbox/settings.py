@@ -84,6 +84,12 @@ class Settings:
     def keys(self) -> tuple[str, ...]:
         return NAMES
 
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
 
 NAMES = tuple(f.name for f in fields(Settings))
 _SNAKE = {"".join(("_" + c.lower()) if c.isupper() else c for c in name): name for name in NAMES}

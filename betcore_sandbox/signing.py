@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
-from .text import printable_bytes
+from .text import clip_strings, printable_bytes
 
 BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 
@@ -127,12 +127,17 @@ def explain_mismatch(
 
 
 def public_diagnostics(debug: dict[str, object], mode: str) -> dict[str, object] | None:
-    """What a 401 may show for `explainSignatures` mode hints | full | off."""
+    """What a 401 may show for `explainSignatures` mode hints | full | off. The body is echoed only in its
+    first KiB (the sender has it anyway; a 64 KiB body must not come back twice)."""
     if mode == "off":
         return None
+    shown = clip_strings(debug, ECHOED_BODY_CHARS)
     if mode == "full":
-        return debug
-    return {key: value for key, value in debug.items() if key != "expectedSign"}
+        return shown  # type: ignore[no-any-return]
+    return {key: value for key, value in shown.items() if key != "expectedSign"}
+
+
+ECHOED_BODY_CHARS = 1024
 
 
 def _mistakes(

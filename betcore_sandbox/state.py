@@ -15,6 +15,8 @@ from .request_ids import SeenRequestIds
 from .settings import DEFAULT_DUPLICATE_RESPONSE, Settings, validate
 from .wallet import Wallet
 
+MAX_INTERNAL_ERRORS = 100
+
 
 class SandboxState:
     def __init__(
@@ -35,9 +37,13 @@ class SandboxState:
         self.seen_request_ids = SeenRequestIds()
         self.journal = Journal()
         self.faults = FaultBook()
-        self.internal_errors: list[str] = []
+        self.internal_errors: list[str] = []  # the newest MAX_INTERNAL_ERRORS; every one is also logged
         load_checked(self.wallet, fixture)  # an export with a ledger that does not add up stops here
         self.reset()
+
+    def record_internal_error(self, text: str) -> None:
+        self.internal_errors.append(text)
+        del self.internal_errors[:-MAX_INTERNAL_ERRORS]
 
     def reset(self) -> None:
         """Back to the loaded fixture and the start-up settings; journal, faults and seen ids cleared."""

@@ -37,12 +37,12 @@ def encode(data: Any) -> bytes:
     return _encoder.encode(plain(data))
 
 
-def json_array(items: Iterable[T], view: Callable[[T], Any]) -> Iterator[bytes]:
-    """A JSON array of views, in pieces of CHUNK items."""
+def json_array(items: Iterable[T], view: Callable[[T], Any], chunk: int = CHUNK) -> Iterator[bytes]:
+    """A JSON array of views, in pieces of `chunk` items."""
     yield b"["
     separator = b""
     iterator = iter(items)
-    while batch := list(itertools.islice(iterator, CHUNK)):
+    while batch := list(itertools.islice(iterator, chunk)):
         yield separator + encode([view(item) for item in batch])[1:-1]
         separator = b","
     yield b"]"

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+import msgspec
+
 from .commands import Command, PayIn, PayInOut, PayOut
 from .errors import (
     AdminInputError,
@@ -195,8 +197,12 @@ class Wallet:
             )
         ledger = Ledger()
         rows: dict[tuple[str, str], list[int]] = {}
+        rounds = {(b.counterparty_id, b.bet_id): b.game_round_id for b in fixture.bets}
         for e in fixture.ledger:
             currency = self.players[e.player_id].currency
+            game_round_id = e.game_round_id
+            if isinstance(game_round_id, msgspec.UnsetType):  # an older export: the bet's round
+                game_round_id = rounds.get((e.counterparty_id or "", e.bet_id or ""))
             row = ledger.append(
                 LedgerEntry(
                     int(e.transaction_id),
@@ -209,7 +215,7 @@ class Wallet:
                     e.counterparty_id,
                     e.request_id,
                     e.time,
-                    e.game_round_id,
+                    game_round_id,
                 )
             )
             if e.bet_id is not None:
@@ -391,7 +397,7 @@ class Wallet:
             raise self._conflict(
                 player,
                 f"betId {shown(bet_id)} was already paid out (winAmount {paid}); "
-                "another winAmount is a conflict (setting additionalPayOuts)",
+                "another winAmount or gameRoundId is a conflict (setting additionalPayOuts)",
             )
         return self._credit_win(
             bet,
@@ -763,7 +769,7 @@ class Wallet:
         transaction_id = self._next_transaction_id()
         total = win if bet.win is None else bet.win + win
         self._commit(
-            bet._replace(status=SETTLED, win=total, win_odd=win_odd),
+            bet._replace(status=SETTLED, win=total, win_odd=bet.win_odd if win_odd is None else win_odd),
             player,
             [(transaction_id, "win", win)],
             request_id,

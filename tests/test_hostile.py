@@ -845,3 +845,98 @@ async def test_unreplaced_session_placeholder_is_404_saying_so(http, admin, stat
     message = answer.get("message", "")
     assert "placeholder" in message.lower() and re.search(r"session[ _-]?id", message, re.I), message
     await assert_unharmed(admin, state, before)
+
+
+def _opening_differs_with_no_ledger(data: dict[str, Any]) -> None:
+    data["ledger"], data["bets"] = [], []
+    data["players"][0]["openingBalance"] = "1.00"
+
+
+def _negative_win_entry(data: dict[str, Any]) -> None:
+    bet, entry = data["bets"][0], data["ledger"][0]
+    data["ledger"].append(
+        {
+            **entry,
+            "transactionId": "900",
+            "type": "win",
+            "amount": "3.00",
+            "balanceAfter": str(D(entry["balanceAfter"]) + 3),
+        }
+    )
+    data["ledger"].append(
+        {
+            **entry,
+            "transactionId": "901",
+            "type": "win",
+            "amount": "-1.00",
+            "balanceAfter": str(D(entry["balanceAfter"]) + 2),
+        }
+    )
+    bet.update(status="settled", win="2.00")
+    player = next(p for p in data["players"] if p["id"] == entry["playerId"])
+    player["balance"] = str(D(entry["balanceAfter"]) + 2)
+
+
+def _open_pay_out_bet_without_entries(data: dict[str, Any]) -> None:
+    data["bets"].append(
+        {**data["bets"][0], "betId": "ghost-jackpot", "kind": "pay-out", "stake": "0.00", "status": "open", "win": None}
+    )
+
+
+def _transaction_id_with_a_leading_zero(data: dict[str, Any]) -> None:
+    data["ledger"][0]["transactionId"] = "01"
+
+
+MORE_BAD_STATES = {
+    "opening-balance-differs-with-no-ledger": (_opening_differs_with_no_ledger, "not consistent"),
+    "negative-win-entry": (_negative_win_entry, "never negative"),
+    "open-pay-out-bet-without-entries": (_open_pay_out_bet_without_entries, "has its win"),
+    "transaction-id-with-a-leading-zero": (_transaction_id_with_a_leading_zero, "transactionId"),
+}
+
+
+@pytest.mark.parametrize("mutate, field", MORE_BAD_STATES.values(), ids=MORE_BAD_STATES.keys())
+async def test_inconsistent_imports_are_refused(provider, admin, state, mutate, field):
+    assert (await provider.pay_in("session-eur", "s-1", "1.00"))["_responseCode"] == 1
+    before = await observe(admin)
+    bad = copy.deepcopy(before["state"])
+    mutate(bad)
+    status, answer = await admin.call("PUT", "/state", raw=json.dumps(bad, default=str).encode())
+    assert status == 400 and field in answer["error"], answer
+    await assert_unharmed(admin, state, before)
+
+
+async def test_an_export_with_balances_past_12_integer_digits_round_trips(aiohttp_client, make_state):
+    state = make_state(
+        {
+            "counterparties": [{"id": CP, "secret": SECRET}],
+            "players": [{"id": "whale", "currency": "EUR", "balance": "999999999999.99"}],
+            "sessions": [{"id": "s", "playerId": "whale"}],
+        }
+    )
+    http = await aiohttp_client(create_app(state))
+    admin, provider = Admin(http), Provider(http)
+    won = await provider.pay_in_out("s", "big", "0.01", "999999999999.99")
+    assert won["_responseCode"] == 1 and won["balance"] == D("1999999999999.97")
+    exported = await admin.get("/state")
+    status, answer = await admin.call("PUT", "/state", exported)
+    assert status == 200, answer
+    assert await admin.get("/state") == exported
+
+
+async def test_a_client_leaving_mid_body_is_journaled_and_no_sandbox_failure(http, admin, state):
+    headers = signed_headers(SECRET, CP, "POST", b'{"betId":"gone","betAmount":"1.00"}')
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    reader, writer = await asyncio.open_connection(http.server.host, http.server.port)
+    writer.write(
+        f"POST /v1/sessions/session-eur/bets/pay-in HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n{head}\r\n{{".encode()
+    )
+    await writer.drain()
+    writer.transport.abort()
+    deadline = time.monotonic() + 5
+    while not (entries := await admin.get("/requests")):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    assert entries[0]["response"] is None and "before its body had arrived" in entries[0]["error"]
+    assert state.internal_errors == []
+    await assert_unharmed(admin, state, None)

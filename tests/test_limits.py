@@ -420,3 +420,72 @@ def test_an_export_that_does_not_add_up_stops_start_up_with_exit_2_and_one_line(
 async def test_an_admin_body_over_its_limit_gets_a_json_413(http):
     response = await http.put("/__admin/state", data=io.BytesIO(b"x" * (64 * 1024 * 1024 + 1)))
     assert response.status == 413 and "limit" in (await response.json())["error"]
+
+
+@pytest.mark.timeout(120)
+async def test_reading_a_journal_of_large_requests_lets_other_requests_through(aiohttp_client, make_state):
+    state = make_state(journalMaxBytes=256 * 1024 * 1024)
+    http = await aiohttp_client(create_app(state))
+    provider = Provider(http)
+    for i in range(400):  # about 25 MB of journal: bodies of 60 KB
+        await provider.send("pay-in", "session-eur", {"betId": f"j-{i}", "betAmount": "0.10", "pad": "p" * 60_000})
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    prober = asyncio.create_task(probe())
+    started = time.perf_counter()
+    response = await http.get("/__admin/requests")
+    raw = await response.read()
+    total = time.perf_counter() - started
+    done.set()
+    await prober
+    assert response.status == 200 and len(json.loads(raw)) == 400
+    assert max(gaps) < total / 2, (max(gaps), total)
+
+
+def test_a_client_leaving_mid_body_of_an_embedded_sandbox_is_journaled_not_a_failure():
+    import socket
+
+    from betcore_sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        headers = sandbox.signed_headers("POST", b'{"betId":"gone","betAmount":"1.00"}')
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        with socket.create_connection(("127.0.0.1", sandbox.port)) as conn:
+            conn.sendall(
+                f"POST /v1/sessions/session-eur/bets/pay-in HTTP/1.1\r\nHost: x\r\n"
+                f"Content-Length: 100\r\n{head}\r\n{{".encode()
+            )
+            time.sleep(0.2)  # let the server start reading the body, then leave
+        deadline = time.monotonic() + 5
+        while not (entries := sandbox.requests()):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert entries[0].response is None and "before its body had arrived" in entries[0].error
+        assert sandbox.internal_errors == []
+
+
+def test_malformed_request_heads_leave_no_tracebacks_in_the_server_log():
+    import socket
+
+    from .process import SandboxProcess
+
+    sandbox = SandboxProcess("--port", "0")
+    try:
+        host, port = sandbox.wait_listening().removeprefix("http://").split(":")
+        for head in (b"GET / HTTP/1.1\r\nHost: x\r\nX-Bad\x00: 1\r\n\r\n", b"NOT A REQUEST\r\n\r\n"):
+            with socket.create_connection((host, int(port)), timeout=5) as conn:
+                conn.sendall(head)
+                assert b" 400 " in conn.recv(1024).split(b"\r\n")[0]
+        assert sandbox.stop() == 0
+        assert not any("Traceback" in line for line in sandbox.lines), sandbox.lines
+    finally:
+        sandbox.close()

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from .. import __version__, control, jsontext, snapshot, views
 from .. import audit as money_audit
@@ -58,7 +58,7 @@ async def stream(request: web.Request, pieces: Iterator[bytes]) -> web.StreamRes
 
 def _record_failure(request: web.Request, exc: BaseException) -> None:
     """A bug in the sandbox: visible in the log, and counted for the plugin's teardown check."""
-    request.config_dict[STATE].internal_errors.append("".join(traceback.format_exception(exc)))
+    request.config_dict[STATE].record_internal_error("".join(traceback.format_exception(exc)))
     logging.getLogger("betcore_sandbox").error(
         "unexpected failure in %s %s", request.method, request.path, exc_info=exc
     )
@@ -110,6 +110,8 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     except AdminInputError as exc:
         return reply({"error": str(exc)}, 400)
+    except (ConnectionError, asyncio.IncompleteReadError, ClientPayloadError):
+        return reply({"error": "the client went away"}, 400)  # never sent: nobody is there
     except BodyTimeout as exc:
         response = reply({"error": str(exc)}, 408)
         response.force_close()

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from ..authentication import authenticate
 from ..bodies import BetRequest, parse_bet_request
@@ -105,7 +105,16 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
         headers=request.raw_headers,
         body=b"",
     )
-    admitted = await _admit(request, state, endpoint, entry)
+    try:
+        admitted = await _admit(request, state, endpoint, entry)
+    except ClientGone:  # nobody to answer: journaled, not a sandbox failure
+        entry.error = "the client closed the connection before its body had arrived"
+        _finish(state, entry, None, started)
+        return web.Response(status=400)  # never sent: the connection is gone
+    except asyncio.CancelledError:  # the same, where the server cancels the handler of a lost connection
+        entry.error = "the request ended before its body had arrived (the client left, or the server stopped)"
+        _finish(state, entry, None, started)
+        raise
     if isinstance(admitted, Reply):
         return _respond(state, entry, admitted, started)
 
@@ -152,8 +161,14 @@ async def _admit(request: web.Request, state: SandboxState, endpoint: str, entry
         return Admitted(counterparty_id, session_id, printable(request.headers["X-Request-Id"]), bet)
     except SandboxError as error:
         return _error_reply(state, error, counterparty_id, session_id)
+    except ClientGone:
+        raise
     except Exception as exc:
         return _unexpected(state, entry, exc)
+
+
+class ClientGone(Exception):
+    """The client went away while its request was being read."""
 
 
 def _operate(state: SandboxState, endpoint: str, admitted: Admitted, entry: JournalEntry) -> Reply:
@@ -247,6 +262,8 @@ async def _read_body(request: web.Request, timeout_ms: int) -> bytes:
                 raw += await request.content.read(MAX_BODY + 1 - len(raw))
     except TimeoutError:
         raise BodyTimeout(f"the body did not arrive within {timeout_ms} ms (setting bodyReadTimeoutMs)") from None
+    except (ConnectionError, asyncio.IncompleteReadError, ClientPayloadError):
+        raise ClientGone from None
     if len(raw) > MAX_BODY:
         raise BodyTooLarge(f"body of more than {MAX_BODY} bytes is over the {MAX_BODY}-byte limit")
     return raw
@@ -264,7 +281,7 @@ def _error_reply(state: SandboxState, error: SandboxError, counterparty_id: str 
 def _unexpected(state: SandboxState, entry: JournalEntry, exc: Exception) -> Reply:
     """A bug in the sandbox: answer 99 and make it visible (log, journal, teardown check)."""
     entry.error = "".join(traceback.format_exception(exc))
-    state.internal_errors.append(entry.error)
+    state.record_internal_error(entry.error)
     logging.getLogger("betcore_sandbox").exception("unexpected failure handling %s", entry.endpoint)
     return envelope.internal_error(state.codes, f"unexpected sandbox failure: {exc!r}")
 
