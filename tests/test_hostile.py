@@ -927,7 +927,7 @@ async def test_an_export_with_balances_past_12_integer_digits_round_trips(aiohtt
 async def test_a_client_leaving_mid_body_is_journaled_and_no_sandbox_failure(http, admin, state):
     headers = signed_headers(SECRET, CP, "POST", b'{"betId":"gone","betAmount":"1.00"}')
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    reader, writer = await asyncio.open_connection(http.server.host, http.server.port)
+    _, writer = await asyncio.open_connection(http.server.host, http.server.port)
     writer.write(
         f"POST /v1/sessions/session-eur/bets/pay-in HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n{head}\r\n{{".encode()
     )
