@@ -47,6 +47,7 @@ class JournalEntry:
     error: str | None = field(default=None)  # an unexpected failure inside the sandbox
     body_size: int = 0  # as received, before any truncation
     headers_size: int = 0
+    response_size: int = 0
     truncated: bool = False
     size: int = 0  # what the entry holds, roughly, in bytes
 
@@ -59,6 +60,7 @@ class JournalEntry:
             (name[:UNTRUSTED_HEADER_BYTES], value[:UNTRUSTED_HEADER_BYTES])
             for name, value in self.headers[:UNTRUSTED_HEADERS]
         )
+        self.response_size = len(self.response or b"")
         response = None if self.response is None else self.response[:UNTRUSTED_BODY_BYTES]
         self.truncated = body != self.body or headers != self.headers or response != self.response
         self.body, self.headers, self.response = body, headers, response

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 ENTRY_TYPES = ("bet", "win", "refund", "reversal", "adjustment")
+# The game round of an entry from an export made before entries carried one: any round matches it.
+UNKNOWN_ROUND = "\x00unknown round"
 _TYPE_CODES = {name: code for code, name in enumerate(ENTRY_TYPES)}
 
 

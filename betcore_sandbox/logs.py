@@ -198,10 +198,10 @@ def configure(log_format: str = "text", level: str = "info", stream: TextIO | No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiohttp.server").addFilter(_quiet_bad_requests)
+    logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)
 
 
-def _quiet_bad_requests(record: logging.LogRecord) -> bool:
+def quiet_bad_requests(record: logging.LogRecord) -> bool:
     """Drop aiohttp's ERROR-with-traceback for a malformed request head: the client got its 400, and anyone could
     otherwise fill the log with tracebacks."""
     error = record.exc_info[1] if record.exc_info else None

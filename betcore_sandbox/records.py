@@ -25,7 +25,7 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # a Mapping's equality: equal to a dict of the same items
 class Record(Mapping[str, Any]):
     """A read-only record; also a read-only mapping by the admin API's camelCase keys (`"ok" in report`,
     `report["openBets"]`, `dict(report)`)."""
@@ -45,6 +45,8 @@ class Record(Mapping[str, Any]):
         return cls(**values)
 
     def __getitem__(self, key: str) -> Any:
+        if not isinstance(key, str):
+            raise KeyError(key)
         name = _snake(key)
         if name not in self.__dataclass_fields__:
             raise KeyError(key)
@@ -71,7 +73,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class PlayerInfo(Record):
     id: str
     currency: str
@@ -79,7 +81,7 @@ class PlayerInfo(Record):
     blocked: bool
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class SessionInfo(Record):
     id: str
     player_id: str
@@ -92,7 +94,7 @@ class SessionInfo(Record):
     currency: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Transaction(Record):
     """A ledger entry: `amount` is what it did to the balance."""
 
@@ -109,7 +111,7 @@ class Transaction(Record):
     time: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class HistoryStep(Record):
     """One applied operation of a bet: its transaction and the balance after it."""
 
@@ -118,7 +120,7 @@ class HistoryStep(Record):
     balance: Decimal
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class BetRecord(Record):
     bet_id: str
     counterparty_id: str
@@ -137,7 +139,7 @@ class BetRecord(Record):
     _nested: ClassVar[dict[str, Any]] = {"history": HistoryStep, "transactions": Transaction}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class JournalEntry(Record):
     """A provider request as the sandbox received and answered it. `headers` keep the names as sent, in order,
     and look up case-insensitively; `response` is None when no answer was sent (a dropped connection)."""
@@ -159,6 +161,7 @@ class JournalEntry(Record):
     fault: dict[str, Any] | None  # id, kind, phase
     duration_ms: float
     error: str | None
+    truncated: dict[str, int] | None = None  # the sizes as received, when the record was cut (failed signature)
 
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> JournalEntry:
@@ -166,7 +169,7 @@ class JournalEntry(Record):
         return dataclasses.replace(entry, headers=CIMultiDict(view["headers"]))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class FaultInfo(Record):
     id: str
     kind: str
@@ -188,7 +191,7 @@ class FaultInfo(Record):
     matched: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class OpenBet(Record):
     bet_id: str
     counterparty_id: str
@@ -199,7 +202,7 @@ class OpenBet(Record):
     age_seconds: float
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class AuditReport(Record):
     ok: bool
     violations: list[str]

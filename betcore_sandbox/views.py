@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from .journal import JournalEntry
-from .ledger import Ledger, LedgerEntry
+from .ledger import UNKNOWN_ROUND, Ledger, LedgerEntry
 from .money import from_minor
 from .text import printable, printable_bytes
 from .wallet import Bet, Player, Session, Tombstone, Wallet, WalletCopy, steps_of
@@ -102,7 +102,7 @@ class Views:
 
     def entry(self, e: LedgerEntry) -> dict[str, Any]:
         scale = self._scale(e.player_id)
-        return {
+        view = {
             "transactionId": str(e.transaction_id),
             "type": e.type,
             "amount": from_minor(e.amount, scale),
@@ -115,6 +115,9 @@ class Views:
             "gameRoundId": e.game_round_id,
             "time": iso(e.time),
         }
+        if e.game_round_id == UNKNOWN_ROUND:
+            del view["gameRoundId"]  # exported as it came: without one
+        return view
 
     def bet(self, b: Bet, *, with_entries: bool = True) -> dict[str, Any]:
         scale = self._scale(b.player_id)
@@ -180,7 +183,7 @@ def request(e: JournalEntry) -> dict[str, Any]:
         "error": e.error,
     }
     if e.truncated:
-        view["truncated"] = {"bodySize": e.body_size, "headersSize": e.headers_size}
+        view["truncated"] = {"bodySize": e.body_size, "headersSize": e.headers_size, "responseSize": e.response_size}
     return view
 
 

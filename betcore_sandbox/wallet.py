@@ -31,8 +31,8 @@ from .errors import (
     SessionNotFound,
 )
 from .fixtures import Fixture
-from .ledger import Ledger, LedgerEntry
-from .limits import MAX_TTL_SECONDS
+from .ledger import UNKNOWN_ROUND, Ledger, LedgerEntry
+from .limits import MAX_BALANCE_DIGITS, MAX_TTL_SECONDS
 from .money import AmountError, from_minor, minor_text, to_minor
 from .settings import Settings
 from .text import shown
@@ -197,12 +197,11 @@ class Wallet:
             )
         ledger = Ledger()
         rows: dict[tuple[str, str], list[int]] = {}
-        rounds = {(b.counterparty_id, b.bet_id): b.game_round_id for b in fixture.bets}
         for e in fixture.ledger:
             currency = self.players[e.player_id].currency
             game_round_id = e.game_round_id
-            if isinstance(game_round_id, msgspec.UnsetType):  # an older export: the bet's round
-                game_round_id = rounds.get((e.counterparty_id or "", e.bet_id or ""))
+            if isinstance(game_round_id, msgspec.UnsetType):  # an older export: the round is not known
+                game_round_id = UNKNOWN_ROUND
             row = ledger.append(
                 LedgerEntry(
                     int(e.transaction_id),
@@ -371,7 +370,7 @@ class Wallet:
             raise self._conflict(player, f"bet {shown(bet_id)} was refunded and cannot be paid out")
         pay_outs = [step.entry for step in self.history(bet) if step.operation == PAY_OUT]
         for entry in pay_outs:  # the same win of the same round: a retry (another round's equal win is not)
-            if entry.amount == units and entry.game_round_id == game_round_id:
+            if entry.amount == units and entry.game_round_id in (game_round_id, UNKNOWN_ROUND):
                 return self._answer(player, entry.transaction_id, repeated=True)
         if bet.status == OPEN:
             return self._credit_win(bet, player, units, win_odd, request_id, game_round_id)
@@ -599,7 +598,12 @@ class Wallet:
         return updated
 
     def delete_session(self, session_id: str) -> None:
+        """Remove a session no bet or tombstone names (those keep it, so that an export stays importable)."""
         self.session(session_id)
+        if any(b.session_id == session_id for b in self.bets.values()) or any(
+            t.session_id == session_id for t in self.tombstones.values()
+        ):
+            raise AdminInputError(f"id: session {shown(session_id)} has bets: close it instead (PATCH status closed)")
         del self.sessions[session_id]
 
     def player(self, player_id: str) -> Player:
@@ -801,6 +805,9 @@ class Wallet:
         `game_round_id`: the operation's when it is not the bet's own (a pay-out names its own, or none)."""
         if isinstance(game_round_id, _Marker) or game_round_id == bet.game_round_id:
             game_round_id = bet.game_round_id  # one string object for both
+        limit = 10 ** (MAX_BALANCE_DIGITS + self.currencies[player.currency])
+        if player.balance + sum(amount for _, _, amount in rows) >= limit:  # checked before anything moves
+            raise self._error(InvalidRequest, player, f"the balance would pass {MAX_BALANCE_DIGITS} integer digits")
         added = []
         add = self.ledger.add
         for transaction_id, entry_type, amount in rows:

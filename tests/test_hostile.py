@@ -940,3 +940,91 @@ async def test_a_client_leaving_mid_body_is_journaled_and_no_sandbox_failure(htt
     assert entries[0]["response"] is None and "before its body had arrived" in entries[0]["error"]
     assert state.internal_errors == []
     await assert_unharmed(admin, state, None)
+
+
+async def test_an_admin_client_leaving_mid_body_is_no_sandbox_failure(http, admin, state):
+    _, writer = await asyncio.open_connection(http.server.host, http.server.port)
+    writer.write(b'PUT /__admin/state HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"counter')
+    await writer.drain()
+    writer.transport.abort()
+    await assert_unharmed(admin, state, None)
+    assert state.internal_errors == []
+
+
+async def test_many_unknown_fields_count_in_the_journal_bytes(provider, state):
+    fields = {f"x{i}": 0 for i in range(4000)}  # a 30 KB body whose names the journal also keeps
+    status, answer = await provider.send("pay-in", "session-eur", {"betId": "u-1", "betAmount": "1.00", **fields})
+    assert (status, answer["_responseCode"]) == (200, 1)
+    [entry] = state.journal.find()
+    assert len(entry.unknown_fields) == 4000
+    assert entry.size > len(entry.body) + sum(map(len, fields)) + 4000 * 50  # the names and their objects
+
+
+async def test_a_failed_signature_is_answered_and_journaled_without_its_whole_body(http, state):
+    body = json.dumps({"betId": "b", "betAmount": "1.00", "pad": "p" * 60_000}).encode()
+    headers = signed_headers("wrong-secret", CP, "POST", body)
+    response = await http.post(bet_path("pay-in"), data=body, headers=headers)
+    answer = await response.read()
+    assert response.status == 401 and len(answer) < 8 * KIB, len(answer)
+    entry = state.journal.find()[-1]
+    assert entry.truncated and len(entry.response) <= 1024 and entry.response_size == len(answer)
+
+
+async def test_a_pay_out_retried_after_importing_an_older_export_is_still_a_repeat(provider, admin, state):
+    await admin.call("PATCH", "/settings", {"additionalPayOuts": "additional"})
+    await provider.pay_in("session-eur", "b", "1.00", gameRoundId="R2")
+    first = await provider.pay_out("session-eur", "b", "2.00")  # no gameRoundId of its own
+    exported = await admin.get("/state")
+    for entry in exported["ledger"]:
+        del entry["gameRoundId"]  # as exports were before entries carried one
+    status, _ = await admin.call("PUT", "/state", exported)
+    assert status == 200
+    retry = await provider.pay_out("session-eur", "b", "2.00")
+    assert retry["transactionId"] == first["transactionId"] and retry["balance"] == D("1001.00")
+    assert "gameRoundId" not in (await admin.get("/state"))["ledger"][1]  # still unknown, not guessed
+
+
+TOMBSTONE_STATES = {
+    "tombstone-of-another-counterparty-session": ({"sessionId": "session-other"}, "another counterparty"),
+    "tombstone-twice": (None, "has a tombstone already"),
+}
+
+
+@pytest.mark.parametrize("change, message", TOMBSTONE_STATES.values(), ids=TOMBSTONE_STATES.keys())
+async def test_bad_tombstones_are_refused(provider, admin, state, change, message):
+    assert (await provider.refund("session-eur", "ghost"))["_responseCode"] == 5  # a tombstone
+    before = await observe(admin)
+    bad = copy.deepcopy(before["state"])
+    if change is None:
+        bad["tombstones"].append(dict(bad["tombstones"][0]))
+    else:
+        bad["tombstones"][0].update(change)
+    status, answer = await admin.call("PUT", "/state", bad)
+    assert status == 400 and message in answer["error"], answer
+    await assert_unharmed(admin, state, before)
+
+
+async def test_a_session_with_bets_cannot_be_deleted_so_the_export_stays_importable(provider, admin):
+    await provider.pay_in("session-eur", "b", "1.00")
+    status, answer = await admin.call("DELETE", "/sessions/session-eur")
+    assert status == 400 and "close it instead" in answer["error"]
+    status, _ = await admin.call("PUT", "/state", await admin.get("/state"))
+    assert status == 200
+    assert (await admin.call("DELETE", "/sessions/session-usd"))[0] == 204  # one without bets
+
+
+async def test_a_balance_never_passes_its_digit_limit(aiohttp_client, make_state):
+    nines = "9" * 30 + ".00"
+    state = make_state(
+        {
+            "counterparties": [{"id": CP, "secret": SECRET}],
+            "players": [{"id": "p", "currency": "EUR", "balance": nines}],
+            "sessions": [{"id": "s", "playerId": "p"}],
+        }
+    )
+    http = await aiohttp_client(create_app(state))
+    answer = await Provider(http).pay_in_out("s", "b", "0.10", "2.00")
+    assert answer["_responseCode"] == 2 and "30 integer digits" in answer["message"]
+    assert len(state.wallet.ledger) == 0
+    status, _ = await Admin(http).call("PUT", "/state", await Admin(http).get("/state"))
+    assert status == 200

@@ -139,3 +139,13 @@ def test_session_ttl_may_be_fractional_seconds():
         assert session.status == "active"
         time.sleep(0.3)
         assert sandbox.session(session.id).status == "expired"
+
+
+def test_records_read_as_mappings_like_the_admin_json():
+    from betcore_sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        report = sandbox.audit()
+        assert "ok" in report and 1 not in report and report["violations"] == [] and report.ok
+        assert report == {"ok": True, "violations": [], "openBets": []} == report.to_dict()
+        assert sandbox.settings().get("zeroStake") == "accept" and sandbox.settings().get("nope") is None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from ..limits import DEFAULT_HEADER_TIMEOUT, MAX_ADMIN_BODY
+from ..logs import quiet_bad_requests
 from ..state import SandboxState
 from . import connections, heap, provider
 from .admin import create_admin_app
@@ -23,6 +26,7 @@ def create_app(
     """pace_gc: for a long-running server process (see heap.py); not for sandboxes embedded in a test process.
     header_timeout: seconds a connection has to deliver a complete request head; it applies when the app is served
     by connections.SandboxRunner (read it back with connections.header_timeout(app))."""
+    logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)  # added once, whatever the app count
     app = web.Application(client_max_size=MAX_ADMIN_BODY)
     app[STATE] = state
     connections.install(app, header_timeout)
