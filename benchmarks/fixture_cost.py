@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cycles", type=int, default=200)
     parser.add_argument("--target-ms", type=float, default=20.0)
+    parser.add_argument("--max-ratio", type=float, help="judge by the ratio to the bare server instead (for tests)")
     args = parser.parse_args(argv)
     measure(5, probe=True)  # warm-up: imports, first sockets
     sandbox_ms, bare_ms = measure(args.cycles, probe=True)
@@ -80,9 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Sandbox                                {sandbox:7.2f} {p90(sandbox_ms):6.2f}")
     print(f"  bare aiohttp server                    {bare:7.2f} {p90(bare_ms):6.2f}")
     print(f"  ratio Sandbox / bare                   {sandbox / bare:7.2f}")
-    verdict = "met" if sandbox <= args.target_ms else "MISSED"
-    print(f"  target median <= {args.target_ms:g} ms: {verdict}")
-    return 0 if sandbox <= args.target_ms else 1
+    if args.max_ratio is not None:  # a busy machine slows both alike: the ratio holds where times do not
+        met = sandbox / bare <= args.max_ratio
+        print(f"  target ratio <= {args.max_ratio:g}: {'met' if met else 'MISSED'}")
+    else:
+        met = sandbox <= args.target_ms
+        print(f"  target median <= {args.target_ms:g} ms: {'met' if met else 'MISSED'}")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ class Sandbox:
         **settings: Any,
     ) -> None:
         self.fixture = resolve_fixture(fixtures)
-        self.state = SandboxState(self.fixture, settings)
+        self._state = SandboxState(self.fixture, settings)
         self.host = host
         self._port = port
         self._header_timeout = header_timeout
@@ -103,7 +103,7 @@ class Sandbox:
         asyncio.set_event_loop(loop)
         try:
             runner = SandboxRunner(
-                create_app(self.state, admin_token=self._admin_token, header_timeout=self._header_timeout),
+                create_app(self._state, admin_token=self._admin_token, header_timeout=self._header_timeout),
                 access_log=None,
                 shutdown_timeout=1.0,
                 lingering_time=LINGER_SECONDS,
@@ -158,7 +158,7 @@ class Sandbox:
     # -- the admin API, in Python ------------------------------------------------------------------
 
     def reset(self) -> None:
-        self._call(control.reset, self.state)
+        self._call(control.reset, self._state)
 
     def create_player(
         self, id: str | None = None, *, currency: str = "EUR", balance: Any = 0, blocked: bool = False
@@ -166,14 +166,14 @@ class Sandbox:
         body = {"currency": currency, "balance": _wire(balance), "blocked": blocked}
         if id is not None:
             body["id"] = id
-        return PlayerInfo.of(self._call(control.create_player, self.state, body))
+        return PlayerInfo.of(self._call(control.create_player, self._state, body))
 
     def player(self, player_id: str) -> PlayerInfo:
-        return PlayerInfo.of(self._call(control.player, self.state, player_id))
+        return PlayerInfo.of(self._call(control.player, self._state, player_id))
 
     def update_player(self, player_id: str, *, balance: Any = None, blocked: bool | None = None) -> PlayerInfo:
         body = {k: v for k, v in {"balance": _wire(balance), "blocked": blocked}.items() if v is not None}
-        return PlayerInfo.of(self._call(control.update_player, self.state, player_id, body))
+        return PlayerInfo.of(self._call(control.update_player, self._state, player_id, body))
 
     def create_session(
         self,
@@ -201,15 +201,15 @@ class Sandbox:
             "maxBet": _wire(max_bet),
         }
         return SessionInfo.of(
-            self._call(control.create_session, self.state, {k: v for k, v in body.items() if v is not None})
+            self._call(control.create_session, self._state, {k: v for k, v in body.items() if v is not None})
         )
 
     def session(self, session_id: str) -> SessionInfo:
-        return SessionInfo.of(self._call(control.session, self.state, session_id))
+        return SessionInfo.of(self._call(control.session, self._state, session_id))
 
     def update_session(self, session_id: str, **changes: Any) -> SessionInfo:
         body = {_camel(k): v if k == "ttl_seconds" else _wire(v) for k, v in changes.items()}
-        return SessionInfo.of(self._call(control.update_session, self.state, session_id, body))
+        return SessionInfo.of(self._call(control.update_session, self._state, session_id, body))
 
     def balance(self, session_id: str) -> Decimal:
         """The balance of the player behind the session."""
@@ -217,20 +217,20 @@ class Sandbox:
 
     def bet(self, bet_id: str, counterparty_id: str | None = None) -> BetRecord:
         """One bet with its history; name the counterparty when two used the same betId."""
-        return BetRecord.of(self._call(control.bet, self.state, bet_id, counterparty_id))
+        return BetRecord.of(self._call(control.bet, self._state, bet_id, counterparty_id))
 
     def bets(
         self, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None
     ) -> list[BetRecord]:
         """The bets, filtered by session, player and/or status (open | settled | refunded)."""
-        views = self._call(control.bets, self.state, session_id=session_id, player_id=player_id, status=status)
+        views = self._call(control.bets, self._state, session_id=session_id, player_id=player_id, status=status)
         return [BetRecord.of(v) for v in views]
 
     def transactions(
         self, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
     ) -> list[Transaction]:
         """The ledger, filtered by player, session and/or bet."""
-        views = self._call(control.transactions, self.state, player_id=player_id, session_id=session_id, bet_id=bet_id)
+        views = self._call(control.transactions, self._state, player_id=player_id, session_id=session_id, bet_id=bet_id)
         return [Transaction.of(v) for v in views]
 
     def requests(
@@ -244,41 +244,41 @@ class Sandbox:
         """The journal, oldest first (with `limit`, the newest N). `headers` keep the names as sent, and look up
         case-insensitively."""
         views = self._call(
-            control.requests, self.state, endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=limit
+            control.requests, self._state, endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=limit
         )
         return [JournalEntry.of(v) for v in views]
 
     def add_fault(self, **rule: Any) -> FaultInfo:
         """A fault rule, with the admin API's fields in camelCase or snake_case (kind="http_error",
         endpoint="pay-out", phase="after", delay_ms=..., session_id=..., times=None for until removed)."""
-        return FaultInfo.of(self._call(control.add_fault, self.state, {_camel(k): v for k, v in rule.items()}))
+        return FaultInfo.of(self._call(control.add_fault, self._state, {_camel(k): v for k, v in rule.items()}))
 
     def faults(self) -> list[FaultInfo]:
-        return [FaultInfo.of(v) for v in self._call(control.faults, self.state)]
+        return [FaultInfo.of(v) for v in self._call(control.faults, self._state)]
 
     def clear_faults(self) -> None:
-        self._call(control.clear_faults, self.state)
+        self._call(control.clear_faults, self._state)
 
     def audit(self) -> AuditReport:
         """The money audit: ok, violations, and the bets left open."""
-        return AuditReport.of(self._call(control.audit, self.state))
+        return AuditReport.of(self._call(control.audit, self._state))
 
     def settings(self, **changes: Any) -> Settings:
         """The runtime settings, after applying any given changes (camelCase or snake_case names)."""
-        self._call(control.update_settings, self.state, changes)
-        return self._call(self.state.settings.copy)
+        self._call(control.update_settings, self._state, changes)
+        return self._call(self._state.settings.copy)
 
     def export_state(self) -> dict[str, Any]:
-        return self._call(control.export_state, self.state)
+        return self._call(control.export_state, self._state)
 
     def import_state(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the state with an export (all or nothing); a summary of what was imported."""
-        return self._call(control.import_state, self.state, data)
+        return self._call(control.import_state, self._state, data)
 
     @property
     def internal_errors(self) -> list[str]:
         """Unexpected failures inside the sandbox (there should be none)."""
-        return self._call(lambda: list(self.state.internal_errors))
+        return self._call(lambda: list(self._state.internal_errors))
 
     # -- assertions --------------------------------------------------------------------------------
 

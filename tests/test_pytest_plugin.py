@@ -179,7 +179,7 @@ def break_it(betcore_sandbox):
     def boom(*args, **kwargs):
         raise RuntimeError("wallet exploded")
 
-    betcore_sandbox.state.wallet.pay_in = boom
+    betcore_sandbox._state.wallet.pay_in = boom  # a bug inside the sandbox, simulated
     body = b'{"betId":"x","betAmount":"1.00"}'
     request = urllib.request.Request(betcore_sandbox.url + "/sessions/session-eur/bets/pay-in", data=body,
                                      headers=betcore_sandbox.signed_headers("POST", body))
