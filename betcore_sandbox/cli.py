@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import shlex
 import signal
@@ -23,7 +24,7 @@ from . import __version__
 from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env, unknown_env_names
 from .fixtures import Fixture, FixtureError, load_fixture
 from .limits import LINGER_SECONDS, SHUTDOWN_GRACE_SECONDS
-from .logs import FORMATS, LEVELS, LOG, REQUEST_LOG, configure
+from .logs import FORMATS, LEVELS, LOG, configure
 from .signing import signed_headers, string_to_sign
 
 if TYPE_CHECKING:
@@ -124,7 +125,8 @@ def _serve(options: argparse.Namespace) -> int:
         )
     port = sock.getsockname()[1]
     asyncio.run(_run(app, sock, lambda: _announce(config, port, fixture)))
-    REQUEST_LOG.flush()
+    for handler in logging.getLogger().handlers:
+        handler.flush()
     LOG.info("stopped")
     return 0
 

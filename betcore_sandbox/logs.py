@@ -72,6 +72,15 @@ class TextFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(message)s")
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """As logging writes it, with the date part formatted once a second (a request line each time adds up)."""
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%d %H:%M:%S", self.converter(second))
+        return f"{self._stamp},{int(record.msecs):03d}"
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         line = escape(super().formatMessage(record))
@@ -103,26 +112,18 @@ class JsonFormatter(logging.Formatter):
         return _json_line(event)
 
 
+REQUESTS = logging.getLogger("betcore_sandbox.requests")
+
+
 class RequestLog:
-    """One line per provider request, in the same format and stream as the other logs.
+    """One line per provider request, through `logging` (logger `betcore_sandbox.requests`), so that an embedding
+    program sees it like any other log line: pytest's caplog and live logging, its own handlers. An app has its
+    own; nothing is logged unless that logger is enabled for INFO."""
 
-    A line is built with a cached timestamp and written with the others of the same event-loop turn in one
-    write, instead of going through a logging.LogRecord each: logging must not be what limits throughput.
-    """
+    __slots__ = ("logger",)
 
-    def __init__(self) -> None:
-        self.enabled = False
-        self.json = False
-        self._stream: TextIO = sys.stderr
-        self._pending: list[str] = []
-        self._second = -1
-        self._stamp = ""
-
-    def configure(self, log_format: str, level: str, stream: TextIO) -> None:
-        self.enabled = LEVELS.index(level) <= LEVELS.index("info")
-        self.json = log_format == "json"
-        self._stream = stream
-        self._second = -1  # the cached stamp was in the other format
+    def __init__(self, logger: logging.Logger = REQUESTS) -> None:
+        self.logger = logger
 
     def record(
         self,
@@ -134,30 +135,53 @@ class RequestLog:
         fault: str | None,
         ms: float,
     ) -> None:
-        now = time.time()
-        if self.json:
-            line = _json_line(
-                {
-                    "time": self._timestamp(now),
-                    "level": "info",
-                    "logger": "betcore_sandbox.requests",
-                    "message": "request",
-                    "endpoint": endpoint,
-                    "sessionId": session_id,
-                    "betId": bet_id,
-                    "responseCode": code,
-                    "status": status,
-                    "fault": fault,
-                    "ms": ms,
-                }
-            )
-        else:
-            line = (
-                f"{self._timestamp(now)} INFO {escape(endpoint)} session={session_id and escape(session_id)} "
-                f"bet={escape(bet_id) if bet_id else '-'} "
-                f"code={'-' if code is None else code} http={'-' if status is None else status} "
-                f"fault={escape(fault) if fault else '-'} {ms:.1f}ms"
-            )
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        # A record made directly: logger.info() would also walk the stack to find its caller, on every request.
+        logger = self.logger
+        record = logger.makeRecord(
+            logger.name,
+            logging.INFO,
+            "",  # no source location: the line says where it comes from
+            0,
+            "%s session=%s bet=%s code=%s http=%s fault=%s %.1fms",
+            (
+                endpoint,
+                session_id,
+                bet_id or "-",
+                "-" if code is None else code,
+                "-" if status is None else status,
+                fault or "-",
+                ms,
+            ),
+            None,
+            extra={
+                "endpoint": endpoint,
+                "sessionId": session_id,
+                "betId": bet_id,
+                "responseCode": code,
+                "status": status,
+                "fault": fault,
+                "ms": ms,
+            },
+        )
+        logger.handle(record)
+
+
+class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the lines of one event-loop turn in one write: under load, a write per request would cost more than
+    the request's own logging. Without a running loop it writes at once."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
         self._pending.append(line)
         if len(self._pending) == 1:
             try:
@@ -167,30 +191,15 @@ class RequestLog:
 
     def flush(self) -> None:
         if self._pending:
-            self._stream.write("\n".join(self._pending) + "\n")
-            self._pending.clear()
-            self._stream.flush()
-
-    def _timestamp(self, now: float) -> str:
-        """As the other log lines write it: UTC ISO 8601 in JSON, local time in text. Formatted once a second."""
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            if self.json:
-                self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            else:
-                self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        millis = int((now - second) * 1000)
-        return f"{self._stamp}.{millis:03d}Z" if self.json else f"{self._stamp},{millis:03d}"
-
-
-REQUEST_LOG = RequestLog()
+            lines, self._pending = self._pending, []
+            self.stream.write("\n".join(lines) + "\n")
+        super().flush()
 
 
 def configure(log_format: str = "text", level: str = "info", stream: TextIO | None = None) -> None:
+    """The server process's logging: every line, the request lines included, on one stream in one format."""
     stream = stream or sys.stderr
-    REQUEST_LOG.configure(log_format, level, stream)
-    handler = logging.StreamHandler(stream)
+    handler = BatchingHandler(stream)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -198,6 +207,8 @@ def configure(log_format: str = "text", level: str = "info", stream: TextIO | No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Fields no line of the server uses; each costs a lookup for every record.
+    logging.logMultiprocessing = logging.logProcesses = logging.logThreads = False
     logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)
 
 

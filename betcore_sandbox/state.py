@@ -11,6 +11,7 @@ from .codes import ResponseCodes
 from .faults import FaultBook
 from .fixtures import Fixture
 from .journal import Journal
+from .logs import RequestLog
 from .request_ids import SeenRequestIds
 from .settings import DEFAULT_DUPLICATE_RESPONSE, Settings, validate
 from .wallet import Wallet
@@ -38,6 +39,7 @@ class SandboxState:
         self.journal = Journal()
         self.faults = FaultBook()
         self.internal_errors: list[str] = []  # the newest MAX_INTERNAL_ERRORS; every one is also logged
+        self.request_log = RequestLog()  # one per sandbox: what it logs of each provider request
         load_checked(self.wallet, fixture)  # an export with a ledger that does not add up stops here
         self.reset()
 

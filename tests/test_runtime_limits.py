@@ -22,7 +22,7 @@ from aiohttp import web
 
 from betcore_sandbox.cli import SHUTDOWN_GRACE_SECONDS
 from betcore_sandbox.fixtures import load_fixture
-from betcore_sandbox.logs import LOG, REQUEST_LOG, JsonFormatter, RequestLog, TextFormatter, configure
+from betcore_sandbox.logs import LOG, BatchingHandler, JsonFormatter, RequestLog, TextFormatter, configure
 from betcore_sandbox.signing import signed_headers
 from betcore_sandbox.state import SandboxState
 from betcore_sandbox.web.app import create_app
@@ -295,16 +295,24 @@ FORGED = "a\nINFO forged line\r\x1b[2J\x00\t\x7f\x85\x9b\u2028\u2029end"
 
 def _record(log: RequestLog, bet_id: str | None = FORGED, session_id: str | None = "s\u2028\x1b") -> None:
     log.record("pay-in", session_id, bet_id, 1, 200, None, 1.5)
-    log.flush()
+
+
+def _request_log(formatter: logging.Formatter, stream: io.StringIO, name: str) -> RequestLog:
+    """A request log of its own, writing to `stream` through the server's handler."""
+    logger = logging.getLogger(f"betcore_sandbox.requests.{name}")
+    handler = BatchingHandler(stream)
+    handler.setFormatter(formatter)
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return RequestLog(logger)
 
 
 def test_text_request_log_escapes_control_characters_in_every_field():
     stream = io.StringIO()
-    log = RequestLog()
-    log.configure("text", "info", stream)
+    log = _request_log(TextFormatter(), stream, "text")
     _record(log)
     log.record("pay-in\n", "x\x1b", "b", None, None, "delay\n", 0.1)
-    log.flush()
     lines = stream.getvalue().splitlines()  # splits on \r, \x85, \u2028 ... too
     assert len(lines) == 2, lines
     escaped = "a\\nINFO forged line\\r\\x1b[2J\\x00\\t\\x7f\\x85\\x9b\\u2028\\u2029end"
@@ -316,8 +324,7 @@ def test_text_request_log_escapes_control_characters_in_every_field():
 
 def test_json_logs_keep_each_event_on_one_line_and_every_value_exact():
     stream = io.StringIO()
-    log = RequestLog()
-    log.configure("json", "info", stream)
+    log = _request_log(JsonFormatter(), stream, "json")
     _record(log)
     _record(log, session_id="lone \udcff surrogate")
     handler = logging.StreamHandler(stream)
@@ -342,11 +349,9 @@ def test_json_logs_keep_each_event_on_one_line_and_every_value_exact():
 def restore_logging():
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    request_log = dict(vars(REQUEST_LOG))
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-    vars(REQUEST_LOG).update(request_log)
 
 
 def test_text_log_messages_and_tracebacks_cannot_start_a_line(restore_logging):

@@ -149,3 +149,32 @@ def test_records_read_as_mappings_like_the_admin_json():
         assert "ok" in report and 1 not in report and report["violations"] == [] and report.ok
         assert report == {"ok": True, "violations": [], "openBets": []} == report.to_dict()
         assert sandbox.settings().get("zeroStake") == "accept" and sandbox.settings().get("nope") is None
+
+
+def test_request_lines_go_through_logging_so_caplog_sees_them(caplog):
+    import logging
+    import urllib.request
+
+    from betcore_sandbox import Sandbox
+
+    caplog.set_level(logging.INFO, logger="betcore_sandbox.requests")
+    with Sandbox() as sandbox:
+        request = urllib.request.Request(
+            f"{sandbox.url}/sessions/session-eur/balance", headers=sandbox.signed_headers("GET")
+        )
+        urllib.request.urlopen(request).read()
+    [record] = [r for r in caplog.records if r.name == "betcore_sandbox.requests"]
+    assert record.getMessage().startswith("balance session=session-eur bet=- code=1 http=200")
+    assert (record.endpoint, record.responseCode) == ("balance", 1)
+
+
+def test_an_embedded_sandbox_leaves_the_root_logger_alone():
+    import logging
+
+    from betcore_sandbox import Sandbox
+
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    with Sandbox():
+        pass
+    assert (list(root.handlers), root.level) == before

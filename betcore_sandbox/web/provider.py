@@ -25,7 +25,6 @@ from ..errors import InsufficientFunds, SandboxError, Unauthorized
 from ..faults import FaultRule
 from ..journal import JournalEntry
 from ..limits import MAX_PROVIDER_BODY as MAX_BODY
-from ..logs import REQUEST_LOG
 from ..state import SandboxState
 from ..text import clip, printable
 from . import envelope
@@ -315,13 +314,12 @@ def _finish(state: SandboxState, entry: JournalEntry, reply: Reply | None, start
     if reply is not None:
         entry.status, entry.response = reply.status, reply.body
     state.journal.record(entry)
-    if REQUEST_LOG.enabled:
-        REQUEST_LOG.record(
-            entry.endpoint,
-            entry.session_id,
-            entry.bet_id,
-            reply.code if reply is not None else None,
-            entry.status,
-            entry.fault["kind"] if entry.fault else None,
-            entry.duration_ms,
-        )
+    state.request_log.record(
+        entry.endpoint,
+        entry.session_id,
+        entry.bet_id,
+        reply.code if reply is not None else None,
+        entry.status,
+        entry.fault["kind"] if entry.fault else None,
+        entry.duration_ms,
+    )
