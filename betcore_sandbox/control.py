@@ -6,17 +6,18 @@ views with Decimal amounts. AdminInputError names a bad field; NotFound an unkno
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from . import audit as money_audit
 from . import snapshot, views
 from .errors import AdminInputError, NotFound
 from .inputs import InputError, PlayerCreate, PlayerPatch, SessionCreate, SessionPatch, read
+from .ledger import LedgerEntry
 from .settings import SettingError
 from .state import SandboxState
 from .views import Views
-from .wallet import OPEN, REFUNDED, SETTLED, Session
+from .wallet import OPEN, REFUNDED, SETTLED, Bet, Session
 
 BET_STATUSES = (OPEN, SETTLED, REFUNDED)
 JOURNAL_CHUNK = 16  # journal entries per streamed piece: one may hold a 64 KiB body and its answer
@@ -118,39 +119,31 @@ def _session_view(state: SandboxState, s: Session) -> dict[str, Any]:
 # -- bets, transactions, requests ------------------------------------------------------------------
 
 
-def _bet_status(status: str | None) -> None:
-    if status is not None and status not in BET_STATUSES:
-        raise AdminInputError(f"status: must be one of {', '.join(BET_STATUSES)}")
-
-
 def bets(
     state: SandboxState, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    _bet_status(status)
     shown = Views.of(state.wallet)
-    return [
-        shown.bet(b)
-        for b in state.wallet.bets.values()
-        if (session_id is None or b.session_id == session_id)
-        and (player_id is None or b.player_id == player_id)
-        and (status is None or b.status == status)
-    ]
+    return [shown.bet(b) for b in _bets(state.wallet.bets.values(), session_id, player_id, status)]
 
 
 def bets_json(
     state: SandboxState, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None
 ) -> Iterator[bytes]:
     """The bets as a JSON array in pieces, from a consistent copy (for streaming to a client)."""
-    _bet_status(status)
     copy = state.wallet.consistent_copy()
-    found = (
+    return views.json_array(_bets(copy.bets, session_id, player_id, status), Views.of(copy).bet)
+
+
+def _bets(found: Iterable[Bet], session_id: str | None, player_id: str | None, status: str | None) -> Iterator[Bet]:
+    if status is not None and status not in BET_STATUSES:  # checked before the first bet is asked for
+        raise AdminInputError(f"status: must be one of {', '.join(BET_STATUSES)}")
+    return (
         b
-        for b in copy.bets
+        for b in found
         if (session_id is None or b.session_id == session_id)
         and (player_id is None or b.player_id == player_id)
         and (status is None or b.status == status)
     )
-    return views.json_array(found, Views.of(copy).bet)
 
 
 def bet(state: SandboxState, bet_id: str, counterparty_id: str | None = None) -> dict[str, Any]:
@@ -170,13 +163,7 @@ def transactions(
     state: SandboxState, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
 ) -> list[dict[str, Any]]:
     shown = Views.of(state.wallet)
-    return [
-        shown.entry(e)
-        for e in state.wallet.ledger.entries()
-        if (player_id is None or e.player_id == player_id)
-        and (session_id is None or e.session_id == session_id)
-        and (bet_id is None or e.bet_id == bet_id)
-    ]
+    return [shown.entry(e) for e in _entries(state.wallet.ledger.entries(), player_id, session_id, bet_id)]
 
 
 def transactions_json(
@@ -184,14 +171,19 @@ def transactions_json(
 ) -> Iterator[bytes]:
     """The ledger as a JSON array in pieces, from a consistent copy (for streaming to a client)."""
     copy = state.wallet.consistent_copy()
-    found = (
+    return views.json_array(_entries(copy.entries(), player_id, session_id, bet_id), Views.of(copy).entry)
+
+
+def _entries(
+    found: Iterable[LedgerEntry], player_id: str | None, session_id: str | None, bet_id: str | None
+) -> Iterator[LedgerEntry]:
+    return (
         e
-        for e in copy.entries()
+        for e in found
         if (player_id is None or e.player_id == player_id)
         and (session_id is None or e.session_id == session_id)
         and (bet_id is None or e.bet_id == bet_id)
     )
-    return views.json_array(found, Views.of(copy).entry)
 
 
 def requests(
