@@ -200,7 +200,7 @@ def _timestamp(case: Case) -> int:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 async def test_malformed_request(http, state, case):
-    state.settings.update(case.settings)
+    assert (await Admin(http).call("PATCH", "/settings", case.settings))[0] == 200
     before = {p.id: p.balance for p in state.wallet.players.values()}
     path = f"/v1/sessions/{case.session}/bets/{case.endpoint}"
     headers = signed_headers(case.secret, case.counterparty, "POST", case.body or b"", timestamp_ms=_timestamp(case))

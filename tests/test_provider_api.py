@@ -233,7 +233,7 @@ async def test_replayed_request_id_is_rejected_unless_turned_off(http, provider,
     again = await http.post("/v1/sessions/session-eur/bets/pay-in", data=raw, headers=headers)
     assert again.status == 401
     assert "already used" in (await again.json())["message"]
-    state.settings.update({"rejectReplayedRequestIds": False})
+    assert (await Admin(http).call("PATCH", "/settings", {"rejectReplayedRequestIds": False}))[0] == 200
     third = await http.post("/v1/sessions/session-eur/bets/pay-in", data=raw, headers=headers)
     assert (await third.json())["_responseCode"] == 104
 
@@ -254,13 +254,13 @@ async def test_timestamp_tolerance(http, state):
     seconds = signed_headers(SECRET, CP, "GET", timestamp_ms=now // 1000)
     body = await (await http.get("/v1/sessions/session-eur/balance", headers=seconds)).json()
     assert "looks like seconds" in body["message"]
-    state.settings.update({"timestampToleranceMs": 0})
+    assert (await Admin(http).call("PATCH", "/settings", {"timestampToleranceMs": 0}))[0] == 200
     old = signed_headers(SECRET, CP, "GET", timestamp_ms=1)
     assert (await (await http.get("/v1/sessions/session-eur/balance", headers=old)).json())["_responseCode"] == 1
 
 
 async def test_signature_diagnostics_can_be_turned_off_but_are_always_journaled(http, state):
-    state.settings.update({"explainSignatures": False})
+    assert (await Admin(http).call("PATCH", "/settings", {"explainSignatures": False}))[0] == 200
     headers = signed_headers("wrong", CP, "GET")
     body = await (await http.get("/v1/sessions/session-eur/balance", headers=headers)).json()
     assert body["_responseCode"] == 8 and "_debug" not in body
