@@ -191,7 +191,10 @@ def test_sigterm_lets_an_in_flight_request_finish():
             target=lambda: answers.append(_get_json(f"{url}/v1/sessions/session-eur/balance", headers))
         )
         slow.start()
-        time.sleep(0.4)  # the request is now held by the delay
+        deadline = time.monotonic() + 5
+        while _get_json(f"{url}/__admin/faults", {})[0]["fired"] == 0:  # until the delay holds the request
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         assert sandbox.stop(signal.SIGTERM) == 0
         slow.join(5)
         assert answers and answers[0]["_responseCode"] == 1
