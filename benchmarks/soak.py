@@ -47,6 +47,7 @@ from typing import Any
 
 import aiohttp
 
+from betcore_sandbox.faults import KINDS
 from betcore_sandbox.signing import signed_headers
 
 CP = "933a215f-a9e6-4f88-9d91-52a87cd50499"
@@ -58,16 +59,7 @@ CURRENCIES = (
     ("USD", 2, "1000000.00", 10, 5_000),
     ("BTC", 8, "1000.00000000", 100, 100_000),
 )  # code, decimals, opening balance, stake range (minor units)
-FAULT_KINDS = (
-    "http_error",
-    "response_code",
-    "insufficient_funds",
-    "delay",
-    "timeout",
-    "connection_reset",
-    "empty_response",
-    "malformed_body",
-)
+FAULT_KINDS = KINDS
 FAULT_ENDPOINTS = ("*", "*", "balance", "pay-in", "pay-out", "pay-in-out", "refund")
 INJECTED_CODES = (3, 4, 5, 6, 7, 99)  # never 1/104 (would fake an ack) nor 2/8 (flagged as unexpected)
 

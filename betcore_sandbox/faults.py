@@ -8,23 +8,14 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from .errors import AdminInputError, NotFound
 from .inputs import FaultBase, FaultIn, InputError, read
 from .limits import MAX_TTL_SECONDS
 from .text import shown
 
-KINDS = (
-    "http_error",
-    "response_code",
-    "insufficient_funds",
-    "delay",
-    "timeout",
-    "connection_reset",
-    "empty_response",
-    "malformed_body",
-)
+KINDS = tuple(str(kind.__struct_config__.tag) for kind in get_args(FaultIn))  # one source: the rule types
 # Kinds that answer nothing: the client sees a dropped connection.
 SILENT_KINDS = frozenset({"timeout", "connection_reset", "empty_response"})
 
