@@ -13,10 +13,11 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 
-from .limits import MAX_BALANCE_DIGITS
+from .limits import MAX_BALANCE_DIGITS, MAX_URL_LENGTH
 from .money import json_type, parse_amount
 from .text import shown
 
@@ -59,6 +60,12 @@ class Instant(float):
     __slots__ = ()
 
 
+class WebUrl(str):
+    """An absolute http(s) URL (a provider's base URL, a game's frame or image)."""
+
+    __slots__ = ()
+
+
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
 
@@ -80,7 +87,27 @@ def parse_instant(value: object) -> Instant:
     return Instant(seconds)
 
 
+def parse_web_url(value: object) -> WebUrl:
+    """An absolute http or https URL with a host, at most 2048 characters."""
+    if not isinstance(value, str):
+        raise TypeError(f"must be an absolute http(s) URL, not {json_type(value)}")
+    if len(value) > MAX_URL_LENGTH:
+        raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    else:
+        parts.port  # noqa: B018 - a port out of range raises here
+    if parts.scheme not in ("http", "https") or not host or not value.isprintable() or " " in value:
+        raise ValueError(f"must be an absolute http(s) URL, got {shown(value)}")
+    return WebUrl(value)
+
+
 def _decode_hook(kind: type, value: object) -> object:
+    if kind is WebUrl:
+        return parse_web_url(value)
     if kind is Money:
         return Money(parse_amount(value))
     if kind is Balance:
@@ -119,6 +146,8 @@ def schema_hook(kind: type) -> dict[str, Any]:
         return {"type": "string", "format": "date-time"}
     if kind is Number:
         return {"type": "number"}
+    if kind is WebUrl:
+        return {"type": "string", "format": "uri", "pattern": "^https?://"}
     raise NotImplementedError(kind)
 
 
@@ -133,6 +162,7 @@ class CounterpartyIn(Struct):
     id: Id
     secret: Id
     name: str = ""
+    provider_url: WebUrl | None = None  # the provider's base URL: the sandbox calls its Games and Launch there
 
 
 class PlayerIn(Struct):
@@ -151,6 +181,8 @@ class SessionIn(Struct):
     min_bet: Money | None = None
     max_bet: Money | None = None
     status: Literal["active", "expired", "closed"] = "active"
+    demo: bool = False  # opened by a demo-mode Launch
+    launch_failed: bool = False  # its Launch got no valid answer from the provider
 
 
 class BetIn(Struct):
@@ -248,6 +280,36 @@ class SessionPatch(Struct, kw_only=True):
     max_bet: Money | None = None
 
 
+GameId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class GamesQuery(Struct, kw_only=True):
+    """GET /__admin/games: whose games, from where (the counterparty's providerUrl unless given)."""
+
+    counterparty_id: Id | None = None
+    provider_url: WebUrl | None = None
+    sign: bool = True
+
+
+class LaunchCreate(Struct, kw_only=True):
+    """POST /__admin/launches: a session (for `playerId`, or a new player from `currency` + `balance`) and the
+    Launch call that hands it to the provider."""
+
+    game_id: GameId
+    counterparty_id: Id | None = None
+    provider_url: WebUrl | None = None
+    player_id: Id | None = None
+    currency: Id | None = None
+    balance: Money | None = None
+    language: Annotated[str, msgspec.Meta(min_length=1, max_length=35)] = "en"
+    min_bet: Money | None = None
+    max_bet: Money | None = None
+    game_mode: Literal["real", "demo"] = "real"
+    session_id: Id | None = None
+    ttl_seconds: Number | None = None
+    sign: bool = True
+
+
 Endpoint = Literal["*", "balance", "pay-in", "pay-out", "pay-in-out", "refund"]
 Filter = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)] | int
 
@@ -328,6 +390,7 @@ _NAMES = {
     "Balance": "an amount (a number or a decimal string)",
     "SignedMoney": "an amount",
     "Instant": "an ISO 8601 timestamp",
+    "WebUrl": "an absolute http(s) URL",
 }
 
 

@@ -3,6 +3,10 @@
 Headers are kept as the raw bytes that were sent (names in their own spelling, in order, duplicates included).
 A request that failed authentication is kept as a truncated record: anyone can send those, so they must not be
 able to fill the journal with their bodies.
+
+The calls the sandbox itself makes to a provider (Games, Launch) are entries too, with direction `outgoing`:
+recorded when sent, so they sit in order with the wallet calls the provider makes while answering, and
+completed when the answer (bounded in size) arrives.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class JournalEntry:
     response_size: int = 0
     truncated: bool = False
     size: int = 0  # what the entry holds, roughly, in bytes
+    direction: str = "incoming"  # incoming: a provider's wallet call; outgoing: the sandbox's call to a provider
+    url: str | None = None  # an outgoing call's full URL
 
     def truncate(self) -> None:
         """Keep only the first bytes of what an unauthenticated sender controls."""
@@ -107,12 +113,20 @@ class Journal:
         self._evict()
 
     def record(self, entry: JournalEntry) -> None:
-        if entry.signature != "valid":
+        if entry.signature != "valid" and entry.direction == "incoming":
             entry.truncate()
         entry.id = next(self._ids)
         entry.size = _size(entry)
         self._entries.append(entry)
         self.bytes += entry.size
+        self._evict()
+
+    def completed(self, entry: JournalEntry) -> None:
+        """An outgoing entry got its answer (or its failure): count what it holds now."""
+        size = _size(entry)
+        if self._entries and entry.id >= self._entries[0].id:  # not evicted meanwhile
+            self.bytes += size - entry.size
+        entry.size = size
         self._evict()
 
     def _evict(self) -> None:

@@ -14,6 +14,8 @@ MAX_EXPONENT = 100  # |exponent| of a number written with one
 MAX_INTEGER_DIGITS = 12  # of an amount in a request
 MAX_BALANCE_DIGITS = 30  # of a balance or a running total in an export: wins add up past 12 digits
 MAX_SCALE = 18  # decimal places of a currency
+MAX_URL_LENGTH = 2048  # of a provider URL, a frameUri, a lobby image URL
+MAX_PARTNER_ANSWER = 1024 * 1024  # bytes of a provider's Games or Launch answer that the sandbox reads
 MAX_ID_LENGTH = 128  # characters of a betId or gameRoundId
 MAX_TIMESTAMP_DIGITS = 16  # of X-Timestamp: epoch milliseconds have 13 until the year 2286
 

@@ -92,6 +92,8 @@ class SessionInfo(Record):
     max_bet: Decimal | None
     balance: Decimal  # the player's
     currency: str
+    demo: bool = False  # opened by a demo-mode Launch
+    launch_failed: bool = False  # its Launch got no valid answer from the provider
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -162,6 +164,8 @@ class JournalEntry(Record):
     duration_ms: float
     error: str | None
     truncated: dict[str, int] | None = None  # the sizes as received, when the record was cut (failed signature)
+    direction: str = "incoming"  # outgoing: a Games or Launch call the sandbox made to the provider
+    url: str | None = None  # an outgoing call's full URL
 
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> JournalEntry:
@@ -211,12 +215,62 @@ class AuditReport(Record):
     _nested: ClassVar[dict[str, Any]] = {"open_bets": OpenBet}
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Game(Record):
+    """A valid entry of a provider's Games answer (the display name under `game_name`, whatever the provider's
+    spelling, see the setting gameNameField)."""
+
+    game_id: str
+    game_name: str
+    game_category: str
+    max_odd: Decimal | int | None
+    lobby_img_url: str | None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GamesResult(Record):
+    """The provider's game list as the sandbox checked it: `status` ok, or failed with `problems`."""
+
+    status: str  # ok | failed
+    counterparty_id: str
+    provider_url: str
+    games: list[Game]
+    problems: list[str]
+    request: dict[str, Any]  # method, url, headers, body as sent
+    response: dict[str, Any] | None  # status, body, durationMs; None when no answer came
+
+    _nested: ClassVar[dict[str, Any]] = {"games": Game}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LaunchResult(Record):
+    """A Launch: the session it opened, and `status` launched (with `frame_uri`) or failed (with `problems`)."""
+
+    id: str
+    status: str  # launched | failed
+    time: str
+    game_id: str
+    game_mode: str  # real | demo
+    counterparty_id: str
+    provider_url: str
+    session: SessionInfo
+    frame_uri: str | None
+    problems: list[str]
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+
+    _nested: ClassVar[dict[str, Any]] = {"session": SessionInfo}
+
+
 __all__ = [
     "AuditReport",
     "BetRecord",
     "FaultInfo",
+    "Game",
+    "GamesResult",
     "HistoryStep",
     "JournalEntry",
+    "LaunchResult",
     "OpenBet",
     "PlayerInfo",
     "Record",

@@ -9,22 +9,33 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from . import control
+from . import control, launches
 from .fixtures import Fixture, load_fixture, parse_fixture
 from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS
-from .records import AuditReport, BetRecord, FaultInfo, JournalEntry, PlayerInfo, SessionInfo, Transaction
-from .settings import Settings
+from .records import (
+    AuditReport,
+    BetRecord,
+    FaultInfo,
+    GamesResult,
+    JournalEntry,
+    LaunchResult,
+    PlayerInfo,
+    SessionInfo,
+    Transaction,
+)
+from .settings import MAX_READ_TIMEOUT_MS, Settings
 from .signing import signed_headers
 from .state import SandboxState
 from .web.app import create_app
 from .web.connections import SandboxRunner
+from .web.outgoing import send
 
 T = TypeVar("T")
 _default_fixture: Fixture | None = None
@@ -274,6 +285,70 @@ class Sandbox:
     def import_state(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the state with an export (all or nothing); a summary of what was imported."""
         return self._call(control.import_state, self._state, data)
+
+    # -- the provider's Games and Launch (the sandbox calls them) ----------------------------------------
+    #
+    # The call runs on the sandbox's loop; these methods wait for it. A provider server that runs on the calling
+    # thread's own event loop (an async test) must not be blocked meanwhile: there, await the *_async variants.
+
+    def games(
+        self, provider_url: str | None = None, *, counterparty_id: str | None = None, sign: bool = True
+    ) -> GamesResult:
+        """Call the provider's GET /v1/games (`provider_url`: its base URL, default the counterparty's
+        providerUrl) and check every game; `status` ok, or failed with `problems`."""
+        return self._wait(self._games(provider_url, counterparty_id, sign))
+
+    async def games_async(
+        self, provider_url: str | None = None, *, counterparty_id: str | None = None, sign: bool = True
+    ) -> GamesResult:
+        """`games()` for an async test: the caller's loop keeps running (and serving) while it waits."""
+        return await asyncio.wrap_future(self._submit(self._games(provider_url, counterparty_id, sign)))
+
+    def launch(self, game_id: str, **options: Any) -> LaunchResult:
+        """Open a session and send the provider's POST /v1/games/{game_id}/launch; `status` launched (with
+        `frame_uri`) or failed (with `problems`); the session is `result.session`.
+
+        Options, as the admin API's POST /__admin/launches body in snake_case: provider_url, counterparty_id,
+        player_id or currency (+ balance), language, min_bet, max_bet, game_mode ("real" | "demo"),
+        session_id, ttl_seconds, sign (False sends it unsigned)."""
+        return self._wait(self._launch(game_id, options))
+
+    async def launch_async(self, game_id: str, **options: Any) -> LaunchResult:
+        """`launch()` for an async test: the caller's loop keeps running (and serving) while it waits."""
+        return await asyncio.wrap_future(self._submit(self._launch(game_id, options)))
+
+    def launches(self) -> list[LaunchResult]:
+        """The launches made so far, oldest first (the newest 1000)."""
+        return [LaunchResult.of(v) for v in self._call(launches.launches, self._state)]
+
+    async def _games(self, provider_url: str | None, counterparty_id: str | None, sign: bool) -> GamesResult:
+        query = {"providerUrl": provider_url, "counterpartyId": counterparty_id, "sign": sign}
+        given = {k: v for k, v in query.items() if v is not None}
+        return GamesResult.of(await launches.games(self._state, given, send))
+
+    async def _launch(self, game_id: str, options: Mapping[str, Any]) -> LaunchResult:
+        body = {_camel(k): _wire(v) for k, v in options.items() if v is not None}
+        return LaunchResult.of(await launches.launch(self._state, {**body, "gameId": game_id}, send))
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        loop = self._loop
+        if loop is None:
+            coroutine.close()
+            raise RuntimeError("the sandbox is not running: start() it first (or use it as a context manager)")
+        return asyncio.run_coroutine_threadsafe(coroutine, loop)
+
+    def _wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:  # blocking here would stall that loop, and with it a provider served on it
+            coroutine.close()
+            raise RuntimeError(
+                "called from a running event loop: use `await sandbox.launch_async(...)` / `games_async(...)` "
+                "(or `await asyncio.to_thread(sandbox.launch, ...)`)"
+            )
+        return self._submit(coroutine).result(timeout=MAX_READ_TIMEOUT_MS / 1000 + 30)
 
     @property
     def internal_errors(self) -> list[str]:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .money import AmountError, parse_amount
+
 BET_ENDPOINTS = ("pay-in", "pay-in-out", "pay-out", "refund")
 DUPLICATE_RESPONSES = ("code", "replay")
 DEFAULT_DUPLICATE_RESPONSE = {"pay-in": "code", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"}
@@ -33,7 +35,11 @@ RANGES: dict[str, tuple[int, int]] = {
     "journalLimit": (1, MAX_JOURNAL_LIMIT),
     "journalMaxBytes": (1024 * 1024, MAX_JOURNAL_BYTES),  # at least room for a few whole 64 KiB requests
     "bodyReadTimeoutMs": (1, MAX_READ_TIMEOUT_MS),
+    "partnerTimeoutMs": (1, MAX_READ_TIMEOUT_MS),
 }
+# Settings naming a JSON field of the provider's Games and Launch (spellings the public docs do not show).
+FIELD_NAME_SETTINGS = ("playerIdField", "gameNameField")
+MAX_FIELD_NAME = 64
 
 
 @dataclass(slots=True)
@@ -50,6 +56,10 @@ class Settings:
     payOutWithoutBet: str = "accept"
     payOutAfterPayInOut: str = "additional"
     additionalPayOuts: str = "conflict"
+    partnerTimeoutMs: int = 5_000  # how long a Games or Launch call to the provider may take
+    playerIdField: str = "playerId"  # the Launch request's player id field
+    gameNameField: str = "gameName"  # the Games answer's display name field
+    demoBalance: str = "1000.00"  # the balance of the player a demo launch creates
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +148,15 @@ def _check(name: str, value: Any, label: str) -> Any:
         if not isinstance(value, bool):
             raise SettingError(label, "must be true or false")
         return value
+    if name in FIELD_NAME_SETTINGS:
+        if not isinstance(value, str) or not value or len(value) > MAX_FIELD_NAME or not value.isprintable():
+            raise SettingError(label, f"must be a JSON field name of 1 to {MAX_FIELD_NAME} printable characters")
+        return value
+    if name == "demoBalance":
+        try:
+            return format(parse_amount(value), "f")
+        except AmountError as exc:
+            raise SettingError(label, f"must be an amount: {exc}") from None
     if name == "explainSignatures":
         if isinstance(value, bool):  # the first release's switch: true showed the diagnostics
             return "hints" if value else "off"

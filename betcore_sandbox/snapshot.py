@@ -15,7 +15,7 @@ from .fixtures import Fixture, FixtureError, parse_fixture
 from .settings import Settings
 from .state import SandboxState
 from .views import Views
-from .wallet import Wallet, WalletCopy
+from .wallet import Counterparty, Wallet, WalletCopy
 
 
 def export_state(state: SandboxState) -> dict[str, Any]:
@@ -48,13 +48,20 @@ def export_chunks(state: SandboxState) -> Iterator[bytes]:
 
 def _head(state: SandboxState, copy: WalletCopy, shown: Views) -> dict[str, Any]:
     return {
-        "counterparties": [{"id": c.id, "secret": c.secret, "name": c.name} for c in copy.counterparties],
+        "counterparties": [_counterparty(c) for c in copy.counterparties],
         "currencies": copy.currencies,
         "players": [shown.player(p, opening=True) for p in copy.players],
         "sessions": [shown.session(s, copy.now, with_balance=False) for s in copy.sessions],
         "responseCodes": state.codes.overrides(),
         "settings": state.settings.as_dict(),
     }
+
+
+def _counterparty(c: Counterparty) -> dict[str, Any]:
+    view = {"id": c.id, "secret": c.secret, "name": c.name}
+    if c.provider_url is not None:
+        view["providerUrl"] = c.provider_url
+    return view
 
 
 def import_state(state: SandboxState, data: Any) -> dict[str, Any]:

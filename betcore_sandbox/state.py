@@ -12,6 +12,7 @@ from .faults import FaultBook
 from .fixtures import Fixture
 from .journal import Journal
 from .logs import RequestLog
+from .partner import LaunchBook
 from .request_ids import SeenRequestIds
 from .settings import DEFAULT_DUPLICATE_RESPONSE, Settings, validate
 from .wallet import Wallet
@@ -38,6 +39,7 @@ class SandboxState:
         self.seen_request_ids = SeenRequestIds()
         self.journal = Journal()
         self.faults = FaultBook()
+        self.launches = LaunchBook()  # the Launch calls made to providers, newest kept
         self.internal_errors: list[str] = []  # the newest MAX_INTERNAL_ERRORS; every one is also logged
         self.request_log = RequestLog()  # one per sandbox: what it logs of each provider request
         load_checked(self.wallet, fixture)  # an export with a ledger that does not add up stops here
@@ -56,4 +58,5 @@ class SandboxState:
         self.journal.reset()
         self.journal.resize(self.settings.journalLimit, self.settings.journalMaxBytes)
         self.faults.reset()
+        self.launches.reset()
         self.internal_errors.clear()

@@ -94,6 +94,8 @@ class Views:
             "expiresAt": iso(s.expires_at),
             "minBet": _decimal(s.min_bet, scale),
             "maxBet": _decimal(s.max_bet, scale),
+            "demo": s.demo,
+            "launchFailed": s.launch_failed,
         }
         if with_balance:
             view["balance"] = from_minor(player.balance, scale)
@@ -181,7 +183,10 @@ def request(e: JournalEntry) -> dict[str, Any]:
         "fault": e.fault,
         "durationMs": e.duration_ms,
         "error": e.error,
+        "direction": e.direction,
     }
+    if e.url is not None:
+        view["url"] = printable(e.url)
     if e.truncated:
         view["truncated"] = {"bodySize": e.body_size, "headersSize": e.headers_size, "responseSize": e.response_size}
     return view

@@ -53,6 +53,7 @@ class Counterparty:
     id: str
     secret: str
     name: str = ""
+    provider_url: str | None = None  # where its Games and Launch endpoints live
 
 
 @dataclass(slots=True)
@@ -74,6 +75,8 @@ class Session:
     min_bet: int | None = None  # minor units
     max_bet: int | None = None
     status: str = "active"
+    demo: bool = False  # opened by a demo-mode Launch
+    launch_failed: bool = False  # its Launch got no valid answer; wallet calls are still answered
 
     def status_at(self, now: float) -> str:
         if self.status == "active" and self.expires_at is not None and now >= self.expires_at:
@@ -176,7 +179,9 @@ class Wallet:
         """Replace everything with the fixture's state, in place: its players and sessions, and for an export
         its bets, ledger, tombstones and transaction counter. Whether they are consistent is the audit's to say."""
         self.currencies = dict(fixture.currencies)
-        self.counterparties = {c.id: Counterparty(c.id, c.secret, c.name) for c in fixture.counterparties}
+        self.counterparties = {
+            c.id: Counterparty(c.id, c.secret, c.name, c.provider_url) for c in fixture.counterparties
+        }
         self.secrets = {c.id: c.secret for c in fixture.counterparties}
         self.players = {}
         for p in fixture.players:
@@ -194,6 +199,8 @@ class Wallet:
                 None if s.min_bet is None else self._minor(s.min_bet, currency),
                 None if s.max_bet is None else self._minor(s.max_bet, currency),
                 s.status,
+                s.demo,
+                s.launch_failed,
             )
         ledger = Ledger()
         rows: dict[tuple[str, str], list[int]] = {}
@@ -594,6 +601,14 @@ class Wallet:
             min_bet=min_bet,
             max_bet=max_bet,
         )
+        self.sessions[session_id] = updated
+        return updated
+
+    def flag_session(self, session_id: str, *, demo: bool | None = None, launch_failed: bool | None = None) -> Session:
+        """Set how the session came about: a demo launch, a launch that failed."""
+        session = self.session(session_id)
+        changes = {k: v for k, v in {"demo": demo, "launch_failed": launch_failed}.items() if v is not None}
+        updated = dataclasses.replace(session, **changes)  # type: ignore[arg-type]
         self.sessions[session_id] = updated
         return updated
 

@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 
 from aiohttp import ClientPayloadError, web
 
-from .. import __version__, control, jsontext, snapshot, views
+from .. import __version__, control, jsontext, launches, snapshot, views
 from .. import audit as money_audit
 from ..errors import AdminInputError, NotFound
 from ..limits import MAX_ADMIN_BODY
 from ..signing import header_bytes
 from .keys import ADMIN_TOKEN, STATE
+from .outgoing import send
 
 T = TypeVar("T")
 
@@ -277,6 +278,27 @@ async def patch_settings(request: web.Request) -> web.Response:
     return reply(control.update_settings(request.config_dict[STATE], await body(request)))
 
 
+async def list_games(request: web.Request) -> web.Response:
+    query: dict[str, Any] = {k: v for k, v in _query(request, "counterpartyId", "providerUrl").items() if v}
+    if "sign" in request.query:
+        query["sign"] = _flag(request.query["sign"], "sign")
+    return reply(await launches.games(request.config_dict[STATE], query, send))
+
+
+def _flag(text: str, name: str) -> bool:
+    if text not in ("true", "false"):
+        raise AdminInputError(f"{name}: must be true or false")
+    return text == "true"
+
+
+async def create_launch(request: web.Request) -> web.Response:
+    return reply(await launches.launch(request.config_dict[STATE], await body(request), send), 201)
+
+
+async def list_launches(request: web.Request) -> web.Response:
+    return reply(launches.launches(request.config_dict[STATE]))
+
+
 def create_admin_app(admin_token: str | None = None) -> web.Application:
     admin = web.Application(middlewares=[admin_errors])
     if admin_token:
@@ -308,4 +330,7 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_get("/audit", audit)
     r.add_get("/settings", get_settings)
     r.add_patch("/settings", patch_settings)
+    r.add_get("/games", list_games)
+    r.add_post("/launches", create_launch)
+    r.add_get("/launches", list_launches)
     return admin
