@@ -1,4 +1,5 @@
-"""Command line: `serve` (the default), `healthcheck` and `sign`.
+"""Command line: `serve` (the default), `healthcheck`, `sign`, and `games` / `launch` (a running sandbox calls a
+provider's Games and Launch).
 
 aiohttp is imported only by `serve`, so `healthcheck` (Docker's HEALTHCHECK) and `sign` start fast.
 """
@@ -15,10 +16,11 @@ import signal
 import socket
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env, unknown_env_names
@@ -30,8 +32,9 @@ from .signing import signed_headers, string_to_sign
 if TYPE_CHECKING:
     from aiohttp import web
 
-COMMANDS = ("serve", "healthcheck", "sign")
+COMMANDS = ("serve", "healthcheck", "sign", "games", "launch")
 EXIT_USAGE = 2
+PARTNER_CALL_TIMEOUT = 660.0  # seconds: past the longest partnerTimeoutMs a sandbox accepts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="betcore-sandbox", description="A stateful local stand-in for the BETCORE aggregator's wallet API."
     )
     parser.add_argument("--version", action="version", version=f"betcore-sandbox {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="{serve,healthcheck,sign}")
+    commands = parser.add_subparsers(title="commands", metavar="{serve,healthcheck,sign,games,launch}")
 
     serve = commands.add_parser("serve", help="run the sandbox (the default command)")
     serve.add_argument("--host", help=f"address to bind (env {env_name('host')}; default 127.0.0.1)")
@@ -82,7 +85,35 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--timestamp", type=int, help="X-Timestamp in ms (default: now)")
     sign.add_argument("--request-id", help="X-Request-Id (default: a new random one)")
     sign.set_defaults(run=_sign)
+
+    games = commands.add_parser("games", help="have a running sandbox call a provider's GET /v1/games; exit 0 if valid")
+    _partner_options(games)
+    games.set_defaults(run=_games)
+
+    launch = commands.add_parser(
+        "launch", help="have a running sandbox open a session and send a provider's Launch; exit 0 if launched"
+    )
+    _partner_options(launch)
+    launch.add_argument("--game", required=True, help="the gameId to launch")
+    launch.add_argument("--currency", help="currency of the new player (default EUR, or the --player-id's)")
+    launch.add_argument("--balance", help="balance of the new player (default 0; in demo mode the demoBalance)")
+    launch.add_argument("--player-id", help="launch for this existing player instead of a new one")
+    launch.add_argument("--language", help="default en")
+    launch.add_argument("--min-bet", help="default 1")
+    launch.add_argument("--max-bet", help="default 100")
+    launch.add_argument("--mode", choices=("real", "demo"), default="real", help="gameMode (default real)")
+    launch.add_argument("--session-id", help="the new session's id (default: a new random one)")
+    launch.set_defaults(run=_launch)
     return parser
+
+
+def _partner_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--provider-url", help="the provider's base URL (default: the counterparty's providerUrl)")
+    command.add_argument("--counterparty-id", help="whose provider (default: the sandbox's first counterparty)")
+    command.add_argument("--no-sign", action="store_true", help="send the call without X-Sign")
+    command.add_argument("--sandbox", help="the running sandbox (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)")
+    command.add_argument("--admin-token", help=f"the sandbox's admin token (env {env_name('admin_token')})")
+    command.add_argument("--json", action="store_true", help="print the whole result as JSON")
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -216,6 +247,89 @@ def _healthcheck(options: argparse.Namespace) -> int:
         return 1
     print(f"healthy: {url}")
     return 0
+
+
+def _games(options: argparse.Namespace) -> int:
+    query = {"providerUrl": options.provider_url, "counterpartyId": options.counterparty_id}
+    query = {k: v for k, v in query.items() if v}
+    if options.no_sign:
+        query["sign"] = "false"
+    path = "/__admin/games" + ("?" + urllib.parse.urlencode(query) if query else "")
+    result = _admin_call(options, "GET", path)
+    if result is None:
+        return 1
+    if options.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"games of {result['providerUrl']}: {len(result['games'])} valid")
+        for game in result["games"]:
+            extras = [f"maxOdd {game['maxOdd']}" if game["maxOdd"] is not None else "", game["lobbyImgUrl"] or ""]
+            print("  " + "  ".join([game["gameId"], game["gameName"], game["gameCategory"], *filter(None, extras)]))
+        _print_problems(result)
+    return 0 if result["status"] == "ok" else 1
+
+
+def _launch(options: argparse.Namespace) -> int:
+    given = {
+        "gameId": options.game,
+        "providerUrl": options.provider_url,
+        "counterpartyId": options.counterparty_id,
+        "playerId": options.player_id,
+        "currency": options.currency or (None if options.player_id else "EUR"),
+        "balance": options.balance,
+        "language": options.language,
+        "minBet": options.min_bet,
+        "maxBet": options.max_bet,
+        "gameMode": options.mode,
+        "sessionId": options.session_id,
+        "sign": False if options.no_sign else None,
+    }
+    result = _admin_call(options, "POST", "/__admin/launches", {k: v for k, v in given.items() if v is not None})
+    if result is None:
+        return 1
+    if options.json:
+        print(json.dumps(result, indent=2))
+    else:
+        session = result["session"]
+        flags = "".join(f", {flag}" for flag in ("demo", "launchFailed") if session[flag])
+        print(f"{result['status']}: {result['gameId']} in session {session['id']}")
+        print(f"  player   {session['playerId']} ({session['balance']} {session['currency']}{flags})")
+        print(f"  limits   {session['minBet']} to {session['maxBet']}")
+        if result["frameUri"]:
+            print(f"  frameUri {result['frameUri']}")
+        _print_problems(result)
+    return 0 if result["status"] == "launched" else 1
+
+
+def _print_problems(result: dict[str, Any]) -> None:
+    if result["problems"]:
+        print("problems:")
+        for problem in result["problems"]:
+            print(f"  {problem}")
+
+
+def _admin_call(options: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
+    """The sandbox admin API's JSON answer, or None after printing why there is none."""
+    base = (options.sandbox or _local_url("")).rstrip("/")
+    token = options.admin_token or os.environ.get(env_name("admin_token"))
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        # The sandbox waits for the provider up to its partnerTimeoutMs; this waits a little longer.
+        with urllib.request.urlopen(request, timeout=PARTNER_CALL_TIMEOUT) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error") or exc.reason
+        except ValueError:
+            message = exc.reason
+        _fail(f"{base} answered {exc.code}: {message}")
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot reach the sandbox at {base}: {getattr(exc, 'reason', exc)}")
+    return None
 
 
 def _sign(options: argparse.Namespace) -> int:

@@ -61,7 +61,8 @@ class Instant(float):
 
 
 class WebUrl(str):
-    """An absolute http(s) URL (a provider's base URL, a game's frame or image)."""
+    """An absolute http(s) URL (a provider's base URL, a game's frame or image). Stored as a plain str (str(url)):
+    JSON encoders know only that."""
 
     __slots__ = ()
 

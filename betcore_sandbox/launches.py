@@ -137,7 +137,7 @@ def _counterparty(state: SandboxState, counterparty_id: str | None) -> Counterpa
 
 
 def _provider_url(counterparty: Counterparty, given: str | None) -> str:
-    url = given or counterparty.provider_url
+    url = str(given) if given else counterparty.provider_url
     if url is None:
         raise AdminInputError(
             f"providerUrl: counterparty {shown(counterparty.id)} has no providerUrl in the fixture: give one"

@@ -197,7 +197,7 @@ def read_launch(answer: Answer) -> tuple[str | None, list[str]]:
     if frame is None:
         return None, ["frameUri is missing"]
     try:
-        return parse_web_url(frame), []
+        return str(parse_web_url(frame)), []
     except (TypeError, ValueError) as exc:
         return None, [f"frameUri {exc}"]
 
@@ -231,6 +231,6 @@ def describe_limit() -> str:
 def checked_base_url(value: str, where: str) -> str:
     """A provider base URL from a query string or a command line; InputError names `where`."""
     try:
-        return parse_web_url(value)
+        return str(parse_web_url(value))
     except (TypeError, ValueError) as exc:
         raise InputError(where, str(exc)) from None

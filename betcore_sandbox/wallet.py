@@ -180,7 +180,8 @@ class Wallet:
         its bets, ledger, tombstones and transaction counter. Whether they are consistent is the audit's to say."""
         self.currencies = dict(fixture.currencies)
         self.counterparties = {
-            c.id: Counterparty(c.id, c.secret, c.name, c.provider_url) for c in fixture.counterparties
+            c.id: Counterparty(c.id, c.secret, c.name, None if c.provider_url is None else str(c.provider_url))
+            for c in fixture.counterparties
         }
         self.secrets = {c.id: c.secret for c in fixture.counterparties}
         self.players = {}

@@ -1,0 +1,117 @@
+"""`betcore-sandbox games` and `launch` as real processes against a running sandbox and provider: output, exits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from betcore_sandbox import Sandbox
+
+from .partners import answering, closed_port_url, raw, reference_provider, serving
+from .process import run_cli
+
+ref = reference_provider()
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(admin_token="cli-token") as running:
+        yield running
+
+
+async def cli(sandbox: Sandbox, *args: str, token: str | None = "cli-token"):
+    """The command, run off the test's loop so that the provider served on it can answer."""
+    env = {"BETCORE_SANDBOX_ADMIN_TOKEN": token or ""}
+    result = await asyncio.to_thread(run_cli, *args, "--sandbox", sandbox.base_url, env=env)
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+async def test_games_prints_the_games_and_exits_0(sandbox):
+    async with serving(ref.create_app(sandbox.url)) as url:
+        code, out, err = await cli(sandbox, "games", "--provider-url", url)
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"games of {url}: 2 valid",
+        "  aerobet  Aerobet  crash  maxOdd 1000  https://cdn.example/aerobet.png",
+        "  fruit-slot  Fruit Slot  slots",
+    ]
+
+
+async def test_games_with_problems_exits_1_and_lists_them(sandbox):
+    body = b'{"_responseCode": 1, "games": [{"gameId": "x", "gameCategory": "c"}]}'
+    async with serving(answering(raw(body))) as url:
+        code, out, _ = await cli(sandbox, "games", "--provider-url", url)
+    assert code == 1
+    assert out.splitlines()[-2:] == ["problems:", "  game 1 ('x'): gameName is missing"]
+
+
+async def test_launch_prints_the_session_and_frame_and_exits_0(sandbox):
+    app = ref.create_app(sandbox.url)
+    async with serving(app) as url:
+        code, out, err = await cli(
+            sandbox,
+            "launch",
+            "--provider-url",
+            url,
+            "--game",
+            "aerobet",
+            "--currency",
+            "USD",
+            "--balance",
+            "20",
+            "--language",
+            "fr",
+            "--min-bet",
+            "0.20",
+            "--max-bet",
+            "10",
+            "--session-id",
+            "cli-session",
+        )
+    assert code == 0, err
+    player = app[ref.LAUNCHES][0]["body"]["playerId"]
+    assert out.splitlines() == [
+        "launched: aerobet in session cli-session",
+        f"  player   {player} (20.00 USD)",
+        "  limits   0.20 to 10.00",
+        f"  frameUri {url}/play/cli-session",
+    ]
+    body = app[ref.LAUNCHES][0]["body"]
+    assert (body["language"], str(body["minBet"]), body["currency"]) == ("fr", "0.20", "USD")
+
+
+async def test_launch_in_demo_mode_as_json(sandbox):
+    async with serving(ref.create_app(sandbox.url)) as url:
+        code, out, _ = await cli(
+            sandbox, "launch", "--provider-url", url, "--game", "aerobet", "--mode", "demo", "--json"
+        )
+    assert code == 0
+    result = json.loads(out)
+    assert result["session"]["demo"] is True and result["session"]["balance"] == "1000.00"
+    assert json.loads(result["request"]["body"])["gameMode"] == "demo"
+
+
+async def test_a_failed_launch_exits_1_with_the_reason(sandbox):
+    code, out, _ = await cli(sandbox, "launch", "--provider-url", closed_port_url(), "--game", "aerobet")
+    assert code == 1
+    assert out.splitlines()[0].startswith("failed: aerobet in session ")
+    assert "launchFailed" in out.splitlines()[1]
+    assert out.splitlines()[-2] == "problems:" and "the provider did not answer" in out.splitlines()[-1]
+
+
+async def test_an_unsigned_launch_refused_by_the_provider_exits_1(sandbox):
+    async with serving(ref.create_app(sandbox.url)) as url:
+        code, out, _ = await cli(sandbox, "launch", "--provider-url", url, "--game", "aerobet", "--no-sign")
+    assert code == 1 and "_responseCode is 8, not 1 (HTTP 401)" in out
+
+
+async def test_bad_input_and_a_missing_token_and_no_sandbox_exit_1(sandbox):
+    code, _, err = await cli(sandbox, "launch", "--provider-url", "not-a-url", "--game", "g")
+    assert code == 1 and "answered 400: providerUrl: must be an absolute http(s) URL" in err
+    code, _, err = await cli(sandbox, "games", "--provider-url", "http://127.0.0.1:9", token=None)
+    assert code == 1 and "answered 401: admin token required" in err
+    result = await asyncio.to_thread(run_cli, "games", "--sandbox", closed_port_url(), "--provider-url", "http://x")
+    assert result.returncode == 1 and "cannot reach the sandbox at" in result.stderr.decode()
+    assert sandbox.launches() == []
