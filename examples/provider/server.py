@@ -13,9 +13,9 @@ What it does:
                                     demo mode, and its minBet/maxBet), calls Balance with that sessionId, and
                                     answers a frameUri.
 * POST /play/{sessionId}          — what the game frame does on "spin": PayIn, then PayOut, body
-                                    {"stake": "1.00", "win": "2.50"}. A wallet call that fails (code 99, HTTP
-                                    error, no answer) is retried once with the same body and a new X-Request-Id;
-                                    if it still fails, the bet is refunded.
+                                    {"stake": "1.00", "win": "2.50", "betId": optional}. A wallet call that
+                                    fails (code 99, HTTP error, no answer) is retried once with the same body and
+                                    a new X-Request-Id; if it still fails, the bet is refunded.
 * GET  /play/{sessionId}          — the session as the provider knows it.
 """
 
@@ -199,7 +199,8 @@ async def play(request: web.Request) -> web.Response:
     if not session["minBet"] <= stake <= session["maxBet"]:
         return reply({"error": f"stake must be from {session['minBet']} to {session['maxBet']}"}, 400)
     wallet: Wallet = request.app[WALLET]
-    bet_id, round_id = f"bet-{uuid.uuid4().hex[:12]}", f"round-{uuid.uuid4().hex[:12]}"
+    bet_id = given.get("betId") or f"bet-{uuid.uuid4().hex[:12]}"
+    round_id = f"round-{uuid.uuid4().hex[:12]}"
     common = {"betId": bet_id, "gameRoundId": round_id, "sessionId": session_id}
     outcome = {"betId": bet_id}
     paid_in = await wallet.bet_call(session_id, "pay-in", {**common, "betAmount": str(stake)})

@@ -1,0 +1,117 @@
+"""The README's Games and Launch recipe runs as written: the reference provider as a process, the CLI and curl
+against a sandbox process, and the pytest example under the plugin."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+from .process import SandboxProcess
+from .test_readme import blocks
+
+PROVIDER_DIR = REPO / "examples" / "provider"
+
+
+def marked(marker: str) -> list[tuple[str, tuple[str, str, str | None] | None]]:
+    """(body, the block after it) of each block with this readme-test marker."""
+    items = blocks()
+    return [(body, items[i + 1] if i + 1 < len(items) else None) for i, (_, body, m) in enumerate(items) if m == marker]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)  # polling for the listening socket, bounded by the deadline
+    raise AssertionError(f"the provider did not listen on {port}")
+
+
+@pytest.fixture(scope="module")
+def servers():
+    """A sandbox process and the reference provider started with the README's command line: (ports, replace)."""
+    sandbox = SandboxProcess("--port", "0")
+    provider = None
+    try:
+        sandbox_port = sandbox.wait_listening().rsplit(":", 1)[1]
+        provider_port = str(free_port())
+
+        def replace(text: str) -> str:
+            return (
+                text.replace("127.0.0.1:8080", f"127.0.0.1:{sandbox_port}")
+                .replace("127.0.0.1:9090", f"127.0.0.1:{provider_port}")
+                .replace("--port 9090", f"--port {provider_port}")
+            )
+
+        ((command, _),) = marked("partner-provider")
+        argv = shlex.split(replace(command.strip()))
+        assert argv[0] == "python"
+        provider = subprocess.Popen(
+            [sys.executable, *argv[1:]], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        wait_for_port(int(provider_port), provider)
+        yield sandbox_port, replace
+    finally:
+        if provider is not None:
+            provider.terminate()
+            provider.wait(10)
+            assert provider.stderr is not None
+            provider.stderr.close()
+        sandbox.stop()
+
+
+@pytest.mark.parametrize("index", range(len(marked("partner"))))
+def test_the_games_and_launch_shell_examples_print_what_the_readme_shows(servers, index):
+    sandbox_port, replace = servers
+    script, expected = marked("partner")[index]
+    reset = urllib.request.Request(f"http://127.0.0.1:{sandbox_port}/__admin/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=5).read()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
+        "BETCORE_SANDBOX_PORT": sandbox_port,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", replace(script)], env=env, capture_output=True, timeout=30, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert expected is not None and expected[0] == "text"
+    assert result.stdout.decode().strip() == replace(expected[1]).strip()
+
+
+def test_the_games_and_launch_pytest_example_passes_under_the_plugin(pytester):
+    ((source, _),) = marked("partner-pytest")
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "addopts = --strict-markers -p no:cacheprovider\nfilterwarnings = error\n"
+    )
+    pytester.syspathinsert(PROVIDER_DIR)
+    pytester.makepyfile(test_provider=source)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=source.count("def test_"))
+
+
+def test_the_recipe_covers_games_launch_demo_and_the_journal():
+    scripts = "".join(body for body, _ in marked("partner"))
+    assert "betcore-sandbox games" in scripts and "betcore-sandbox launch" in scripts
+    assert "__admin/requests" in scripts
+    readme = (REPO / "README.md").read_text()
+    assert "## Testing your Games and Launch endpoints" in readme and '"gameMode": "demo"' in readme
