@@ -3,6 +3,7 @@ against a sandbox process, and the pytest example under the plugin."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import socket
@@ -109,9 +110,32 @@ def test_the_games_and_launch_pytest_example_passes_under_the_plugin(pytester):
     result.assert_outcomes(passed=source.count("def test_"))
 
 
-def test_the_recipe_covers_games_launch_demo_and_the_journal():
+def test_the_recipe_covers_games_launch_curl_demo_and_the_journal():
     scripts = "".join(body for body, _ in marked("partner"))
-    assert "betcore-sandbox games" in scripts and "betcore-sandbox launch" in scripts
-    assert "__admin/requests" in scripts
-    readme = (REPO / "README.md").read_text()
-    assert "## Testing your Games and Launch endpoints" in readme and '"gameMode": "demo"' in readme
+    for needed in (
+        "betcore-sandbox games",
+        "betcore-sandbox launch",
+        "__admin/launches",
+        "--mode demo",
+        "__admin/requests",
+    ):
+        assert needed in scripts
+
+
+def test_the_launch_body_shown_is_the_one_sent(servers):
+    sandbox_port, replace = servers
+    shown = next(json.loads(body) for lang, body, _ in blocks() if lang == "json" and '"gameMode": "real"' in body)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{sandbox_port}/__admin/launches",
+        data=json.dumps(
+            {"gameId": "aerobet", "providerUrl": replace("http://127.0.0.1:9090"), "currency": "EUR"}
+        ).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        launched = json.loads(response.read())
+    sent = json.loads(launched["request"]["body"])
+    assert launched["status"] == "launched"
+    assert list(sent) == list(shown)
+    assert [type(v) for v in sent.values()] == [type(v) for v in shown.values()]
+    assert (sent["minBet"], sent["maxBet"]) == (shown["minBet"], shown["maxBet"])
