@@ -155,6 +155,10 @@ async def test_settings(admin, provider):
         "payOutWithoutBet": "accept",
         "payOutAfterPayInOut": "additional",
         "additionalPayOuts": "conflict",
+        "partnerTimeoutMs": 5000,
+        "playerIdField": "playerId",
+        "gameNameField": "gameName",
+        "demoBalance": "1000.00",
     }
     status, changed = await admin.call("PATCH", "/settings", {"duplicateResponse": "replay"})
     assert status == 200 and set(changed["duplicateResponse"].values()) == {"replay"}
