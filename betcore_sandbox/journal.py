@@ -124,10 +124,18 @@ class Journal:
     def completed(self, entry: JournalEntry) -> None:
         """An outgoing entry got its answer (or its failure): count what it holds now."""
         size = _size(entry)
-        if self._entries and entry.id >= self._entries[0].id:  # not evicted meanwhile
+        if self._holds(entry):  # not evicted, cleared or reset meanwhile
             self.bytes += size - entry.size
         entry.size = size
         self._evict()
+
+    def _holds(self, entry: JournalEntry) -> bool:
+        # Ids are consecutive from the oldest kept entry on (eviction takes from the left), so an entry's place is
+        # its id's distance from the first; a reset restarts the ids, hence the identity check.
+        if not self._entries:
+            return False
+        index = entry.id - self._entries[0].id
+        return 0 <= index < len(self._entries) and self._entries[index] is entry
 
     def _evict(self) -> None:
         entries = self._entries

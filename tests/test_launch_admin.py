@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from betcore_sandbox.journal import Journal, JournalEntry
+
 from .conftest import CP
 from .partners import answering, raw, reference_provider, serving
 
@@ -125,3 +127,24 @@ async def test_partner_settings_are_checked(admin, change, error):
         5000, "playerId", "gameName",
     )  # fmt: skip
     assert settings["demoBalance"] == "1000.00"
+
+
+@pytest.mark.parametrize("meanwhile", ["reset", "clear", "evict", "nothing"])
+def test_an_outgoing_entry_completed_late_is_counted_once(meanwhile):
+    journal = Journal(limit=3)
+
+    def entry(direction: str = "incoming") -> JournalEntry:
+        return JournalEntry(0.0, "GET", "/v1/games", "games", None, (), b"", signature="valid", direction=direction)
+
+    late = entry("outgoing")
+    journal.record(late)
+    if meanwhile == "reset":
+        journal.reset()
+    elif meanwhile == "clear":
+        journal.clear()
+    for _ in range(3 if meanwhile == "evict" else 1):
+        journal.record(entry())
+    late.response = b"x" * 10_000
+    journal.completed(late)
+    assert journal.bytes == sum(e.size for e in journal)
+    assert (late in list(journal)) == (meanwhile == "nothing")
