@@ -20,7 +20,7 @@ from .errors import AdminInputError
 from .inputs import GamesQuery, LaunchCreate
 from .journal import JournalEntry
 from .partner import Answer, OutgoingRequest
-from .text import shown
+from .text import printable, shown
 from .views import Views, iso
 from .wallet import Counterparty
 
@@ -168,6 +168,16 @@ async def _call(state: SandboxState, request: OutgoingRequest, send: Send) -> An
     entry.duration_ms = answer.duration_ms
     entry.error = answer.error
     state.journal.completed(entry)
+    # One line per outgoing call too, next to the wallet calls' lines (the URL is the admin's input, printable).
+    state.request_log.logger.info(
+        "outgoing %s %s http=%s %.1fms%s",
+        request.endpoint,
+        printable(request.url),
+        "-" if answer.status is None else answer.status,
+        answer.duration_ms,
+        "" if answer.error is None else f" error={answer.error}",
+        extra={"direction": "outgoing", "endpoint": request.endpoint, "sessionId": request.session_id},
+    )
     return answer
 
 

@@ -174,12 +174,15 @@ async def test_a_bad_launch_answer_fails_with_its_reason_and_keeps_the_session(s
     assert sandbox.launches()[-1].status == "failed"
 
 
-async def test_a_provider_that_is_down_fails_the_launch(sandbox):
+async def test_a_provider_that_is_down_fails_the_launch(sandbox, caplog):
+    caplog.set_level("INFO", "betcore_sandbox.requests")
     launched = await sandbox.launch_async("aerobet", provider_url=closed_port_url(), currency="EUR")
     assert launched.status == "failed" and launched.response is None
     assert launched.problems[0].startswith("the provider did not answer: ")
     (entry,) = sandbox.requests()
     assert entry.response is None and entry.error == launched.problems[0]
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("outgoing")]
+    assert line.startswith("outgoing launch http://127.0.0.1:") and "http=- " in line and "did not answer" in line
 
 
 async def test_a_provider_slower_than_the_timeout_fails_the_launch(sandbox):
