@@ -77,6 +77,7 @@ class Sandbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._waiting: set[concurrent.futures.Future[Any]] = set()  # Games and Launch calls under way
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -100,6 +101,8 @@ class Sandbox:
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
+        for call in list(self._waiting):  # their callers get CancelledError now, not a wait on a stopped loop
+            call.cancel()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         self._loop = self._thread = None
@@ -335,7 +338,10 @@ class Sandbox:
         if loop is None:
             coroutine.close()
             raise RuntimeError("the sandbox is not running: start() it first (or use it as a context manager)")
-        return asyncio.run_coroutine_threadsafe(coroutine, loop)
+        call = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        self._waiting.add(call)
+        call.add_done_callback(self._waiting.discard)
+        return call
 
     def _wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
         try:

@@ -306,3 +306,22 @@ async def test_a_launch_result_stays_valid_json_for_any_answer(sandbox):
     async with serving(answering(raw(b'{"_responseCode": 1, "frameUri": "http://x/\\u0000"}'))) as url:
         launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR")
     assert launched.status == "failed" and "frameUri must be an absolute" in launched.problems[0]
+
+
+async def test_stopping_the_sandbox_ends_a_launch_under_way():
+    arrived = asyncio.Event()
+
+    async def hold(request):
+        arrived.set()
+        await asyncio.Event().wait()  # until the server shuts down
+
+    sandbox = Sandbox(partnerTimeoutMs=600_000).start()
+    try:
+        async with serving(answering(hold)) as url:
+            launch = asyncio.ensure_future(sandbox.launch_async("aerobet", provider_url=url, currency="EUR"))
+            await asyncio.wait_for(arrived.wait(), 10)
+            await asyncio.to_thread(sandbox.stop)
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(launch, 10)
+    finally:
+        sandbox.stop()
