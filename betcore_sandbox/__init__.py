@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AuditReport",
     "BetRecord",
+    "ClockInfo",
     "FaultInfo",
     "HistoryStep",
     "JournalEntry",
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from .records import (
         AuditReport,
         BetRecord,
+        ClockInfo,
         FaultInfo,
         HistoryStep,
         JournalEntry,
@@ -51,6 +53,7 @@ _LAZY = {
         (
             "AuditReport",
             "BetRecord",
+            "ClockInfo",
             "FaultInfo",
             "HistoryStep",
             "JournalEntry",

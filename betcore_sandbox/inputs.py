@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
-from .limits import MAX_BALANCE_DIGITS
+from .limits import MAX_BALANCE_DIGITS, MAX_CLOCK_MS
 from .money import json_type, parse_amount
 from .text import shown
 
@@ -246,6 +246,14 @@ class SessionPatch(Struct, kw_only=True):
     ttl_seconds: Number | None = None
     min_bet: Money | None = None
     max_bet: Money | None = None
+
+
+class ClockChange(Struct, kw_only=True):
+    """POST /__admin/clock: exactly one of them (checked by the clock's admin operation)."""
+
+    advance_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_CLOCK_MS)] | None = None
+    set_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_CLOCK_MS)] | None = None
+    mode: Literal["real"] | None = None
 
 
 Endpoint = Literal["*", "balance", "pay-in", "pay-out", "pay-in-out", "refund"]

@@ -50,6 +50,7 @@ class JournalEntry:
     response_size: int = 0
     truncated: bool = False
     size: int = 0  # what the entry holds, roughly, in bytes
+    sandbox_time: float | None = None  # the virtual clock's time, when it is not wall time (`time`)
 
     def truncate(self) -> None:
         """Keep only the first bytes of what an unauthenticated sender controls."""

@@ -182,6 +182,8 @@ def request(e: JournalEntry) -> dict[str, Any]:
         "durationMs": e.duration_ms,
         "error": e.error,
     }
+    if e.sandbox_time is not None:
+        view["sandboxTime"] = iso(e.sandbox_time)
     if e.truncated:
         view["truncated"] = {"bodySize": e.body_size, "headersSize": e.headers_size, "responseSize": e.response_size}
     return view

@@ -277,6 +277,14 @@ async def patch_settings(request: web.Request) -> web.Response:
     return reply(control.update_settings(request.config_dict[STATE], await body(request)))
 
 
+async def get_clock(request: web.Request) -> web.Response:
+    return reply(control.clock(request.config_dict[STATE]))
+
+
+async def change_clock(request: web.Request) -> web.Response:
+    return reply(control.change_clock(request.config_dict[STATE], await body(request)))
+
+
 def create_admin_app(admin_token: str | None = None) -> web.Application:
     admin = web.Application(middlewares=[admin_errors])
     if admin_token:
@@ -308,4 +316,6 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_get("/audit", audit)
     r.add_get("/settings", get_settings)
     r.add_patch("/settings", patch_settings)
+    r.add_get("/clock", get_clock)
+    r.add_post("/clock", change_clock)
     return admin
