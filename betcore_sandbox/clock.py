@@ -8,6 +8,7 @@ only skips the part of the wait a test does not want to sit through.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -110,7 +111,8 @@ def _check_range(field: str, ms: int) -> None:
 def _check_not_before(field: str, ms: int, not_before: float | None) -> None:
     # The ledger, bets and tombstones carry times in booking order; a clock set back before the latest of them
     # would book entries dated before earlier ones and make a session expire before bets it already took.
-    if not_before is not None and ms < not_before * 1000:
+    # Compared to the millisecond, the precision every view shows: the shown booking time itself is allowed.
+    if not_before is not None and ms < math.floor(not_before * 1000):
         raise ClockError(
             f"{field}: {iso_ms(ms)} is before the latest booked time {iso_ms(not_before * 1000)}: sandbox time "
             "may not run back past what the wallet has booked (POST /__admin/reset first)"
