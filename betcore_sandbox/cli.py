@@ -349,10 +349,11 @@ def _clock(options: argparse.Namespace) -> int:
     if options.json:
         print(raw.decode())
         return 0
-    print(f"sandbox time  {iso_ms(now_ms)}  ({now_ms} ms)")
     if mode == "real":
-        print("mode          real (wall time)")
+        shown_mode = "real (wall time)"
     else:
         direction = "ahead of" if offset_ms >= 0 else "behind"
-        print(f"mode          virtual, {_duration_text(abs(offset_ms))} {direction} wall time (offsetMs {offset_ms})")
+        shown_mode = f"virtual, {_duration_text(abs(offset_ms))} {direction} wall time (offsetMs {offset_ms})"
+    # One write: a reader that stops after the first line (`| head -n 1`) gets no half-written answer.
+    print(f"sandbox time  {iso_ms(now_ms)}  ({now_ms} ms)\nmode          {shown_mode}")
     return 0
