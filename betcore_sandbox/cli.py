@@ -347,7 +347,7 @@ def _clock(options: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError):
         return _fail(f"{url} did not answer like a betcore sandbox: {raw[:200]!r}", 1)
     if options.json:
-        print(raw.decode())
+        sys.stdout.write(raw.decode() + "\n")
         return 0
     if mode == "real":
         shown_mode = "real (wall time)"
@@ -355,5 +355,5 @@ def _clock(options: argparse.Namespace) -> int:
         direction = "ahead of" if offset_ms >= 0 else "behind"
         shown_mode = f"virtual, {_duration_text(abs(offset_ms))} {direction} wall time (offsetMs {offset_ms})"
     # One write: a reader that stops after the first line (`| head -n 1`) gets no half-written answer.
-    print(f"sandbox time  {iso_ms(now_ms)}  ({now_ms} ms)\nmode          {shown_mode}")
+    sys.stdout.write(f"sandbox time  {iso_ms(now_ms)}  ({now_ms} ms)\nmode          {shown_mode}\n")
     return 0

@@ -2,6 +2,10 @@
 sandbox process."""
 
 import json
+import os
+import shlex
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -217,6 +221,14 @@ def test_the_clock_command_shows_advances_sets_and_resets_a_running_sandbox(proc
 
     back = clock_cli(process, "--real")
     assert back.returncode == 0 and "real (wall time)" in back.stdout.decode()
+
+
+def test_the_clock_command_in_a_pipeline_that_reads_one_line(process):
+    command = f"{shlex.quote(sys.executable)} -m betcore_sandbox clock --url {process} --advance 1s | head -n 1"
+    env = {**os.environ, "BETCORE_SANDBOX_ADMIN_TOKEN": "clock-token", "PYTHONUNBUFFERED": "1"}
+    for _ in range(5):
+        result = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=env, capture_output=True, timeout=20)
+        assert result.returncode == 0 and result.stdout.startswith(b"sandbox time  "), result.stderr
 
 
 def test_the_clock_command_fails_cleanly(process):
