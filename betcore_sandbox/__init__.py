@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AuditReport",
     "BetRecord",
+    "ClockInfo",
     "FaultInfo",
     "Game",
     "GamesResult",
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .records import (
         AuditReport,
         BetRecord,
+        ClockInfo,
         FaultInfo,
         Game,
         GamesResult,
@@ -57,6 +59,7 @@ _LAZY = {
         (
             "AuditReport",
             "BetRecord",
+            "ClockInfo",
             "FaultInfo",
             "Game",
             "GamesResult",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .clock import iso_ms
 from .errors import Unauthorized
 from .limits import MAX_TIMESTAMP_DIGITS
 from .request_ids import SeenRequestIds
@@ -23,8 +24,11 @@ def authenticate(
     settings: Settings,
     seen: SeenRequestIds,
     now_ms: int,
+    clock_offset_ms: int | None = None,
 ) -> str:
-    """The counterparty id of an authentic, fresh request; Unauthorized naming the problem otherwise."""
+    """The counterparty id of an authentic, fresh request; Unauthorized naming the problem otherwise.
+
+    now_ms: sandbox time; clock_offset_ms: how far a virtual sandbox clock is from wall time (None: wall time)."""
     counterparty_id, timestamp, request_id, received = values = [headers.get(name) for name in REQUIRED_HEADERS]
     for name, value in zip(REQUIRED_HEADERS, values, strict=True):
         if not value:
@@ -40,7 +44,7 @@ def authenticate(
     timestamp_ms = int(timestamp)
     skew = now_ms - timestamp_ms
     if tolerance and abs(skew) > tolerance:
-        raise Unauthorized(_skew_message(timestamp, skew, tolerance, now_ms))
+        raise Unauthorized(_skew_message(timestamp, skew, tolerance, now_ms, clock_offset_ms))
 
     message = string_to_sign(method, body, counterparty_id, timestamp, request_id)
     if not signs_match(compute_sign(secret, message), received):
@@ -67,7 +71,7 @@ def authenticate(
     return counterparty_id
 
 
-def _skew_message(timestamp: str, skew: int, tolerance: int, now_ms: int) -> str:
+def _skew_message(timestamp: str, skew: int, tolerance: int, now_ms: int, offset_ms: int | None) -> str:
     direction = "behind" if skew > 0 else "ahead of"
     message = (
         f"X-Timestamp {timestamp} is {abs(skew)} ms {direction} the sandbox clock ({now_ms}); "
@@ -75,4 +79,9 @@ def _skew_message(timestamp: str, skew: int, tolerance: int, now_ms: int) -> str
     )
     if abs(now_ms - int(timestamp) * 1000) <= max(tolerance, 60_000):
         message += ": it looks like seconds, send milliseconds"
+    if offset_ms is not None:  # a client stamping with its wall clock meets a moved sandbox clock
+        message += (
+            f"; the sandbox clock is virtual, at {iso_ms(now_ms)}, {abs(offset_ms)} ms "
+            f"{'ahead of' if offset_ms >= 0 else 'behind'} wall time (GET /__admin/clock)"
+        )
     return message

@@ -1,7 +1,7 @@
-"""Command line: `serve` (the default), `healthcheck`, `sign`, and `games` / `launch` (a running sandbox calls a
-provider's Games and Launch).
+"""Command line: `serve` (the default), `healthcheck`, `sign`, `clock` (a running sandbox's clock), and `games` /
+`launch` (a running sandbox calls a provider's Games and Launch).
 
-aiohttp is imported only by `serve`, so `healthcheck` (Docker's HEALTHCHECK) and `sign` start fast.
+aiohttp is imported only by `serve`, so `healthcheck` (Docker's HEALTHCHECK), `sign` and `clock` start fast.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import shlex
 import signal
 import socket
@@ -23,8 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .clock import iso_ms
 from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env, unknown_env_names
 from .fixtures import Fixture, FixtureError, load_fixture
+from .inputs import parse_instant
 from .limits import LINGER_SECONDS, SHUTDOWN_GRACE_SECONDS
 from .logs import FORMATS, LEVELS, LOG, configure
 from .signing import signed_headers, string_to_sign
@@ -32,7 +35,7 @@ from .signing import signed_headers, string_to_sign
 if TYPE_CHECKING:
     from aiohttp import web
 
-COMMANDS = ("serve", "healthcheck", "sign", "games", "launch")
+COMMANDS = ("serve", "healthcheck", "sign", "clock", "games", "launch")
 EXIT_USAGE = 2
 PARTNER_CALL_TIMEOUT = 660.0  # seconds: past the longest partnerTimeoutMs a sandbox accepts
 
@@ -51,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="betcore-sandbox", description="A stateful local stand-in for the BETCORE aggregator's wallet API."
     )
     parser.add_argument("--version", action="version", version=f"betcore-sandbox {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="{serve,healthcheck,sign,games,launch}")
+    commands = parser.add_subparsers(title="commands", metavar="{serve,healthcheck,sign,clock,games,launch}")
 
     serve = commands.add_parser("serve", help="run the sandbox (the default command)")
     serve.add_argument("--host", help=f"address to bind (env {env_name('host')}; default 127.0.0.1)")
@@ -104,6 +107,20 @@ def _parser() -> argparse.ArgumentParser:
     launch.add_argument("--mode", choices=("real", "demo"), default="real", help="gameMode (default real)")
     launch.add_argument("--session-id", help="the new session's id (default: a new random one)")
     launch.set_defaults(run=_launch)
+    clock = commands.add_parser("clock", help="show or move a running sandbox's clock")
+    change = clock.add_mutually_exclusive_group()
+    change.add_argument(
+        "--advance", type=_duration_ms, metavar="DURATION", help="move sandbox time forward: 30m, 1h30m, 2d, 500ms, 45s"
+    )
+    change.add_argument("--set", type=_moment_ms, metavar="TIME", help="set sandbox time: ISO 8601 with offset, or ms")
+    change.add_argument("--real", action="store_true", help="back to wall time")
+    clock.add_argument(
+        "--url", "--sandbox", help="the sandbox's base URL (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)"
+    )
+    clock.add_argument("--admin-token", help=f"the admin token, if the sandbox has one (env {env_name('admin_token')})")
+    clock.add_argument("--json", action="store_true", help="print the admin API's JSON answer")
+    clock.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
+    clock.set_defaults(run=_clock)
     return parser
 
 
@@ -369,4 +386,87 @@ def _sign(options: argparse.Namespace) -> int:
     if options.method == "POST":
         curl += ["-H", "Content-Type: application/json", "--data-raw", body.decode("utf-8", "replace")]
     print(shlex.join(curl))
+    return 0
+
+
+_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION_PART = re.compile(r"([0-9]{1,15})(ms|s|m|h|d)")
+
+
+def _duration_ms(text: str) -> int:
+    """A duration in ms: a plain number is ms; otherwise number+unit parts (ms, s, m, h, d), e.g. 1h30m."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 15:
+        return int(text)
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give ms, or a number with a unit ms, s, m, h or d (30m, 1h30m, 2d)"
+        )
+    return sum(int(number) * _UNITS_MS[unit] for number, unit in parts)
+
+
+def _moment_ms(text: str) -> int:
+    """Epoch ms: given as a number, or as an ISO 8601 time with a UTC offset."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 15:
+        return int(text)
+    try:
+        return round(parse_instant(text) * 1000)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc} (or give epoch milliseconds)") from None
+
+
+def _duration_text(ms: int) -> str:
+    """1d2h30m, 45s, 250ms: the largest units first, zero parts left out."""
+    if ms == 0:
+        return "0ms"
+    parts = []
+    for unit in ("d", "h", "m", "s", "ms"):
+        count, ms = divmod(ms, _UNITS_MS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+def _clock(options: argparse.Namespace) -> int:
+    url = (options.url or _local_url("")).rstrip("/") + "/__admin/clock"
+    if options.advance is not None:
+        change: dict[str, object] | None = {"advanceMs": options.advance}
+    elif options.set is not None:
+        change = {"setMs": options.set}
+    else:
+        change = {"mode": "real"} if options.real else None
+    headers = {"Content-Type": "application/json"}
+    token = options.admin_token or os.environ.get(env_name("admin_token"))
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if change is None else json.dumps(change).encode()
+    request = urllib.request.Request(url, data=data, headers=headers, method="GET" if data is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=options.timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        try:
+            reason = json.loads(exc.read()).get("error", exc.reason)
+        except ValueError:
+            reason = exc.reason
+        return _fail(f"{url}: HTTP {exc.code}: {reason}", 1)
+    except (OSError, urllib.error.URLError) as exc:
+        return _fail(f"cannot reach the sandbox at {url}: {exc}", 1)
+    try:
+        shown = json.loads(raw)
+        now_ms, offset_ms, mode = int(shown["nowMs"]), int(shown["offsetMs"]), str(shown["mode"])
+    except (ValueError, KeyError, TypeError):
+        return _fail(f"{url} did not answer like a betcore sandbox: {raw[:200]!r}", 1)
+    if options.json:
+        sys.stdout.write(raw.decode() + "\n")
+        return 0
+    if mode == "real":
+        shown_mode = "real (wall time)"
+    else:
+        direction = "ahead of" if offset_ms >= 0 else "behind"
+        shown_mode = f"virtual, {_duration_text(abs(offset_ms))} {direction} wall time (offsetMs {offset_ms})"
+    # One write: a reader that stops after the first line (`| head -n 1`) gets no half-written answer.
+    sys.stdout.write(f"sandbox time  {iso_ms(now_ms)}  ({now_ms} ms)\nmode          {shown_mode}\n")
     return 0

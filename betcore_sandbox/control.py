@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 
 from . import audit as money_audit
 from . import snapshot, views
+from .clock import ClockError
 from .errors import AdminInputError, NotFound
-from .inputs import InputError, PlayerCreate, PlayerPatch, SessionCreate, SessionPatch, read
+from .inputs import ClockChange, InputError, PlayerCreate, PlayerPatch, SessionCreate, SessionPatch, read
 from .ledger import LedgerEntry
 from .settings import SettingError
 from .state import SandboxState
 from .views import Views
-from .wallet import OPEN, REFUNDED, SETTLED, Bet, Session
+from .wallet import OPEN, REFUNDED, SETTLED, Bet, Session, Wallet
 
 BET_STATUSES = (OPEN, SETTLED, REFUNDED)
 JOURNAL_CHUNK = 16  # journal entries per streamed piece: one may hold a 64 KiB body and its answer
@@ -269,3 +270,40 @@ def update_settings(state: SandboxState, body: Any) -> dict[str, Any]:
         raise AdminInputError(str(exc)) from None
     state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
     return state.settings.as_dict()
+
+
+# -- the clock -------------------------------------------------------------------------------------
+
+
+def clock(state: SandboxState) -> dict[str, Any]:
+    return state.clock.view()
+
+
+def change_clock(state: SandboxState, body: Any) -> dict[str, Any]:
+    """Exactly one of advanceMs (forward), setMs (any time not before the latest booking), mode "real"."""
+    given = body_as(body, ClockChange)
+    given_fields = (("advanceMs", given.advance_ms), ("setMs", given.set_ms), ("mode", given.mode))
+    chosen = [name for name, value in given_fields if value is not None]
+    if len(chosen) != 1:
+        raise AdminInputError(
+            "body: give exactly one of advanceMs, setMs or mode" + (f", not {' and '.join(chosen)}" if chosen else "")
+        )
+    try:
+        if given.advance_ms is not None:
+            state.clock.advance(given.advance_ms)
+        elif given.set_ms is not None:
+            state.clock.set(given.set_ms, not_before=latest_booking(state.wallet))
+        else:
+            state.clock.real(not_before=latest_booking(state.wallet))
+    except ClockError as exc:
+        raise AdminInputError(str(exc)) from None
+    return state.clock.view()
+
+
+def latest_booking(wallet: Wallet) -> float | None:
+    """The time of the newest ledger entry or tombstone (epoch seconds), None when nothing is booked."""
+    ledger = wallet.ledger
+    times = [t.time for t in wallet.tombstones.values()]
+    if len(ledger):
+        times.append(ledger.time(len(ledger) - 1))  # append-only, booked in time order: the last is the newest
+    return max(times, default=None)

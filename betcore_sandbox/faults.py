@@ -39,7 +39,7 @@ class FaultRule:
     ttl_seconds: float | None = None
     seq: int = 0  # creation order
     created_at: float = 0.0
-    expires_at: float | None = None  # monotonic
+    expires_at: float | None = None  # sandbox time, epoch seconds
     matched: int = 0
     fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -93,8 +93,9 @@ class FaultBook:
     Rules that can still fire are indexed by their most selective filter, so a request only looks at the rules
     that could match it: thousands of rules for other bets or sessions cost nothing per request."""
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        """clock: the sandbox clock (epoch seconds): TTLs follow it, an advanced clock included."""
+        self._now = clock
         self._rules: dict[str, FaultRule] = {}  # in creation order
         self._index: dict[tuple[str, str], dict[str, FaultRule]] = {}
         self._expiries: list[tuple[float, int, str]] = []  # a heap of (expires at, seq, rule id)
@@ -118,9 +119,9 @@ class FaultBook:
         rule = parse_rule(spec, "")
         rule.seq = seq = next(self._ids)
         rule.id = f"fault-{seq}"
-        rule.created_at = time.time()
+        rule.created_at = self._now()
         if rule.ttl_seconds is not None:
-            rule.expires_at = self._monotonic() + rule.ttl_seconds
+            rule.expires_at = rule.created_at + rule.ttl_seconds
             heapq.heappush(self._expiries, (rule.expires_at, seq, rule.id))
         self._rules[rule.id] = rule
         self._index.setdefault(_index_key(rule), {})[rule.id] = rule
@@ -187,9 +188,8 @@ class FaultBook:
 
     def _expire(self) -> None:
         expiries = self._expiries
-        if not expiries or expiries[0][0] > self._monotonic():
+        if not expiries or expiries[0][0] > (now := self._now()):
             return
-        now = self._monotonic()
         while expiries and expiries[0][0] <= now:
             _, _, rule_id = heapq.heappop(expiries)
             rule = self._rules.pop(rule_id, None)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from .limits import MAX_BALANCE_DIGITS, MAX_URL_LENGTH
+from .limits import MAX_BALANCE_DIGITS, MAX_CLOCK_MS, MAX_URL_LENGTH
 from .money import json_type, parse_amount
 from .text import shown
 
@@ -309,6 +309,14 @@ class LaunchCreate(Struct, kw_only=True):
     session_id: Id | None = None
     ttl_seconds: Number | None = None
     sign: bool = True
+
+
+class ClockChange(Struct, kw_only=True):
+    """POST /__admin/clock: exactly one of them (checked by the clock's admin operation)."""
+
+    advance_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_CLOCK_MS)] | None = None
+    set_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_CLOCK_MS)] | None = None
+    mode: Literal["real"] | None = None
 
 
 Endpoint = Literal["*", "balance", "pay-in", "pay-out", "pay-in-out", "refund"]

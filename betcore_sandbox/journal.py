@@ -56,6 +56,7 @@ class JournalEntry:
     size: int = 0  # what the entry holds, roughly, in bytes
     direction: str = "incoming"  # incoming: a provider's wallet call; outgoing: the sandbox's call to a provider
     url: str | None = None  # an outgoing call's full URL
+    sandbox_time: float | None = None  # the virtual clock's time, when it is not wall time (`time`)
 
     def truncate(self) -> None:
         """Keep only the first bytes of what an unauthenticated sender controls."""

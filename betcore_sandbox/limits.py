@@ -25,3 +25,5 @@ MAX_DELAY_MS = 3_600_000  # of a delay or timeout fault
 UNTRUSTED_BODY_BYTES = 1024  # what the journal keeps of an unauthenticated request's body
 UNTRUSTED_HEADER_BYTES = 256  # ... of each of its header names and values
 UNTRUSTED_HEADERS = 32  # ... of its headers
+
+MAX_CLOCK_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z: the latest sandbox time; a 10-year TTL still fits

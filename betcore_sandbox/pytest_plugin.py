@@ -1,8 +1,9 @@
 """pytest plugin: a fresh sandbox per test, for sync and async test suites.
 
 Fixtures (function-scoped):
-  betcore_sandbox          a running Sandbox, configured by @pytest.mark.betcore_sandbox(fixtures=..., **settings)
-  betcore_sandbox_factory  start more sandboxes: factory(fixtures=None, **settings) -> Sandbox
+  betcore_sandbox          a running Sandbox, configured by
+                           @pytest.mark.betcore_sandbox(fixtures=..., clock=..., **settings)
+  betcore_sandbox_factory  start more sandboxes: factory(fixtures=None, clock=None, **settings) -> Sandbox
 
 At teardown, a test that passed is failed if a sandbox hit an unexpected internal error.
 """
@@ -25,8 +26,9 @@ _outcome_key = pytest.StashKey[dict[str, pytest.TestReport]]()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(fixtures=None, **settings): configure the betcore_sandbox fixture for this test "
-        "(a fixture file path, relative to the test file, or a dict; and runtime settings)",
+        f"{MARKER}(fixtures=None, clock=None, **settings): configure the betcore_sandbox fixture for this test "
+        "(a fixture file path, relative to the test file, or a dict; the sandbox clock's start time, an ISO 8601 "
+        "string, a datetime or epoch ms; and runtime settings)",
     )
 
 
@@ -39,13 +41,13 @@ def pytest_runtest_makereport(
     return report
 
 
-def _start(request: pytest.FixtureRequest, fixtures: Any = None, **settings: Any) -> Sandbox:
+def _start(request: pytest.FixtureRequest, fixtures: Any = None, clock: Any = None, **settings: Any) -> Sandbox:
     from .sandbox import Sandbox
 
     if isinstance(fixtures, (str, Path)) and not Path(fixtures).is_absolute():
         beside_test = Path(request.node.path).parent / fixtures
         fixtures = beside_test if beside_test.exists() else Path(fixtures)
-    return Sandbox(fixtures, **settings).start()
+    return Sandbox(fixtures, clock=clock, **settings).start()
 
 
 def _stop_and_check(request: pytest.FixtureRequest, sandboxes: list[Sandbox]) -> None:
@@ -77,19 +79,22 @@ def betcore_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 class SandboxFactory(Protocol):
     """What the `betcore_sandbox_factory` fixture gives: call it for another running sandbox."""
 
-    def __call__(self, fixtures: Any = None, **settings: Any) -> Sandbox:
+    def __call__(self, fixtures: Any = None, clock: Any = None, **settings: Any) -> Sandbox:
         """fixtures: a fixture file (relative to the test file), a dict in fixture format, or None for the default;
-        settings: runtime settings in camelCase or snake_case. The sandbox is stopped after the test."""
+        clock: start the sandbox clock at this time (ISO 8601 string with a UTC offset, aware datetime or epoch ms),
+        virtual and running on; settings: runtime settings in camelCase or snake_case. The sandbox is stopped after
+        the test."""
         ...
 
 
 @pytest.fixture
 def betcore_sandbox_factory(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    """Start as many sandboxes as the test needs: factory(fixtures=None, **settings). All stop after the test."""
+    """Start as many sandboxes as the test needs: factory(fixtures=None, clock=None, **settings). All stop after
+    the test."""
     started: list[Sandbox] = []
 
-    def factory(fixtures: Any = None, **settings: Any) -> Sandbox:
-        sandbox = _start(request, fixtures, **settings)
+    def factory(fixtures: Any = None, clock: Any = None, **settings: Any) -> Sandbox:
+        sandbox = _start(request, fixtures, clock, **settings)
         started.append(sandbox)
         return sandbox
 

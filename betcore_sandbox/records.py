@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -166,6 +167,7 @@ class JournalEntry(Record):
     truncated: dict[str, int] | None = None  # the sizes as received, when the record was cut (failed signature)
     direction: str = "incoming"  # outgoing: a Games or Launch call the sandbox made to the provider
     url: str | None = None  # an outgoing call's full URL
+    sandbox_time: str | None = None  # the virtual clock's time when the request arrived (`time` is wall time)
 
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> JournalEntry:
@@ -193,6 +195,20 @@ class FaultInfo(Record):
     fired: int
     remaining: int | None
     matched: int
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ClockInfo(Record):
+    """The sandbox clock: its time, how far it is from wall time, and whether it is `real` or `virtual`."""
+
+    now_ms: int
+    offset_ms: int
+    mode: str  # real | virtual
+
+    @property
+    def now(self) -> datetime:
+        """The sandbox time, as an aware datetime in UTC."""
+        return datetime.fromtimestamp(self.now_ms / 1000, UTC)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -265,6 +281,7 @@ class LaunchResult(Record):
 __all__ = [
     "AuditReport",
     "BetRecord",
+    "ClockInfo",
     "FaultInfo",
     "Game",
     "GamesResult",

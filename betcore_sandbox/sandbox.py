@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,10 +19,12 @@ from aiohttp import web
 
 from . import control, launches
 from .fixtures import Fixture, load_fixture, parse_fixture
+from .inputs import InputError, parse_instant
 from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS
 from .records import (
     AuditReport,
     BetRecord,
+    ClockInfo,
     FaultInfo,
     GamesResult,
     JournalEntry,
@@ -56,7 +59,12 @@ def resolve_fixture(fixtures: str | Path | Mapping[str, Any] | Fixture | None) -
 
 
 class Sandbox:
-    """A running sandbox on 127.0.0.1 and a free port. Use as a context manager, or start() and stop()."""
+    """A running sandbox on 127.0.0.1 and a free port. Use as a context manager, or start() and stop().
+
+    fixtures: a fixture file, a dict in fixture format, a parsed Fixture, or None for the default; clock: start
+    the sandbox clock at this time (a datetime, an ISO 8601 string with a UTC offset, or epoch milliseconds), virtual
+    and running on from there; None for wall time. `reset()` returns to it. Other keywords are runtime settings.
+    """
 
     def __init__(
         self,
@@ -66,10 +74,11 @@ class Sandbox:
         port: int = 0,
         admin_token: str | None = None,
         header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        clock: datetime | str | int | None = None,
         **settings: Any,
     ) -> None:
         self.fixture = resolve_fixture(fixtures)
-        self._state = SandboxState(self.fixture, settings)
+        self._state = SandboxState(self.fixture, settings, clock_ms=None if clock is None else moment_ms(clock))
         self.host = host
         self._port = port
         self._header_timeout = header_timeout
@@ -165,8 +174,12 @@ class Sandbox:
         return self.fixture.counterparties[0].secret
 
     def signed_headers(self, method: str, body: bytes | str = b"", **kwargs: Any) -> dict[str, str]:
-        """X-Counterparty-Id, X-Timestamp, X-Request-Id and X-Sign for a request of the first counterparty."""
+        """X-Counterparty-Id, X-Timestamp, X-Request-Id and X-Sign for a request of the first counterparty.
+
+        X-Timestamp is the sandbox clock's time (a virtual clock's too) unless `timestamp_ms` is given."""
         raw = body.encode() if isinstance(body, str) else body
+        if kwargs.get("timestamp_ms") is None:
+            kwargs["timestamp_ms"] = self._state.clock.now_ms()  # a read of one int: safe from any thread
         return signed_headers(self.secret, self.counterparty_id, method, raw, **kwargs)
 
     # -- the admin API, in Python ------------------------------------------------------------------
@@ -356,6 +369,28 @@ class Sandbox:
             )
         return self._submit(coroutine).result(timeout=MAX_READ_TIMEOUT_MS / 1000 + 30)
 
+    # -- the sandbox clock ---------------------------------------------------------------------------------
+
+    def clock(self) -> ClockInfo:
+        """The sandbox clock: now_ms, offset_ms (from wall time), mode (real | virtual); `.now` as a datetime."""
+        return ClockInfo.of(self._call(control.clock, self._state))
+
+    def advance_clock(self, by: timedelta | int) -> ClockInfo:
+        """Move sandbox time forward by a timedelta or a number of milliseconds (>= 0); the clock is virtual from
+        then on and keeps running."""
+        if isinstance(by, timedelta):
+            by = by // timedelta(milliseconds=1)
+        return ClockInfo.of(self._call(control.change_clock, self._state, {"advanceMs": by}))
+
+    def set_clock(self, to: datetime | str | int) -> ClockInfo:
+        """Set sandbox time to a datetime (aware), an ISO 8601 string with a UTC offset, or epoch milliseconds; it
+        runs on from there. Going back before the latest booked time is refused (AdminInputError)."""
+        return ClockInfo.of(self._call(control.change_clock, self._state, {"setMs": moment_ms(to)}))
+
+    def real_clock(self) -> ClockInfo:
+        """Back to wall time (refused, like set_clock, if that is before the latest booked time)."""
+        return ClockInfo.of(self._call(control.change_clock, self._state, {"mode": "real"}))
+
     @property
     def internal_errors(self) -> list[str]:
         """Unexpected failures inside the sandbox (there should be none)."""
@@ -404,6 +439,22 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"<Sandbox {self.url if self._thread else 'stopped'}>"
+
+
+def moment_ms(value: datetime | str | int) -> int:
+    """Epoch milliseconds of a datetime (aware), an ISO 8601 string with a UTC offset, or a number of ms."""
+    if isinstance(value, bool):
+        raise TypeError(f"a time must be a datetime, an ISO 8601 string or epoch milliseconds, not {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"a datetime needs a time zone (e.g. tzinfo=UTC): {value!r}")
+        value = value.isoformat()
+    try:
+        return round(parse_instant(value) * 1000)
+    except (InputError, TypeError, ValueError) as exc:
+        raise ValueError(f"clock: {exc}") from None
 
 
 def _camel(name: str) -> str:

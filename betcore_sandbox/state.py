@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .audit import load_checked
+from .clock import Clock
 from .codes import ResponseCodes
 from .faults import FaultBook
 from .fixtures import Fixture
@@ -26,19 +26,21 @@ class SandboxState:
         fixture: Fixture,
         settings: Mapping[str, Any] | None = None,
         *,
-        clock: Callable[[], float] = time.time,
+        clock_ms: int | None = None,
     ) -> None:
+        """clock_ms: start the sandbox clock at this time (epoch ms, virtual); None for wall time."""
         self.fixture = fixture
+        self.clock = Clock(clock_ms)  # the one time source: wallet, faults, request ids, timestamp window
         # Start-up settings: defaults < the fixture's "settings" < explicit overrides (a partial duplicateResponse
         # object of the overrides changes only the endpoints it names).
         base = fixture.settings.get("duplicateResponse", DEFAULT_DUPLICATE_RESPONSE)
         self.startup_settings = Settings(**{**fixture.settings, **validate(settings or {}, base=base)})
         self.settings = Settings()
         self.codes = ResponseCodes()
-        self.wallet = Wallet(clock, self.settings)
+        self.wallet = Wallet(self.clock.now, self.settings)
         self.seen_request_ids = SeenRequestIds()
         self.journal = Journal()
-        self.faults = FaultBook()
+        self.faults = FaultBook(self.clock.now)
         self.launches = LaunchBook()  # the Launch calls made to providers, newest kept
         self.internal_errors: list[str] = []  # the newest MAX_INTERNAL_ERRORS; every one is also logged
         self.request_log = RequestLog()  # one per sandbox: what it logs of each provider request
@@ -50,7 +52,9 @@ class SandboxState:
         del self.internal_errors[:-MAX_INTERNAL_ERRORS]
 
     def reset(self) -> None:
-        """Back to the loaded fixture and the start-up settings; journal, faults and seen ids cleared."""
+        """Back to the loaded fixture, the start-up settings and the start-up clock; journal, faults and seen ids
+        cleared."""
+        self.clock.restart()
         self.settings.replace_with(self.startup_settings)
         self.codes.reset(self.fixture.response_codes)
         self.wallet.load(self.fixture)

@@ -187,6 +187,8 @@ def request(e: JournalEntry) -> dict[str, Any]:
     }
     if e.url is not None:
         view["url"] = printable(e.url)
+    if e.sandbox_time is not None:
+        view["sandboxTime"] = iso(e.sandbox_time)
     if e.truncated:
         view["truncated"] = {"bodySize": e.body_size, "headersSize": e.headers_size, "responseSize": e.response_size}
     return view

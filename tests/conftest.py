@@ -38,8 +38,16 @@ def php_json(data: dict[str, Any]) -> bytes:
 class Provider:
     """A game server's client, sending what the real PHP provider sends."""
 
-    def __init__(self, http, counterparty_id: str = CP, secret: str = SECRET, prefix: str = "/v1") -> None:
+    def __init__(
+        self,
+        http,
+        counterparty_id: str = CP,
+        secret: str = SECRET,
+        prefix: str = "/v1",
+        clock: Callable[[], int] | None = None,
+    ) -> None:
         self.http = http
+        self.clock = clock  # what X-Timestamp is stamped with (ms); None: this machine's wall clock
         self.counterparty_id = counterparty_id
         self.secret = secret
         self.prefix = prefix
@@ -56,7 +64,8 @@ class Provider:
         method = "GET" if endpoint == "balance" else "POST"
         path = f"{self.prefix}/sessions/{session_id}/" + ("balance" if endpoint == "balance" else f"bets/{endpoint}")
         raw = body if isinstance(body, bytes) else (php_json(body) if body is not None else b"")
-        sent = signed_headers(self.secret, self.counterparty_id, method, raw)
+        stamp = self.clock() if self.clock is not None else None
+        sent = signed_headers(self.secret, self.counterparty_id, method, raw, timestamp_ms=stamp)
         sent["Content-Type"] = "text/plain" if method == "GET" else "application/json"
         sent.update(headers or {})
         for name in drop:

@@ -127,6 +127,15 @@ def test_there_are_examples_for_signing_admin_and_every_fault_recipe():
         assert recipe in scripts
 
 
+def test_testing_time_has_admin_cli_and_pytest_examples():
+    scripts = "".join(command for command, _ in shell_examples())
+    for needed in ('"advanceMs": 61000', '"advanceMs": 600000', "clock --advance 30m", "clock --set", "clock --real"):
+        assert needed in scripts, needed
+    sources = "".join(python_examples())
+    for needed in ("advance_clock(timedelta", "betcore_sandbox(clock=", "betcore_sandbox_factory(clock="):
+        assert needed in sources, needed
+
+
 def python_examples():
     return [body for lang, body, marker in blocks() if lang == "python" and "def test_" in body and not marker]
 

@@ -299,6 +299,14 @@ async def list_launches(request: web.Request) -> web.Response:
     return reply(launches.launches(request.config_dict[STATE]))
 
 
+async def get_clock(request: web.Request) -> web.Response:
+    return reply(control.clock(request.config_dict[STATE]))
+
+
+async def change_clock(request: web.Request) -> web.Response:
+    return reply(control.change_clock(request.config_dict[STATE], await body(request)))
+
+
 def create_admin_app(admin_token: str | None = None) -> web.Application:
     admin = web.Application(middlewares=[admin_errors])
     if admin_token:
@@ -333,4 +341,6 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_get("/games", list_games)
     r.add_post("/launches", create_launch)
     r.add_get("/launches", list_launches)
+    r.add_get("/clock", get_clock)
+    r.add_post("/clock", change_clock)
     return admin

@@ -95,8 +95,10 @@ def _handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamRespo
 async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
     state = request.app[STATE]
     started = time.perf_counter()
+    clock = state.clock
     entry = JournalEntry(
         time=time.time(),
+        sandbox_time=clock.now() if clock.virtual else None,  # both times, when they differ
         method=request.method,
         path=request.path_qs,
         endpoint=endpoint,
@@ -147,7 +149,8 @@ async def _admit(request: web.Request, state: SandboxState, endpoint: str, entry
                 secrets=state.wallet.secrets,
                 settings=state.settings,
                 seen=state.seen_request_ids,
-                now_ms=time.time_ns() // 1_000_000,
+                now_ms=state.clock.now_ms(),
+                clock_offset_ms=state.clock.offset_ms if state.clock.virtual else None,
             )
         except Unauthorized as error:
             entry.signature, entry.signature_error, entry.signature_debug = "invalid", error.message, error.debug
