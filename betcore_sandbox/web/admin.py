@@ -21,6 +21,7 @@ from .. import audit as money_audit
 from ..errors import AdminInputError, NotFound
 from ..limits import MAX_ADMIN_BODY
 from ..signing import header_bytes
+from . import dashboard, events
 from .keys import ADMIN_TOKEN, STATE
 
 T = TypeVar("T")
@@ -102,9 +103,10 @@ class BodyTimeout(Exception):
 @web.middleware
 async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.config_dict.get(ADMIN_TOKEN)
-    if token and request.match_info.route.name != "health" and request.match_info.http_exception is None:
+    route = request.match_info.route.name
+    if token and route != "health" and route not in dashboard.OPEN_ROUTES and request.match_info.http_exception is None:
         given = header_bytes(request.headers.get("Authorization", ""))
-        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()) and not dashboard.logged_in(request):
             return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
     try:
         return await handler(request)
@@ -233,6 +235,10 @@ async def list_requests(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def get_request(request: web.Request) -> web.Response:
+    return reply(control.request(request.config_dict[STATE], _id(request)))
+
+
 async def clear_requests(request: web.Request) -> web.Response:
     control.clear_requests(request.config_dict[STATE])
     return no_content()
@@ -278,7 +284,7 @@ async def patch_settings(request: web.Request) -> web.Response:
 
 
 def create_admin_app(admin_token: str | None = None) -> web.Application:
-    admin = web.Application(middlewares=[admin_errors])
+    admin = web.Application(middlewares=[admin_errors, events.announce_changes])
     if admin_token:
         admin[ADMIN_TOKEN] = admin_token
     r = admin.router
@@ -299,6 +305,7 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_get("/bets/{id}", get_bet)
     r.add_get("/transactions", list_transactions)
     r.add_get("/requests", list_requests)
+    r.add_get("/requests/{id}", get_request)
     r.add_delete("/requests", clear_requests)
     r.add_get("/faults", list_faults)
     r.add_post("/faults", add_fault)
@@ -308,4 +315,6 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_get("/audit", audit)
     r.add_get("/settings", get_settings)
     r.add_patch("/settings", patch_settings)
+    r.add_get("/events", events.stream_events)
+    dashboard.add_routes(admin)
     return admin
