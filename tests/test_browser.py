@@ -224,8 +224,27 @@ def test_a_fault_added_from_the_form_fails_the_next_call_and_its_counter_moves(p
     page.find("#faults tbody tr[data-id='fault-1'] .remove-fault").click()
     page.wait_text("#faults tbody", "No fault rules.")
     assert page.sandbox.faults() == []
+    page.find("#fault-times").clear()  # empty: until removed
+    page.find("#fault-form button[type=submit]").click()
+    page.wait_text("#faults tbody tr[data-id='fault-2'] .remaining", "∞")
+    assert page.sandbox.faults()[0].times is None
+    page.find("#faults-clear").click()
+    page.wait_text("#faults tbody", "No fault rules.")
+    assert page.sandbox.faults() == []
     page.tab("feed")
     page.wait_text("#feed tbody tr .fault", "http_error (before)")
+
+
+def test_the_feed_filters_and_clears(page):
+    page.open()
+    send(page.sandbox, "pay-in", {"betId": "keep-1", "betAmount": "1.00"})
+    send(page.sandbox, "balance")
+    page.until(lambda: len(page.find_all("#feed tbody tr")) == 2)
+    page.find("#feed-filter").send_keys("keep-1")
+    page.until(lambda: [r.is_displayed() for r in page.find_all("#feed tbody tr")] == [False, True])
+    page.find("#feed-clear").click()
+    page.until(lambda: not page.find_all("#feed tbody tr"))
+    assert page.sandbox.requests() == []
 
 
 def test_an_edited_balance_shows_in_the_next_balance_call(page):
@@ -336,3 +355,52 @@ def test_the_token_login_works_and_a_wrong_token_is_refused(driver, request):
         page.until(lambda: page.find("#login-token").is_displayed())
         # The only console errors are the refused login's 401.
         assert all("401" in error for error in page.errors())
+
+
+def test_the_report_and_scenarios_appear_when_the_sandbox_has_them(driver, monkeypatch):
+    """A sandbox with `GET /__admin/report` and `/__admin/scenarios` (stand-ins here) gets a Report tab and a
+    scenario form; one without them (every other test) shows neither."""
+    from aiohttp import web
+
+    from betcore_sandbox import control
+    from betcore_sandbox.web import app as web_app
+    from betcore_sandbox.web.keys import STATE
+
+    report = {"ok": False, "checks": [{"name": "payout-retried", "status": "failed", "message": "no retry seen"}]}
+
+    async def get_report(request):
+        return web.json_response(report)
+
+    async def list_scenarios(request):
+        return web.json_response([{"name": "lost-payout", "description": "a pay-out whose answer is lost"}])
+
+    async def apply_scenario(request):
+        rule = {"endpoint": "pay-out", "kind": "http_error", "phase": "after"}
+        target = await request.json()
+        added = control.add_fault(request.config_dict[STATE], {**rule, **target})
+        return web.json_response([added["id"]], status=201)
+
+    def with_extras(admin_token=None):
+        admin = real(admin_token)
+        admin.router.add_get("/report", get_report)
+        admin.router.add_get("/scenarios", list_scenarios)
+        admin.router.add_post("/scenarios/{name}", apply_scenario)
+        return admin
+
+    real = web_app.create_admin_app
+    monkeypatch.setattr(web_app, "create_admin_app", with_extras)
+    driver.delete_all_cookies()
+    driver.get_log("browser")
+    with Sandbox() as sandbox:
+        page = Page(driver, sandbox).open()
+        page.until(lambda: page.find("#tab-report").is_displayed())
+        page.tab("report")
+        page.wait_text("#report", "payout-retried")
+        assert "bad" in page.find("#report td.bad").get_attribute("class")
+        page.screenshot("report")
+        page.tab("faults")
+        page.until(lambda: page.find("#scenarios").is_displayed())
+        page.find("#scenario-session").send_keys("session-eur")
+        page.find("#scenario-form button[type=submit]").click()
+        page.wait_text("#faults tbody tr[data-id='fault-1']", "sessionId=session-eur")
+        assert page.errors() == []

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from typing import Any
 
+import aiohttp
 import pytest
 
 from betcore_sandbox import Sandbox
@@ -17,7 +18,7 @@ from betcore_sandbox.journal import JournalEntry
 from betcore_sandbox.web import dashboard, events
 from betcore_sandbox.web.app import create_app
 
-from .conftest import Provider
+from .conftest import Admin, Provider
 from .process import SandboxProcess
 
 
@@ -151,8 +152,16 @@ async def test_the_login_cookie_opens_the_api_and_the_stream_until_logout(guarde
     assert (await (await guarded.get("/__admin/ui/session")).json())["loggedIn"] is True
     assert (await guarded.get("/__admin/players")).status == 200
     stream = await open_stream(guarded)
-    stream.close()
+    async with aiohttp.ClientSession() as elsewhere:  # another browser logs in
+        assert (await elsewhere.post(guarded.make_url("/__admin/ui/login"), json={"token": "s3cret"})).status == 200
+    assert (await guarded.patch("/__admin/players/player-eur", json={"blocked": True})).status == 200
+    # Logging in changed nothing: the first change announced is the patch.
+    assert (await next_event(stream, "changed"))["path"] == "/__admin/players/player-eur"
     assert (await guarded.post("/__admin/ui/logout")).status == 200
+    await Admin(guarded, token="s3cret").call("PATCH", "/players/player-eur", {"blocked": False})
+    async with asyncio.timeout(5):
+        rest = await stream.content.read()  # to its end: the stream ended with its login
+    assert b"event:" not in rest  # before telling of the patch
     guarded.session.cookie_jar.update_cookies({dashboard.COOKIE: cookie.split(";")[0].split("=", 1)[1]})
     assert (await guarded.get("/__admin/players")).status == 401  # the old login id no longer counts
     assert (await guarded.get("/__admin/events")).status == 401
@@ -222,6 +231,18 @@ async def test_admin_changes_and_clearing_are_announced(http, admin):
     # The refused patch announced nothing: the next change is the reset (which clears the journal first).
     assert await next_event(stream, "cleared") == {}
     assert await next_event(stream, "changed") == {"method": "POST", "path": "/__admin/reset"}
+    stream.close()
+
+
+async def test_a_failure_of_the_stream_never_fails_the_provider_request(http, state, monkeypatch):
+    stream = await open_stream(http)
+
+    def broken(self, entry):
+        raise RuntimeError("a bug in the event stream")
+
+    monkeypatch.setattr(events.Hub, "_announce", broken)
+    assert (await Provider(http).pay_in("session-eur", "b-1", "1.00"))["_responseCode"] == 1
+    assert "a bug in the event stream" in state.internal_errors[-1]  # visible, as every sandbox bug is
     stream.close()
 
 

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import traceback
 from collections import deque
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
-from .. import jsontext, views
+from .. import views
 from ..journal import JournalEntry
 from ..state import SandboxState
+from ..text import printable
 from ..views import Views
-from .keys import STATE
+from . import dashboard
+from .keys import ADMIN_TOKEN, STATE
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -42,6 +47,7 @@ __all__ = [
 
 QUEUE_LIMIT = 1000  # events held for one client before the oldest are dropped
 MAX_CLIENTS = 64  # open streams at once; more get 503
+LOG = logging.getLogger("betcore_sandbox")
 HEARTBEAT_SECONDS = 15.0  # a comment line this often, so a client that went away is noticed
 
 
@@ -87,8 +93,13 @@ class Subscriber:
                 await self._wakeup.wait()
 
 
-def encode(event: str, data: Any) -> bytes:
-    return b"event: " + event.encode() + b"\ndata: " + views.encode(data) + b"\n\n"
+_encoder = msgspec.json.Encoder()
+
+
+def encode(event: str, data: Any, *, amounts: bool = False) -> bytes:
+    """One event. `amounts`: data holds Decimals, written as the admin API writes them (a slower walk)."""
+    body = views.encode(data) if amounts else _encoder.encode(data)
+    return b"event: " + event.encode() + b"\ndata: " + body + b"\n\n"
 
 
 class Hub:
@@ -111,10 +122,10 @@ class Hub:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
 
-    def publish(self, event: str, data: Any) -> None:
+    def publish(self, event: str, data: Any, *, amounts: bool = False) -> None:
         if not self.subscribers:
             return  # nobody watching: not even the encoding is paid
-        message = encode(event, data)
+        message = encode(event, data, amounts=amounts)
         for subscriber in self.subscribers:
             subscriber.put(message)
 
@@ -127,6 +138,13 @@ class Hub:
     def _journaled(self, entry: JournalEntry | None) -> None:
         if not self.subscribers:
             return
+        try:
+            self._announce(entry)
+        except Exception as exc:  # a bug here must not fail the provider request being journaled
+            self.state.record_internal_error("".join(traceback.format_exception(exc)))
+            LOG.error("the event stream failed on a journal entry", exc_info=exc)
+
+    def _announce(self, entry: JournalEntry | None) -> None:
         if entry is None:
             self.publish("cleared", {})
             return
@@ -134,46 +152,45 @@ class Hub:
         if entry.signature != "valid" or entry.session_id is None:
             return  # nothing moved: the wallet never saw it
         wallet = self.state.wallet
-        shown = Views.of(wallet)
         session = wallet.sessions.get(entry.session_id)
         if session is not None and session.counterparty_id == entry.counterparty_id:
-            player = shown.player(wallet.players[session.player_id])
+            player = wallet.players[session.player_id]
+            balance = format(wallet.decimal(player.currency, player.balance), "f")
             self.publish(
                 "balance",
-                {
-                    "sessionId": session.id,
-                    "playerId": player["id"],
-                    "balance": player["balance"],
-                    "currency": player["currency"],
-                },
+                {"sessionId": session.id, "playerId": player.id, "balance": balance, "currency": player.currency},
             )
         if entry.bet_id is not None and entry.counterparty_id is not None:
             bet = wallet.bets.get((entry.counterparty_id, entry.bet_id))
             if bet is not None:
-                self.publish("bet", shown.bet(bet, with_entries=False))
+                self.publish("bet", Views.of(wallet).bet(bet, with_entries=False), amounts=True)
 
 
 def request_summary(entry: JournalEntry) -> dict[str, Any]:
-    """What a feed row shows: the journal view without headers, bodies and diagnostics."""
-    full = views.request(entry)
-    response = full["response"]
+    """What a feed row shows: the journal view's fields without headers, bodies and diagnostics."""
     return {
-        "id": full["id"],
-        "time": full["time"],
-        "method": full["method"],
-        "path": full["path"],
-        "endpoint": full["endpoint"],
-        "sessionId": full["sessionId"],
-        "betId": full["betId"],
-        "counterpartyId": full["counterpartyId"],
-        "status": None if response is None else response["status"],
+        "id": entry.id,
+        "time": views.iso(entry.time),
+        "method": printable(entry.method),
+        "path": printable(entry.path),
+        "endpoint": entry.endpoint,
+        "sessionId": None if entry.session_id is None else printable(entry.session_id),
+        "betId": entry.bet_id,
+        "counterpartyId": entry.counterparty_id,
+        "status": entry.status,
         "code": _response_code(entry.response),
-        "fault": full["fault"],
+        "fault": entry.fault,
         "signature": entry.signature,
-        "durationMs": full["durationMs"],
-        "error": full["error"],
-        "warnings": full["warnings"],
+        "durationMs": entry.duration_ms,
+        "error": entry.error,
+        "warnings": list(entry.warnings or ()),
     }
+
+
+class _Answer(msgspec.Struct):
+    """Only the code of an answer: the decoder skips everything else."""
+
+    code: Any = msgspec.field(default=None, name="_responseCode")
 
 
 def _response_code(raw: bytes | None) -> int | None:
@@ -181,10 +198,9 @@ def _response_code(raw: bytes | None) -> int | None:
     if not raw:
         return None
     try:
-        decoded = jsontext.decode(raw)
-    except jsontext.JsonError:
+        code = msgspec.json.decode(raw, type=_Answer).code
+    except msgspec.DecodeError:
         return None
-    code = decoded.get("_responseCode") if isinstance(decoded, dict) else None
     return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
@@ -205,6 +221,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     hub = request.config_dict[HUB]
     if len(hub.subscribers) >= MAX_CLIENTS:
         return web.json_response({"error": f"too many event streams open (at most {MAX_CLIENTS})"}, status=503)
+    # A stream a browser opened with its login ends with that login (at the next event or heartbeat).
+    by_login = ADMIN_TOKEN in request.config_dict and "Authorization" not in request.headers
     subscriber = hub.subscribe()
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -215,6 +233,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         await response.write(b"retry: 1000\nevent: hello\ndata: {}\n\n")
         while not subscriber.closed:
             await subscriber.wait(HEARTBEAT_SECONDS)
+            if by_login and not dashboard.logged_in(request):
+                break
             pieces = subscriber.take()
             await response.write(b"".join(pieces) if pieces else b": keep-alive\n\n")
         await response.write_eof()
@@ -229,6 +249,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
 async def announce_changes(request: web.Request, handler: Any) -> web.StreamResponse:
     """After an admin call that changed something, tell the streams (the dashboard reloads what it shows)."""
     response: web.StreamResponse = await handler(request)
-    if request.method not in ("GET", "HEAD", "OPTIONS") and response.status < 400 and HUB in request.config_dict:
+    changed = request.method not in ("GET", "HEAD", "OPTIONS") and response.status < 400
+    # Logging in or out changes no state (and needs no token: it must not make every open page reload).
+    if changed and request.match_info.route.name not in dashboard.OPEN_ROUTES and HUB in request.config_dict:
         request.config_dict[HUB].publish("changed", {"method": request.method, "path": request.path})
     return response
