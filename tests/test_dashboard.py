@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import threading
 import time
@@ -18,7 +19,7 @@ from betcore_sandbox.journal import JournalEntry
 from betcore_sandbox.web import dashboard, events
 from betcore_sandbox.web.app import create_app
 
-from .conftest import Admin, Provider
+from .conftest import REPO, Admin, Provider
 from .process import SandboxProcess
 
 
@@ -328,3 +329,10 @@ def test_the_server_prints_the_dashboard_url_and_a_stream_does_not_delay_its_exi
         assert stream.read().endswith(b"\n\n")  # the stream was ended, not cut
     finally:
         sandbox.close()
+
+
+def test_the_readme_shows_the_dashboard_with_a_committed_screenshot():
+    readme = (REPO / "README.md").read_text()
+    [image] = re.findall(r"!\[[^\]]*\]\((docs/[^)]+\.png)\)", readme)
+    assert (REPO / image).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "## Dashboard" in readme and "/__admin/ui/" in readme
