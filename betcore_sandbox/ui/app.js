@@ -3,6 +3,7 @@
 
 const ADMIN = "/__admin";
 const FEED_ROWS = 500; // rows kept in the feed table; older ones leave the page (the journal keeps them)
+const BET_CARDS = 200; // bets drawn at once
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -51,8 +52,13 @@ function notify(message) {
 
 /** Run an admin action from a control; its error is shown instead of lost. */
 async function act(action) {
+  notify("");
+  await quietly(action);
+}
+
+/** A refresh nobody asked for (a live update): it shows a failure but leaves the notice otherwise alone. */
+async function quietly(action) {
   try {
-    notify("");
     await action();
   } catch (error) {
     notify(error.message);
@@ -64,12 +70,16 @@ function query(params) {
   return kept.length ? "?" + new URLSearchParams(kept).toString() : "";
 }
 
-/** Calls `fn` once after a burst of calls (a burst of events reloads a view once). */
-function debounce(fn, ms = 150) {
+/** Calls `fn` `ms` after the first of a run of calls, then again for later ones: at most once per `ms`, even
+ * while calls never stop (a busy sandbox still gets its views refreshed). */
+function throttle(fn, ms) {
   let timer = null;
   return () => {
-    clearTimeout(timer);
-    timer = setTimeout(fn, ms);
+    if (timer !== null) return;
+    timer = setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
   };
 }
 
@@ -116,7 +126,8 @@ function wireTabs() {
   }
 }
 
-const reloadCurrent = debounce(() => act(views[current].load));
+// At most a few reloads a second however fast requests arrive (an audit reads the whole ledger).
+const reloadCurrent = throttle(() => quietly(views[current].load), 400);
 
 // -- the live feed --------------------------------------------------------------------------------------------
 
@@ -175,11 +186,14 @@ function filterRow(row) {
   row.hidden = Boolean(wanted) && !row.dataset.search.includes(wanted);
 }
 
+let feedLoaded = false;
+
 async function loadFeed() {
   const entries = await api("GET", `/requests?limit=${FEED_ROWS}`);
   feed.clear();
   $("#feed tbody").replaceChildren();
   for (const entry of entries) addToFeed(summaryOf(entry));
+  feedLoaded = true;
 }
 
 /** A journal entry in the shape of a `request` event. */
@@ -193,7 +207,7 @@ function summaryOf(e) {
   }
   return {
     id: e.id, time: e.time, method: e.method, path: e.path, endpoint: e.endpoint, sessionId: e.sessionId,
-    betId: e.betId, status: e.response ? e.response.status : null, code, fault: e.fault,
+    betId: e.betId, counterpartyId: e.counterpartyId, status: e.response ? e.response.status : null, code, fault: e.fault,
     signature: e.signature.verdict, durationMs: e.durationMs, error: e.error, warnings: e.warnings,
   };
 }
@@ -274,19 +288,22 @@ function signaturePanel(signature) {
 // -- bets -----------------------------------------------------------------------------------------------------
 
 async function loadBets() {
+  if (!feedLoaded) await loadFeed(); // the bets' attempts are the feed's requests
   const form = $("#bets-filter");
-  const filters = Object.fromEntries(new FormData(form));
-  const [bets, journal] = await Promise.all([api("GET", "/bets" + query(filters)), api("GET", "/requests?limit=2000")]);
+  const bets = await api("GET", "/bets" + query(Object.fromEntries(new FormData(form))));
+  // Attempts come from the requests the feed holds (the newest FEED_ROWS): no second read of the journal.
   const attempts = new Map();
-  for (const entry of journal) {
-    if (!entry.betId) continue;
-    const key = `${entry.counterpartyId} ${entry.betId}`;
+  for (const summary of [...feed.values()].sort((a, b) => a.id - b.id)) {
+    if (!summary.betId) continue;
+    const key = `${summary.counterpartyId} ${summary.betId}`;
     if (!attempts.has(key)) attempts.set(key, []);
-    attempts.get(key).push(summaryOf(entry));
+    attempts.get(key).push(summary);
   }
   // Open bets first (they are the ones that need attention), then the newest.
   bets.sort((a, b) => (b.status === "open") - (a.status === "open") || String(b.createdAt).localeCompare(String(a.createdAt)));
-  const list = bets.map((bet) => betCard(bet, attempts.get(`${bet.counterpartyId} ${bet.betId}`) || []));
+  const shown = bets.slice(0, BET_CARDS);
+  const list = shown.map((bet) => betCard(bet, attempts.get(`${bet.counterpartyId} ${bet.betId}`) || []));
+  if (bets.length > shown.length) list.push(h("p", { class: "muted" }, `Showing ${shown.length} of ${bets.length} bets: filter to narrow.`));
   $("#bets").replaceChildren(...(list.length ? list : [h("p", { class: "muted" }, "No bets match.")]));
 }
 
@@ -498,7 +515,7 @@ function connect() {
   stream.addEventListener("hello", () => {
     live.textContent = "live";
     live.className = "badge live";
-    act(loadFeed); // catch up with what arrived while not connected
+    quietly(loadFeed); // catch up with what arrived while not connected
   });
   stream.addEventListener("error", () => {
     live.textContent = "reconnecting…";
@@ -518,7 +535,7 @@ function connect() {
   });
   stream.addEventListener("missed", (event) => {
     notify(`The feed fell behind and skipped ${JSON.parse(event.data).missed} events; reloaded from the journal.`);
-    act(loadFeed);
+    quietly(loadFeed);
   });
 }
 
