@@ -144,6 +144,20 @@ async def test_a_wrong_token_is_refused(guarded):
     assert (await guarded.get("/__admin/players")).status == 401
 
 
+async def test_the_open_login_takes_only_a_small_body(guarded):
+    padded = b'{"token": "s3cret", "pad": "' + b"x" * dashboard.LOGIN_BODY_LIMIT + b'"}'
+    response = await guarded.post("/__admin/ui/login", data=padded)
+    assert response.status == 400 and "Set-Cookie" not in response.headers
+    assert "over 4096 bytes" in (await response.json())["error"]
+
+    async def chunked():  # no Content-Length: the limit is counted as the body arrives
+        yield padded
+
+    response = await guarded.post("/__admin/ui/login", data=chunked())
+    assert response.status == 400 and "Set-Cookie" not in response.headers
+    assert (await guarded.post("/__admin/ui/login", data=b'{"token": "s3cret"}')).status == 200
+
+
 async def test_the_login_cookie_opens_the_api_and_the_stream_until_logout(guarded):
     response = await guarded.post("/__admin/ui/login", json={"token": "s3cret"})
     assert response.status == 200

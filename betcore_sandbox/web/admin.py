@@ -1,13 +1,13 @@
 """The admin API under /__admin: JSON in and out, never signed, never hit by faults.
 
 Each handler parses the request, calls one control operation and wraps the result; the middleware turns
-AdminInputError into 400 and NotFound into 404, and guards every route but health with the admin token.
+AdminInputError into 400 and NotFound into 404, and guards every route but health (and the dashboard's page and
+login) with the admin token or the dashboard's login cookie.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import itertools
 import logging
 import traceback
@@ -20,7 +20,6 @@ from .. import __version__, control, jsontext, snapshot, views
 from .. import audit as money_audit
 from ..errors import AdminInputError, NotFound
 from ..limits import MAX_ADMIN_BODY
-from ..signing import header_bytes
 from . import dashboard, events
 from .keys import ADMIN_TOKEN, STATE
 
@@ -103,11 +102,8 @@ class BodyTimeout(Exception):
 @web.middleware
 async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.config_dict.get(ADMIN_TOKEN)
-    route = request.match_info.route.name
-    if token and route != "health" and route not in dashboard.OPEN_ROUTES and request.match_info.http_exception is None:
-        given = header_bytes(request.headers.get("Authorization", ""))
-        if not hmac.compare_digest(given, f"Bearer {token}".encode()) and not dashboard.logged_in(request):
-            return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
+    if token and _guarded(request) and not (dashboard.by_bearer(request, token) or dashboard.logged_in(request)):
+        return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
     try:
         return await handler(request)
     except AdminInputError as exc:
@@ -131,6 +127,12 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
     except Exception as exc:
         _record_failure(request, exc)
         return reply({"error": f"unexpected sandbox failure: {exc!r}"}, 500)
+
+
+def _guarded(request: web.Request) -> bool:
+    """Needs the token (or the dashboard's login): every route but health and the dashboard's page and login."""
+    route = request.match_info.route.name
+    return route != "health" and route not in dashboard.OPEN_ROUTES and request.match_info.http_exception is None
 
 
 def _query(request: web.Request, *names: str) -> dict[str, str | None]:

@@ -9,6 +9,7 @@ same-site keeps other sites' pages from making a logged-in browser call the admi
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 import time
@@ -18,6 +19,7 @@ from importlib import resources
 from aiohttp import web
 
 from .. import jsontext
+from ..signing import header_bytes
 from . import provider
 from .keys import ADMIN_TOKEN
 
@@ -28,6 +30,7 @@ __all__ = [
     "OPEN_ROUTES",
     "Logins",
     "add_routes",
+    "by_bearer",
     "logged_in",
     "root",
 ]
@@ -35,6 +38,8 @@ __all__ = [
 COOKIE = "betcore_sandbox_login"
 LOGIN_SECONDS = 12 * 3600  # a login lasts a working day
 MAX_LOGINS = 256  # kept at once; past that the oldest is forgotten
+LOGIN_BODY_LIMIT = 4096  # the login is open to anyone: its body is held to a token's size
+LOGIN_BODY_SECONDS = 10.0
 UI_PATH = "/__admin/ui/"
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -89,6 +94,12 @@ class Logins:
 LOGINS = web.AppKey("dashboard_logins", Logins)
 
 
+def by_bearer(request: web.Request, token: str) -> bool:
+    """The request carries `Authorization: Bearer <token>`."""
+    given = header_bytes(request.headers.get("Authorization", ""))
+    return hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
 def logged_in(request: web.Request) -> bool:
     """The request carries the cookie of a current login."""
     login = request.cookies.get(COOKIE)
@@ -133,8 +144,11 @@ async def login(request: web.Request) -> web.Response:
     token = request.config_dict.get(ADMIN_TOKEN)
     if not token:
         return web.json_response({"login": "not needed: no admin token is set"})
+    raw = await _small_body(request)
+    if raw is None:
+        return web.json_response({"error": f"the body is over {LOGIN_BODY_LIMIT} bytes or too slow"}, status=400)
     try:
-        given = jsontext.decode(await request.read() or b"{}")
+        given = jsontext.decode(raw or b"{}")
     except jsontext.JsonError as exc:
         return web.json_response({"error": f"body {exc}"}, status=400)
     offered = given.get("token") if isinstance(given, dict) else None
@@ -171,6 +185,20 @@ def _features(admin: web.Application) -> list[str]:
     """The optional admin endpoints this sandbox has (`report`, `scenarios`), so the page shows only what works."""
     paths = {resource.canonical for resource in admin.router.resources()}
     return [name for name in OPTIONAL_FEATURES if f"/__admin/{name}" in paths]
+
+
+async def _small_body(request: web.Request) -> bytes | None:
+    """The login body, which anyone may send: at most LOGIN_BODY_LIMIT bytes within the body-read timeout."""
+    if (request.content_length or 0) > LOGIN_BODY_LIMIT:
+        return None
+    body = b""
+    try:
+        async with asyncio.timeout(LOGIN_BODY_SECONDS):
+            while len(body) <= LOGIN_BODY_LIMIT and (chunk := await request.content.read(LOGIN_BODY_LIMIT + 1)):
+                body += chunk
+    except TimeoutError:
+        return None
+    return body if len(body) <= LOGIN_BODY_LIMIT else None
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -222,7 +222,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     if len(hub.subscribers) >= MAX_CLIENTS:
         return web.json_response({"error": f"too many event streams open (at most {MAX_CLIENTS})"}, status=503)
     # A stream a browser opened with its login ends with that login (at the next event or heartbeat).
-    by_login = ADMIN_TOKEN in request.config_dict and "Authorization" not in request.headers
+    token = request.config_dict.get(ADMIN_TOKEN)
+    by_login = token is not None and not dashboard.by_bearer(request, token)
     subscriber = hub.subscribe()
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
