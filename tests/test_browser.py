@@ -225,9 +225,12 @@ def test_a_fault_added_from_the_form_fails_the_next_call_and_its_counter_moves(p
     page.wait_text("#faults tbody", "No fault rules.")
     assert page.sandbox.faults() == []
     page.find("#fault-times").clear()  # empty: until removed
+    Select(page.find("#fault-kind")).select_by_visible_text("delay")
+    page.find("#fault-delay").send_keys("5")
     page.find("#fault-form button[type=submit]").click()
     page.wait_text("#faults tbody tr[data-id='fault-2'] .remaining", "∞")
-    assert page.sandbox.faults()[0].times is None
+    [rule] = page.sandbox.faults()
+    assert (rule.kind, rule.times, rule["delayMs"], rule["status"]) == ("delay", None, 5, 500)  # 503 was for http_error
     page.find("#faults-clear").click()
     page.wait_text("#faults tbody", "No fault rules.")
     assert page.sandbox.faults() == []

@@ -445,6 +445,10 @@ function wireFaults() {
     act(async () => {
       const rule = fields(event.target);
       if (!("times" in rule)) rule.times = null; // empty: until removed
+      // A field left filled in for another kind is not sent: it would not apply to this one.
+      if (rule.kind !== "http_error") delete rule.status;
+      if (rule.kind !== "response_code") delete rule.responseCode;
+      if (rule.kind !== "delay" && rule.kind !== "timeout") delete rule.delayMs;
       await api("POST", "/faults", rule);
       await loadFaults();
     });
