@@ -286,7 +286,9 @@ def test_nobody_listening_costs_no_events(state):
     state.journal.record(entry(2))
     assert len(watcher) == 0
     hub.close()
+    hub.close()  # a second close (a second shutdown signal) changes nothing
     state.journal.record(entry(3))  # the closed hub no longer listens
+    assert hub.subscribe().closed  # a stream opened during the shutdown ends at once
 
 
 async def test_the_number_of_streams_is_bounded(http, monkeypatch):

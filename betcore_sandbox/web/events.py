@@ -72,6 +72,8 @@ class Subscriber:
         self._wakeup.set()
 
     def close(self) -> None:
+        if self.closed:
+            return
         self.closed = True
         self._wakeup.set()
 
@@ -130,6 +132,8 @@ class Hub:
             subscriber.put(message)
 
     def close(self) -> None:
+        if self.closed:
+            return
         self.closed = True
         self._stop_listening()
         for subscriber in self.subscribers:
@@ -253,5 +257,5 @@ async def announce_changes(request: web.Request, handler: Any) -> web.StreamResp
     changed = request.method not in ("GET", "HEAD", "OPTIONS") and response.status < 400
     # Logging in or out changes no state (and needs no token: it must not make every open page reload).
     if changed and request.match_info.route.name not in dashboard.OPEN_ROUTES and HUB in request.config_dict:
-        request.config_dict[HUB].publish("changed", {"method": request.method, "path": request.path})
+        request.config_dict[HUB].publish("changed", {"method": request.method, "path": printable(request.path)})
     return response
