@@ -227,6 +227,7 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
                 "url": url,
                 "providerApi": f"{url}/v1",
                 "adminApi": f"{url}/__admin",
+                "dashboard": f"{url}/__admin/ui/",
                 "version": __version__,
                 "fixtures": fixture.source,
                 "counterparties": counterparties,
@@ -238,6 +239,7 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
         f"betcore-sandbox {__version__} listening on {url}",
         f"  provider API  {url}/v1  (also {url}/betongames-mediator-service/api/v1)",
         f"  admin API     {url}/__admin",
+        f"  dashboard     {url}/__admin/ui/  (open it in a browser)",
         f"  fixtures      {fixture.source}",
     ]
     lines += [f"  counterparty  {c['id']}  secret {c['secret']}  ({c['name']})" for c in counterparties]

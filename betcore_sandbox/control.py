@@ -226,6 +226,14 @@ def _limit(limit: Any) -> int | None:
     return number
 
 
+def request(state: SandboxState, entry_id: str) -> dict[str, Any]:
+    """One journal entry by its id, while the journal still keeps it."""
+    found = state.journal.get(int(entry_id)) if entry_id.isdigit() and len(entry_id) < 20 else None
+    if found is None:
+        raise NotFound(f"no journal entry {entry_id!r} (it may have been pushed out: see journalLimit)")
+    return views.request(found)
+
+
 def clear_requests(state: SandboxState) -> None:
     state.journal.clear()
 

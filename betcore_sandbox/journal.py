@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +106,15 @@ class Journal:
         self.limit = limit
         self.max_bytes = max_bytes
         self.bytes = 0
+        self._listeners: list[Callable[[JournalEntry | None], None]] = []
+
+    def listen(self, listener: Callable[[JournalEntry | None], None]) -> Callable[[], None]:
+        """Call `listener` with each entry as it is recorded, and with None when the journal is cleared.
+
+        It runs inside `record`, on the sandbox's loop, so it must be quick and must not raise. Returns the function
+        that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def resize(self, limit: int, max_bytes: int | None = None) -> None:
         self.limit = limit
@@ -121,6 +130,8 @@ class Journal:
         self._entries.append(entry)
         self.bytes += entry.size
         self._evict()
+        for listener in self._listeners:
+            listener(entry)
 
     def completed(self, entry: JournalEntry) -> None:
         """An outgoing entry got its answer (or its failure): count what it holds now."""
@@ -146,6 +157,8 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
         self.bytes = 0
+        for listener in self._listeners:
+            listener(None)
 
     def reset(self) -> None:
         self.clear()
@@ -156,6 +169,13 @@ class Journal:
 
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(tuple(self._entries))
+
+    def get(self, entry_id: int) -> JournalEntry | None:
+        """The entry with this id, if it is still kept (newest first: a dashboard asks about recent ones)."""
+        for e in reversed(self._entries):
+            if e.id <= entry_id:
+                return e if e.id == entry_id else None
+        return None
 
     def find(
         self,

@@ -1,13 +1,13 @@
 """The admin API under /__admin: JSON in and out, never signed, never hit by faults.
 
 Each handler parses the request, calls one control operation and wraps the result; the middleware turns
-AdminInputError into 400 and NotFound into 404, and guards every route but health with the admin token.
+AdminInputError into 400 and NotFound into 404, and guards every route but health (and the dashboard's page and
+login) with the admin token or the dashboard's login cookie.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import itertools
 import logging
 import traceback
@@ -20,7 +20,7 @@ from .. import __version__, control, jsontext, launches, snapshot, views
 from .. import audit as money_audit
 from ..errors import AdminInputError, NotFound
 from ..limits import MAX_ADMIN_BODY
-from ..signing import header_bytes
+from . import dashboard, events
 from .keys import ADMIN_TOKEN, STATE
 from .outgoing import send
 
@@ -103,10 +103,8 @@ class BodyTimeout(Exception):
 @web.middleware
 async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.config_dict.get(ADMIN_TOKEN)
-    if token and request.match_info.route.name != "health" and request.match_info.http_exception is None:
-        given = header_bytes(request.headers.get("Authorization", ""))
-        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
-            return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
+    if token and _guarded(request) and not (dashboard.by_bearer(request, token) or dashboard.logged_in(request)):
+        return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
     try:
         return await handler(request)
     except AdminInputError as exc:
@@ -130,6 +128,12 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
     except Exception as exc:
         _record_failure(request, exc)
         return reply({"error": f"unexpected sandbox failure: {exc!r}"}, 500)
+
+
+def _guarded(request: web.Request) -> bool:
+    """Needs the token (or the dashboard's login): every route but health and the dashboard's page and login."""
+    route = request.match_info.route.name
+    return route != "health" and route not in dashboard.OPEN_ROUTES and request.match_info.http_exception is None
 
 
 def _query(request: web.Request, *names: str) -> dict[str, str | None]:
@@ -234,6 +238,10 @@ async def list_requests(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def get_request(request: web.Request) -> web.Response:
+    return reply(control.request(request.config_dict[STATE], _id(request)))
+
+
 async def clear_requests(request: web.Request) -> web.Response:
     control.clear_requests(request.config_dict[STATE])
     return no_content()
@@ -308,7 +316,7 @@ async def change_clock(request: web.Request) -> web.Response:
 
 
 def create_admin_app(admin_token: str | None = None) -> web.Application:
-    admin = web.Application(middlewares=[admin_errors])
+    admin = web.Application(middlewares=[admin_errors, events.announce_changes])
     if admin_token:
         admin[ADMIN_TOKEN] = admin_token
     r = admin.router
@@ -329,6 +337,7 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_get("/bets/{id}", get_bet)
     r.add_get("/transactions", list_transactions)
     r.add_get("/requests", list_requests)
+    r.add_get("/requests/{id}", get_request)
     r.add_delete("/requests", clear_requests)
     r.add_get("/faults", list_faults)
     r.add_post("/faults", add_fault)
@@ -343,4 +352,6 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_get("/launches", list_launches)
     r.add_get("/clock", get_clock)
     r.add_post("/clock", change_clock)
+    r.add_get("/events", events.stream_events)
+    dashboard.add_routes(admin)
     return admin

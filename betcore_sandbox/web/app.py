@@ -9,7 +9,7 @@ from aiohttp import web
 from ..limits import DEFAULT_HEADER_TIMEOUT, MAX_ADMIN_BODY
 from ..logs import quiet_bad_requests
 from ..state import SandboxState
-from . import connections, heap, provider
+from . import connections, dashboard, events, heap, provider
 from .admin import create_admin_app
 from .keys import STATE
 
@@ -32,7 +32,9 @@ def create_app(
     connections.install(app, header_timeout)
     if pace_gc:
         heap.install(app, pace_gc if isinstance(pace_gc, heap.GcPacing) else heap.GcPacing())
+    events.install(app)
     provider.add_routes(app)
     app.add_subapp("/__admin", create_admin_app(admin_token))
+    app.router.add_get("/", dashboard.root)
     provider.add_fallback(app)
     return app
