@@ -52,7 +52,7 @@ def test_runtime_settings_from_the_environment():
         "journalLimit": 50,
         "duplicateResponse": {"pay-in": "replay"},  # as given: merged over the fixture's when the state is made
     }
-    with pytest.raises(ConfigError, match="BETCORE_SANDBOX_AMOUNT_NOTATION: must be one of plain, any"):
+    with pytest.raises(ConfigError, match="BETCORE_SANDBOX_AMOUNT_NOTATION: must be one of any, plain"):
         settings_from_env({"BETCORE_SANDBOX_AMOUNT_NOTATION": "sci"})
 
 
