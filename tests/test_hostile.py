@@ -346,6 +346,8 @@ REFUSED: dict[str, Refused] = {
     "duplicate-betAmount": Refused(b'{"betId":"h-1","betAmount":"1.00","betAmount":"2.00"}'),
     "duplicate-betId": Refused(b'{"betId":"h-1","betId":"h-2","betAmount":"1.00"}'),
     "duplicate-identical-keys": Refused(b'{"betId":"h-1","betAmount":"1.00","betAmount":"1.00"}'),
+    "duplicate-after-spaced-colon": Refused(b'{"betId":"h-1","betAmount":"1.00","betAmount" : "2.00"}'),
+    "duplicate-in-unknown-object": Refused(b'{"betId":"h-1","betAmount":"1.00","meta":{"a":1,"a":2}}'),
     "betId-129-chars": Refused(j({"betId": "x" * 129, "betAmount": "1.00"})),
     "betId-60000-chars": Refused(j({"betId": "x" * 60_000, "betAmount": "1.00"})),
     "trailing-garbage": Refused(b'{"betId":"h-1","betAmount":"1.00"} x'),
