@@ -13,7 +13,6 @@ import copy
 import hashlib
 import hmac
 import json
-import logging
 import re
 import time
 import uuid
@@ -27,7 +26,7 @@ import pytest
 from betcore_sandbox.signing import signed_headers
 from betcore_sandbox.web.app import create_app
 
-from .conftest import CP, REPO, SECRET, Admin, Provider
+from .conftest import CP, REPO, SECRET, Admin, Provider, assert_no_failure
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -91,12 +90,6 @@ async def assert_unharmed(admin: Admin, caplog, before: dict[str, Any] | None) -
     if before is not None:
         assert await observe(admin) == before
     assert_no_failure(caplog)
-
-
-def assert_no_failure(caplog) -> None:
-    """No unexpected failure inside the sandbox: each one is logged as an error on the logger betcore_sandbox."""
-    failures = [r for r in caplog.records if r.name == "betcore_sandbox" and r.levelno >= logging.ERROR]
-    assert not failures, failures[-1].getMessage() + "\n" + (failures[-1].exc_text or "")[-2000:]
 
 
 def j(data: Any) -> bytes:
