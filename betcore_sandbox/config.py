@@ -103,7 +103,7 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         try:
             runtime_settings.validate({name: value})
         except runtime_settings.SettingError as exc:
-            raise ConfigError(f"{setting_env_name(name)}: {exc.problem}") from None
+            raise ConfigError(f"{setting_env_name(name)}: {exc.message}") from None
         found[name] = value  # as given: a partial duplicateResponse object is merged over the fixture's
     return found
 

@@ -1,5 +1,5 @@
 """Every JSON input of the admin side as a typed structure: fixture files and state exports (one format), fault
-rules (one type per kind), settings and the admin request bodies.
+rules (one type per kind), runtime settings and the admin request bodies.
 
 `read()` turns decoded JSON into one of them, or raises InputError naming the JSON path and the problem in words.
 Money arrives as a JSON number or a decimal string and becomes an exact Decimal; rules that span fields or
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from .limits import MAX_BALANCE_DIGITS, MAX_CLOCK_MS, MAX_URL_LENGTH
+from .limits import MAX_BALANCE_DIGITS, MAX_CLOCK_MS, MAX_FIELD_NAME, MAX_READ_TIMEOUT_MS, MAX_URL_LENGTH
 from .money import json_type, parse_amount
 from .text import shown
 
@@ -150,6 +150,11 @@ def schema_hook(kind: type) -> dict[str, Any]:
     if kind is WebUrl:
         return {"type": "string", "format": "uri", "pattern": "^https?://"}
     raise NotImplementedError(kind)
+
+
+def json_schema(kind: Any) -> dict[str, Any]:
+    """The JSON Schema of an input type, value types included."""
+    return msgspec.json.schema(kind, schema_hook=schema_hook)
 
 
 # -- fixture files and state exports (one format) --------------------------------------------------------------
@@ -383,6 +388,57 @@ FaultIn = (
 )
 
 
+# -- runtime settings ----------------------------------------------------------------------------------------------
+
+DuplicateMode = Literal["code", "replay"]
+Strictness = Literal["reject", "accept"]  # the strict choice first
+Repeat = Literal["conflict", "additional"]
+
+
+ToleranceMs = Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 3600 * 1000)]
+JournalLimit = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+JournalBytes = Annotated[int, msgspec.Meta(ge=1024 * 1024, le=4 * 1024**3)]  # at least a few whole 64 KiB requests
+ReadTimeoutMs = Annotated[int, msgspec.Meta(ge=1, le=MAX_READ_TIMEOUT_MS)]
+# A JSON field name of the provider's Games or Launch: printable, no control characters.
+FieldName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_FIELD_NAME, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+
+
+class DuplicateModes(Struct, kw_only=True):
+    """duplicateResponse per endpoint; an endpoint left out keeps the mode it has."""
+
+    pay_in: DuplicateMode | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="pay-in")
+    pay_in_out: DuplicateMode | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="pay-in-out")
+    pay_out: DuplicateMode | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="pay-out")
+    refund: DuplicateMode | msgspec.UnsetType = msgspec.UNSET
+
+
+class SettingsPatch(Struct, kw_only=True):
+    """A change to the runtime settings: every field optional, unknown names refused. What the admin API's PATCH,
+    a fixture's `settings`, the plugin marker and the environment give (snake_case names are made camelCase by
+    settings.validate before this type reads them)."""
+
+    timestamp_tolerance_ms: ToleranceMs | msgspec.UnsetType = msgspec.UNSET
+    reject_replayed_request_ids: bool | msgspec.UnsetType = msgspec.UNSET
+    # One mode for every endpoint, or an object per endpoint.
+    duplicate_response: DuplicateMode | DuplicateModes | msgspec.UnsetType = msgspec.UNSET
+    # true and false: the first release's switch (true showed the diagnostics, as "hints" does).
+    explain_signatures: Literal["hints", "full", "off"] | bool | msgspec.UnsetType = msgspec.UNSET
+    journal_limit: JournalLimit | msgspec.UnsetType = msgspec.UNSET
+    journal_max_bytes: JournalBytes | msgspec.UnsetType = msgspec.UNSET
+    body_read_timeout_ms: ReadTimeoutMs | msgspec.UnsetType = msgspec.UNSET
+    amount_notation: Literal["plain", "any"] | msgspec.UnsetType = msgspec.UNSET
+    zero_stake: Strictness | msgspec.UnsetType = msgspec.UNSET
+    pay_out_without_bet: Strictness | msgspec.UnsetType = msgspec.UNSET
+    pay_out_after_pay_in_out: Repeat | msgspec.UnsetType = msgspec.UNSET
+    additional_pay_outs: Repeat | msgspec.UnsetType = msgspec.UNSET
+    # Games and Launch: how long a call to the provider may take, the spellings the public docs do not show, and
+    # the balance of the player a demo launch creates.
+    partner_timeout_ms: ReadTimeoutMs | msgspec.UnsetType = msgspec.UNSET
+    player_id_field: FieldName | msgspec.UnsetType = msgspec.UNSET
+    game_name_field: FieldName | msgspec.UnsetType = msgspec.UNSET
+    demo_balance: Money | msgspec.UnsetType = msgspec.UNSET
+
+
 # -- reading -----------------------------------------------------------------------------------------------------------
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at (?:`key` in )?`(?P<path>[^`]*)`)?$", re.S)
@@ -400,6 +456,7 @@ _NAMES = {
     "SignedMoney": "an amount",
     "Instant": "an ISO 8601 timestamp",
     "WebUrl": "an absolute http(s) URL",
+    "NumberOutOfRange": "a number out of range",
 }
 
 
@@ -425,8 +482,10 @@ def _describe(text: str, kind: Any) -> tuple[str, str]:
         known = _field_names(kind, path)
         return f"{path}.{found[1]}", f"unknown field (known: {', '.join(known)})" if known else "unknown field"
     if found := re.fullmatch(r"Expected `([\w |]+)`, got `(\w+)`", message):
-        wanted = " or ".join(_NAMES.get(name, name) for name in found[1].split(" | "))
+        wanted = _wanted(kind, path) or " or ".join(_NAMES.get(name, name) for name in found[1].split(" | "))
         return path, f"must be {wanted}, not {_NAMES.get(found[2], found[2])}"
+    if bounds := _int_bounds(kind, path):
+        return path, f"must be an integer from {bounds[0]} to {bounds[1]}"
     if found := re.fullmatch(r"Expected `\w+` >= (-?\d+)", message):
         return path, f"must be at least {found[1]}"
     if found := re.fullmatch(r"Expected `\w+` <= (-?\d+)", message):
@@ -474,14 +533,47 @@ def _choices(kind: Any, path: str) -> list[str]:
     info = _resolve(kind, path)
     if isinstance(info, msgspec.inspect.LiteralType):
         return [str(v) for v in info.values]
+    if literals := _literals(info):  # a choice of words, or something else (true or false, an object)
+        return [str(v) for literal in literals for v in literal.values]
     parent = _resolve(kind, path.rsplit(".", 1)[0]) if "." in path else _unwrap(msgspec.inspect.type_info(kind))
     if isinstance(parent, msgspec.inspect.UnionType):  # a tagged union: the tags
         return [str(t.tag) for t in parent.types if isinstance(t, msgspec.inspect.StructType) and t.tag is not None]
     return []
 
 
+def _literals(info: msgspec.inspect.Type | None) -> list[msgspec.inspect.LiteralType]:
+    members = info.types if isinstance(info, msgspec.inspect.UnionType) else ()
+    return [t for t in members if isinstance(t, msgspec.inspect.LiteralType)]
+
+
+def _wanted(kind: Any, path: str) -> str:
+    """What a union with a choice of words accepts, in words ("one of code, replay, or an object"); "" if the
+    type at the path is no such union."""
+    info = _resolve(kind, path)
+    if not _literals(info):
+        return ""
+    assert isinstance(info, msgspec.inspect.UnionType)
+    words = [str(v) for literal in _literals(info) for v in literal.values]
+    others = [
+        "true or false" if isinstance(t, msgspec.inspect.BoolType) else "an object"
+        for t in info.types
+        if isinstance(t, (msgspec.inspect.BoolType, msgspec.inspect.StructType, msgspec.inspect.DictType))
+    ]
+    return f"one of {', '.join(words)}" + "".join(f", or {other}" for other in others)
+
+
+def _int_bounds(kind: Any, path: str) -> tuple[int, int] | None:
+    """(minimum, maximum) of a bounded integer at the path, when both are numbers a person would write."""
+    info = _resolve(kind, path)
+    if isinstance(info, msgspec.inspect.IntType) and info.ge is not None and info.le is not None and info.le < 2**53:
+        return info.ge, info.le
+    return None
+
+
 def _field_names(kind: Any, path: str) -> list[str]:
     info = _resolve(kind, path)
+    if isinstance(info, msgspec.inspect.UnionType):  # a word or an object: the object's fields
+        info = next((t for t in info.types if isinstance(t, msgspec.inspect.StructType)), None)
     if isinstance(info, msgspec.inspect.StructType):
         return [f.encode_name for f in info.fields]
     return []

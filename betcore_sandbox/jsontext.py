@@ -35,10 +35,10 @@ def decode(raw: bytes) -> Any:
 def refuse_duplicate_keys(raw: bytes, data: dict[str, Any]) -> None:
     """JsonError naming a key that appears twice in one object: which of two amounts was meant is anyone's guess.
 
-    A flat object has exactly one '":' (a key's closing quote, then its colon) per key; only when that count
-    is off (spaces before a colon, a nested value, such a pair inside a string, or a duplicate) is the body parsed
-    again to find out."""
-    if raw.count(b'":') == len(data) and not any(isinstance(v, (dict, list)) for v in data.values()):
+    Every key is followed by a colon, so when the bytes hold no more colons than the object has keys there is no
+    other key anywhere (none given twice, none nested); only otherwise (a colon inside a string, a nested object,
+    or a duplicate) is the body parsed again to find out."""
+    if raw.count(b":") == len(data):
         return
     try:
         json.loads(raw, object_pairs_hook=_unique_pairs)

@@ -27,3 +27,5 @@ UNTRUSTED_HEADER_BYTES = 256  # ... of each of its header names and values
 UNTRUSTED_HEADERS = 32  # ... of its headers
 
 MAX_CLOCK_MS = 221_845_392_000_000  # 9000-01-01T00:00:00Z: the latest sandbox time; a 10-year TTL still fits
+MAX_READ_TIMEOUT_MS = 600_000  # of bodyReadTimeoutMs and partnerTimeoutMs
+MAX_FIELD_NAME = 64  # of a setting naming a JSON field of the provider's Games or Launch

@@ -20,7 +20,7 @@ from aiohttp import web
 from . import control, launches
 from .fixtures import Fixture, load_fixture, parse_fixture
 from .inputs import InputError, parse_instant
-from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS
+from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS, MAX_READ_TIMEOUT_MS
 from .records import (
     AuditReport,
     BetRecord,
@@ -33,7 +33,7 @@ from .records import (
     SessionInfo,
     Transaction,
 )
-from .settings import MAX_READ_TIMEOUT_MS, Settings
+from .settings import Settings
 from .signing import signed_headers
 from .state import SandboxState
 from .web.app import create_app

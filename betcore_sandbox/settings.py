@@ -10,36 +10,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .money import AmountError, parse_amount
+import msgspec
+
+from .inputs import DuplicateModes, InputError, SettingsPatch, read
 
 BET_ENDPOINTS = ("pay-in", "pay-in-out", "pay-out", "refund")
-DUPLICATE_RESPONSES = ("code", "replay")
 DEFAULT_DUPLICATE_RESPONSE = {"pay-in": "code", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"}
-EXPLAIN_MODES = ("hints", "full", "off")
-MAX_JOURNAL_LIMIT = 1_000_000
-MAX_TOLERANCE_MS = 7 * 24 * 3600 * 1000
-MAX_JOURNAL_BYTES = 4 * 1024**3
-MAX_READ_TIMEOUT_MS = 600_000
-
-# setting -> its allowed values, the lenient ones after the strict one.
-CHOICES: dict[str, tuple[str, ...]] = {
-    "amountNotation": ("plain", "any"),
-    "zeroStake": ("reject", "accept"),
-    "payOutWithoutBet": ("reject", "accept"),
-    "payOutAfterPayInOut": ("conflict", "additional"),
-    "additionalPayOuts": ("conflict", "additional"),
-}
-# (minimum, maximum) of each integer setting.
-RANGES: dict[str, tuple[int, int]] = {
-    "timestampToleranceMs": (0, MAX_TOLERANCE_MS),
-    "journalLimit": (1, MAX_JOURNAL_LIMIT),
-    "journalMaxBytes": (1024 * 1024, MAX_JOURNAL_BYTES),  # at least room for a few whole 64 KiB requests
-    "bodyReadTimeoutMs": (1, MAX_READ_TIMEOUT_MS),
-    "partnerTimeoutMs": (1, MAX_READ_TIMEOUT_MS),
-}
-# Settings naming a JSON field of the provider's Games and Launch (spellings the public docs do not show).
-FIELD_NAME_SETTINGS = ("playerIdField", "gameNameField")
-MAX_FIELD_NAME = 64
 
 
 @dataclass(slots=True)
@@ -105,11 +81,13 @@ NAMES = tuple(f.name for f in fields(Settings))
 _SNAKE = {"".join(("_" + c.lower()) if c.isupper() else c for c in name): name for name in NAMES}
 
 
-class SettingError(ValueError):
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
-        self.name = name
-        self.problem = problem
+# (attribute of SettingsPatch, setting name) for every setting.
+_PATCH_FIELDS = tuple((f.name, f.encode_name) for f in msgspec.structs.fields(SettingsPatch))
+_ENDPOINT_FIELDS = tuple((f.name, f.encode_name) for f in msgspec.structs.fields(DuplicateModes))
+
+
+class SettingError(InputError):
+    """A setting that does not fit: `path` names it as given ($.settings.journal_limit), `message` says why."""
 
 
 def canonical_name(name: str) -> str:
@@ -118,70 +96,62 @@ def canonical_name(name: str) -> str:
 
 
 def validate(
-    changes: Mapping[str, Any], where: str = "", *, base: Mapping[str, str] = DEFAULT_DUPLICATE_RESPONSE
+    changes: Mapping[str, Any], where: str = "$", *, base: Mapping[str, str] = DEFAULT_DUPLICATE_RESPONSE
 ) -> dict[str, Any]:
-    """Checked copies of the given settings; SettingError names the first bad one. `base`: what a
-    duplicateResponse object that names only some endpoints keeps for the others."""
+    """Checked copies of the given settings, by camelCase name; SettingError names the first bad one.
+
+    changes: setting name (camelCase or snake_case) -> value, as JSON has it. where: the JSON path of `changes`
+    in its document, for the error. base: what a duplicateResponse object that names only some endpoints keeps for
+    the others."""
     if not isinstance(changes, Mapping):
-        raise SettingError(where or "settings", "must be an object")
-    checked: dict[str, Any] = {}
+        raise SettingError(where, "must be an object")
+    named: dict[str, Any] = {}
+    given_as: dict[str, str] = {}  # camelCase name -> the name as given, for errors
     for given, value in changes.items():
-        name = canonical_name(given) if isinstance(given, str) else given
-        label = f"{where}.{given}" if where else str(given)
-        if name not in NAMES:
-            raise SettingError(label, f"unknown setting (known: {', '.join(NAMES)})")
-        if name in checked:
-            raise SettingError(label, f"{name} is given twice (camelCase and snake_case)")
-        checked[name] = (
-            _duplicate_response(value, label, base) if name == "duplicateResponse" else _check(name, value, label)
-        )
+        if not isinstance(given, str):
+            raise SettingError(where, f"a setting's name must be a string, not {given!r}")
+        name = canonical_name(given)
+        if name in named:
+            raise SettingError(f"{where}.{given}", f"{name} is given twice (camelCase and snake_case)")
+        named[name] = value
+        given_as[name] = given
+    try:
+        patch: SettingsPatch = read(named, SettingsPatch, path=where)
+    except InputError as exc:
+        raise _in_given_words(exc, where, given_as) from None
+    checked: dict[str, Any] = {}
+    for attribute, name in _PATCH_FIELDS:
+        value = getattr(patch, attribute)
+        if value is msgspec.UNSET:
+            continue
+        if name == "explainSignatures" and isinstance(value, bool):
+            value = "hints" if value else "off"
+        elif name == "duplicateResponse":
+            value = _duplicate_modes(value, base)
+        elif name == "demoBalance":
+            value = format(value, "f")
+        checked[name] = value
     return checked
 
 
-def _check(name: str, value: Any, label: str) -> Any:
-    if name in RANGES:
-        low, high = RANGES[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise SettingError(label, f"must be an integer from {low} to {high}")
-        return value
-    if name == "rejectReplayedRequestIds":
-        if not isinstance(value, bool):
-            raise SettingError(label, "must be true or false")
-        return value
-    if name in FIELD_NAME_SETTINGS:
-        if not isinstance(value, str) or not value or len(value) > MAX_FIELD_NAME or not value.isprintable():
-            raise SettingError(label, f"must be a JSON field name of 1 to {MAX_FIELD_NAME} printable characters")
-        return value
-    if name == "demoBalance":
-        try:
-            return format(parse_amount(value), "f")
-        except AmountError as exc:
-            raise SettingError(label, f"must be an amount: {exc}") from None
-    if name == "explainSignatures":
-        if isinstance(value, bool):  # the first release's switch: true showed the diagnostics
-            return "hints" if value else "off"
-        if value not in EXPLAIN_MODES:
-            raise SettingError(label, f"must be one of {', '.join(EXPLAIN_MODES)}")
-        return value
-    choices = CHOICES[name]
-    if value not in choices:
-        raise SettingError(label, f"must be one of {', '.join(choices)}")
-    return value
-
-
-def _duplicate_response(value: Any, label: str, base: Mapping[str, str]) -> dict[str, str]:
-    """One mode for every endpoint, or an object per endpoint (endpoints left out keep what `base` has)."""
+def _duplicate_modes(value: str | DuplicateModes, base: Mapping[str, str]) -> dict[str, str]:
+    """The cross-field rule: one mode for every endpoint, or an object whose endpoints merge over `base`."""
     if isinstance(value, str):
-        if value not in DUPLICATE_RESPONSES:
-            raise SettingError(label, f"must be one of {', '.join(DUPLICATE_RESPONSES)}, or an object per endpoint")
         return dict.fromkeys(BET_ENDPOINTS, value)
-    if not isinstance(value, Mapping):
-        raise SettingError(label, f"must be one of {', '.join(DUPLICATE_RESPONSES)}, or an object per endpoint")
     modes = dict(base)
-    for endpoint, mode in value.items():
-        if endpoint not in BET_ENDPOINTS:
-            raise SettingError(f"{label}.{endpoint}", f"unknown endpoint (known: {', '.join(BET_ENDPOINTS)})")
-        if mode not in DUPLICATE_RESPONSES:
-            raise SettingError(f"{label}.{endpoint}", f"must be one of {', '.join(DUPLICATE_RESPONSES)}")
-        modes[endpoint] = mode
+    for attribute, endpoint in _ENDPOINT_FIELDS:
+        mode = getattr(value, attribute)
+        if mode is not msgspec.UNSET:
+            modes[endpoint] = mode
     return modes
+
+
+def _in_given_words(error: InputError, where: str, given_as: Mapping[str, str]) -> SettingError:
+    """The error with the setting named as the caller wrote it, and an unknown name called a setting."""
+    path, message = error.path, error.message
+    name, _, rest = path[len(where) + 1 :].partition(".")
+    if name in given_as and path.startswith(where + "."):
+        path = f"{where}.{given_as[name]}" + (f".{rest}" if rest else "")
+    if message.startswith("unknown field"):
+        message = message.replace("unknown field", "unknown endpoint" if rest else "unknown setting", 1)
+    return SettingError(path, message)

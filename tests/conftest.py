@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -148,3 +149,9 @@ class Admin:
 @pytest.fixture
 def admin(http) -> Admin:
     return Admin(http)
+
+
+def assert_no_failure(caplog) -> None:
+    """No unexpected failure inside the sandbox: each one is logged as an error on the logger betcore_sandbox."""
+    failures = [r for r in caplog.records if r.name == "betcore_sandbox" and r.levelno >= logging.ERROR]
+    assert not failures, failures[-1].getMessage() + "\n" + (failures[-1].exc_text or "")[-2000:]

@@ -166,15 +166,13 @@ async def test_settings(admin, provider):
     assert (await provider.pay_in("session-eur", "d", "1.00"))["_responseCode"] == 1
 
 
-async def test_reset_goes_back_to_the_fixture_in_place(admin, provider, state):
-    wallet = state.wallet
+async def test_reset_goes_back_to_the_fixture(admin, provider):
     await provider.pay_in("session-eur", "b", "1.00")
     await admin.call("POST", "/players", {"id": "extra", "currency": "EUR"})
     await admin.call("PATCH", "/settings", {"explainSignatures": "off"})
     await admin.fault(kind="http_error", endpoint="refund")
     status, _ = await admin.call("POST", "/reset")
     assert status == 200
-    assert state.wallet is wallet
     assert await admin.get("/bets") == [] and await admin.get("/transactions") == []
     assert await admin.get("/faults") == [] and await admin.get("/requests") == []
     assert (await admin.get("/settings"))["explainSignatures"] == "hints"
@@ -302,14 +300,3 @@ async def test_audit_is_clean_and_lists_open_bets(admin, provider):
     [open_bet] = report["openBets"]
     assert (open_bet["betId"], open_bet["stake"], open_bet["sessionId"]) == ("open-1", "5.00", "session-eur")
     assert open_bet["ageSeconds"] >= 0
-
-
-async def test_audit_finds_violations(admin, provider, state):
-    await provider.pay_in("session-eur", "x", "5.00")
-    # corrupted behind the wallet's back: no admin or provider call can do this
-    state.wallet.players["player-eur"].balance = 200000  # money from nowhere (minor units)
-    state.wallet.bets[(CP, "x")] = state.wallet.bets[(CP, "x")]._replace(status="settled")  # without a win
-    report = await admin.get("/audit")
-    assert not report["ok"]
-    assert any("player 'player-eur': balance 2000.00" in v for v in report["violations"])
-    assert any("bet 'x'" in v for v in report["violations"])

@@ -21,6 +21,12 @@ def test_fixture_cost_benchmark():
     assert "ratio Sandbox / bare" in out and "target ratio <= 10: met" in out
 
 
+def test_body_parse_benchmark():
+    out = _run("benchmarks.body_parse", "--number", "200", "--repeat", "1")
+    assert "| body | parse_bet_request | JSON decode only |" in out
+    assert out.count(" µs |") == 2 * 6  # six bodies, two columns each
+
+
 @pytest.mark.load
 @pytest.mark.timeout(300)
 def test_load_benchmark_quick():

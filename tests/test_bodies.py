@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from betcore_sandbox.bodies import parse_bet_request
-from betcore_sandbox.commands import PayInOut
+from betcore_sandbox.commands import PayInOut, PayOut, Refund
 from betcore_sandbox.errors import InvalidRequest
 
 
@@ -46,3 +46,64 @@ def test_win_odd_must_be_a_non_negative_number():
     with pytest.raises(InvalidRequest, match="winOdd must not be negative"):
         parse_bet_request("pay-out", b'{"betId":"b","winAmount":1,"winOdd":-1}', "s")
     assert parse_bet_request("pay-out", b'{"betId":"b","winAmount":0,"winOdd":null}', "s").command.win_odd is None
+
+
+@pytest.mark.parametrize(
+    "body, unknown",
+    [
+        (b'{"betId":"b","betAmount":"1"}', ()),
+        (b'{"betId":"b:1","betAmount":"1","gameRoundId":"r:\\":2"}', ()),  # colons inside strings
+        (b'{"betId" : "b", "betAmount" :"1"}', ()),  # spaces before a colon
+        (b'{"betId":"b","betAmount":"1","extra":{"a":1,"b":[{"c":2}]}}', ("extra",)),
+        (b'{"betId":"b","extra" :1,"betAmount":"1"}', ("extra",)),  # as many colons as keys, one unknown
+        (b'{"betId":"b","betAmount":"1","winAmount":"2","x":null,"y":"z"}', ("winAmount", "x", "y")),
+    ],
+)
+def test_unknown_fields_are_found_however_the_body_is_written(body, unknown):
+    req = parse_bet_request("pay-in", body, "s")
+    assert req.unknown_fields == unknown and req.bet_id.startswith("b") and req.command.amount == Decimal(1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"betId":"b","betAmount":"1","betAmount":"2"}',
+        b'{"betId":"b","betAmount":"1","betAmount" : "2"}',
+        b'{"betId":"b","betAmount":"1","extra":{"a":1,"a":2}}',
+        b'{"betId":"b","betAmount":"1","x":1,"x":1}',
+    ],
+)
+def test_a_key_given_twice_is_refused_anywhere_in_the_body(body):
+    with pytest.raises(InvalidRequest, match="twice in one object"):
+        parse_bet_request("pay-in", body, "s")
+
+
+@pytest.mark.parametrize(
+    "body, bet_id",
+    [(b'{"betId":1.50,"betAmount":1}', "1.50"), (b'{"betId":1e3,"betAmount":1}', "1000"), (b'{"betId":-7}', "-7")],
+)
+def test_a_number_id_is_its_decimal_text(body, bet_id):
+    endpoint = "refund" if b"betAmount" not in body else "pay-in"
+    assert parse_bet_request(endpoint, body, "s").bet_id == bet_id
+
+
+@pytest.mark.parametrize(
+    "endpoint, body, message",
+    [
+        ("refund", b'{"betId":null}', "^betId is required$"),
+        ("refund", b'{"betId":"b","gameRoundId":true}', "^gameRoundId must be a string, not a boolean$"),
+        ("pay-in", b'{"betId":"b","betAmount":"1","sessionId":{}}', "^sessionId must be a string, not an object$"),
+        ("pay-out", b'{"betId":"b","winAmount":"1","winOdd":"x"}', "^winOdd is not a decimal number: 'x'$"),
+        ("pay-in-out", b'{"betId":"b","betAmount":"1"}', "^winAmount is required$"),
+        ("pay-in", b'{"betId":"b","betAmount":[1]}', "^betAmount must be a number or a decimal string, not an array$"),
+    ],
+)
+def test_each_field_is_named_in_its_error(endpoint, body, message):
+    with pytest.raises(InvalidRequest, match=message):
+        parse_bet_request(endpoint, body, "s")
+
+
+def test_null_optional_fields_are_not_given():
+    req = parse_bet_request("pay-out", b'{"betId":"b","winAmount":"1","gameRoundId":null,"sessionId":null}', "s")
+    assert req.command == PayOut("b", Decimal(1), None, None) and req.unknown_fields == ()
+    assert parse_bet_request("refund", b'{"betId":"b","gameRoundId":""}', "s").command == Refund("b", "")

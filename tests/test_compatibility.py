@@ -327,7 +327,7 @@ async def test_each_setting_works_from_the_admin_api_and_the_fixture_file(aiohtt
 )
 async def test_bad_values_are_refused_naming_the_setting(admin, setting):
     status, body = await admin.call("PATCH", "/settings", {setting: "maybe"})
-    assert status == 400 and body["error"].startswith(f"{setting}: must be one of")
+    assert status == 400 and body["error"].startswith(f"$.{setting}: must be one of")
 
 
 # -- the journal keeps header names as sent ---------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def test_runtime_settings_from_the_environment():
         "journalLimit": 50,
         "duplicateResponse": {"pay-in": "replay"},  # as given: merged over the fixture's when the state is made
     }
-    with pytest.raises(ConfigError, match="BETCORE_SANDBOX_AMOUNT_NOTATION: must be one of plain, any"):
+    with pytest.raises(ConfigError, match="BETCORE_SANDBOX_AMOUNT_NOTATION: must be one of any, plain"):
         settings_from_env({"BETCORE_SANDBOX_AMOUNT_NOTATION": "sci"})
 
 
@@ -80,14 +80,11 @@ def test_environment_settings_reach_the_server_process():
 
 
 def test_an_environment_object_changes_only_the_endpoints_it_names_over_the_fixture():
-    from betcore_sandbox.fixtures import parse_fixture
-    from betcore_sandbox.state import SandboxState
+    from betcore_sandbox import Sandbox
 
-    fixture = parse_fixture(
-        {"counterparties": [{"id": "c", "secret": "s"}], "settings": {"duplicateResponse": {"refund": "code"}}}
-    )
+    fixture = {"counterparties": [{"id": "c", "secret": "s"}], "settings": {"duplicateResponse": {"refund": "code"}}}
     given = settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-out": "code"}'})
-    modes = SandboxState(fixture, given).settings.duplicateResponse
+    modes = Sandbox(fixture, **given).settings()["duplicateResponse"]
     assert modes == {"pay-in": "code", "pay-in-out": "code", "pay-out": "code", "refund": "code"}
 
 

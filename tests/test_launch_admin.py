@@ -113,10 +113,12 @@ async def test_flags_and_provider_url_survive_export_and_import(admin, http):
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        ({"playerIdField": ""}, "playerIdField: must be a JSON field name"),
-        ({"gameNameField": 5}, "gameNameField: must be a JSON field name"),
-        ({"demoBalance": "lots"}, "demoBalance: must be an amount"),
-        ({"partnerTimeoutMs": 0}, "partnerTimeoutMs: must be an integer from 1 to 600000"),
+        ({"playerIdField": ""}, "$.playerIdField: must be a non-empty string"),
+        ({"gameNameField": 5}, "$.gameNameField: must be a string, not an integer"),
+        ({"player_id_field": "player\u0001id"}, "$.player_id_field: is not in the expected form"),
+        ({"gameNameField": "x" * 65}, "$.gameNameField: must be at most 64 characters"),
+        ({"demoBalance": "lots"}, "$.demoBalance: is not a decimal number"),
+        ({"partnerTimeoutMs": 0}, "$.partnerTimeoutMs: must be an integer from 1 to 600000"),
     ],
 )
 async def test_partner_settings_are_checked(admin, change, error):

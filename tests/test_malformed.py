@@ -8,7 +8,7 @@ import pytest
 
 from betcore_sandbox.signing import signed_headers
 
-from .conftest import CP, SECRET, Admin
+from .conftest import CP, SECRET, Admin, assert_no_failure
 
 
 @dataclass
@@ -199,7 +199,7 @@ def _timestamp(case: Case) -> int:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-async def test_malformed_request(http, state, case):
+async def test_malformed_request(http, caplog, case):
     assert (await Admin(http).call("PATCH", "/settings", case.settings))[0] == 200
     before = await Admin(http).get("/players")
     path = f"/v1/sessions/{case.session}/bets/{case.endpoint}"
@@ -213,7 +213,7 @@ async def test_malformed_request(http, state, case):
     assert case.message in body["message"]
     assert await Admin(http).get("/players") == before
     assert await Admin(http).get("/transactions") == [] and await Admin(http).get("/bets") == []
-    assert state.internal_errors == []
+    assert_no_failure(caplog)
 
 
 def test_the_catalogue_is_large_enough():

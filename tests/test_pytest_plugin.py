@@ -175,18 +175,20 @@ def test_{i}(betcore_sandbox):
 BROKEN = """
 def break_it(betcore_sandbox):
     import urllib.error, urllib.request
+    from unittest import mock
 
     def boom(*args, **kwargs):
         raise RuntimeError("wallet exploded")
 
-    betcore_sandbox._state.wallet.pay_in = boom  # a bug inside the sandbox, simulated
     body = b'{"betId":"x","betAmount":"1.00"}'
     request = urllib.request.Request(betcore_sandbox.url + "/sessions/session-eur/bets/pay-in", data=body,
                                      headers=betcore_sandbox.signed_headers("POST", body))
-    try:
-        urllib.request.urlopen(request)
-    except urllib.error.HTTPError as exc:
-        assert exc.code == 500
+    # A bug inside the sandbox, simulated through the wallet's import path (no user input can cause one).
+    with mock.patch("betcore_sandbox.wallet.Wallet.pay_in", boom):
+        try:
+            urllib.request.urlopen(request)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 500
 """
 
 
