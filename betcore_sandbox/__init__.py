@@ -12,15 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = [
+    "AppliedScenario",
     "AuditReport",
     "BetRecord",
+    "ConformanceCheck",
+    "ConformanceReport",
     "FaultInfo",
+    "Finding",
     "HistoryStep",
     "JournalEntry",
     "OpenBet",
     "PlayerInfo",
     "Sandbox",
     "SandboxFactory",
+    "ScenarioInfo",
     "SessionInfo",
     "Settings",
     "Transaction",
@@ -30,13 +35,18 @@ __all__ = [
 if TYPE_CHECKING:
     from .pytest_plugin import SandboxFactory
     from .records import (
+        AppliedScenario,
         AuditReport,
         BetRecord,
+        ConformanceCheck,
+        ConformanceReport,
         FaultInfo,
+        Finding,
         HistoryStep,
         JournalEntry,
         OpenBet,
         PlayerInfo,
+        ScenarioInfo,
         SessionInfo,
         Transaction,
     )
@@ -49,13 +59,18 @@ _LAZY = {
     "Settings": "settings",
     **dict.fromkeys(
         (
+            "AppliedScenario",
             "AuditReport",
             "BetRecord",
+            "ConformanceCheck",
+            "ConformanceReport",
             "FaultInfo",
+            "Finding",
             "HistoryStep",
             "JournalEntry",
             "OpenBet",
             "PlayerInfo",
+            "ScenarioInfo",
             "SessionInfo",
             "Transaction",
         ),

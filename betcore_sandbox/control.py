@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from . import audit as money_audit
-from . import snapshot, views
+from . import report, report_formats, scenarios, snapshot, views
 from .errors import AdminInputError, NotFound
-from .inputs import InputError, PlayerCreate, PlayerPatch, SessionCreate, SessionPatch, read
+from .inputs import InputError, PlayerCreate, PlayerPatch, ScenarioOptions, SessionCreate, SessionPatch, read
 from .ledger import LedgerEntry
 from .settings import SettingError
 from .state import SandboxState
@@ -269,3 +269,46 @@ def update_settings(state: SandboxState, body: Any) -> dict[str, Any]:
         raise AdminInputError(str(exc)) from None
     state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
     return state.settings.as_dict()
+
+
+# -- scenarios and the conformance report ----------------------------------------------------------
+
+MAX_GRACE_SECONDS = 10 * 365 * 24 * 3600
+
+
+def scenario_list() -> list[dict[str, Any]]:
+    """The named scenarios: name, description, and the checks each exercises."""
+    return [s.view() for s in scenarios.SCENARIOS.values()]
+
+
+def apply_scenario(state: SandboxState, name: str, body: Any) -> dict[str, Any]:
+    """Add a named scenario's fault rules; `body` holds its options (sessionId, playerId, seed, delayMs)."""
+    scenarios.scenario(name)  # an unknown name is 404 before the body is judged
+    return state.apply_scenario(name, body_as(body, ScenarioOptions)).view()
+
+
+def conformance_report(state: SandboxState, grace_seconds: Any = None) -> dict[str, Any]:
+    """The conformance report as a JSON view; `grace_seconds` (a number or its text) spares younger open bets."""
+    return report.build(state, _grace(grace_seconds))
+
+
+def rendered_report(state: SandboxState, form: str | None = None, grace_seconds: Any = None) -> tuple[bytes, str]:
+    """The report in one of report_formats.FORMATS (default json): (bytes, content type)."""
+    form = form or "json"
+    if form not in report_formats.FORMATS:
+        raise AdminInputError(f"format: must be one of {', '.join(report_formats.FORMATS)}")
+    data = conformance_report(state, grace_seconds)
+    rendered = views.encode(data) if form == "json" else report_formats.render(data, form)
+    return rendered, report_formats.CONTENT_TYPES[form]
+
+
+def _grace(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise AdminInputError("graceSeconds: must be a number of seconds") from None
+    if isinstance(value, bool) or not 0 <= number <= MAX_GRACE_SECONDS:
+        raise AdminInputError(f"graceSeconds: must be from 0 to {MAX_GRACE_SECONDS}")
+    return number

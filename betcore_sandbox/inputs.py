@@ -205,6 +205,7 @@ class FixtureIn(Struct):
     ledger: list[LedgerEntryIn] = []
     tombstones: list[TombstoneIn] = []
     last_transaction_id: Count = 0
+    scenarios: list[FixtureScenario] = []  # applied at start-up and on every reset
 
 
 # -- admin request bodies ---------------------------------------------------------------------------------------------
@@ -310,6 +311,21 @@ FaultIn = (
     | EmptyResponseFault
     | MalformedBodyFault
 )
+
+
+class ScenarioOptions(Struct, kw_only=True):
+    """How to apply a named scenario: which requests its faults hit, the chaos seed, how long a timeout holds."""
+
+    session_id: Id | None = None
+    player_id: Id | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
+    delay_ms: Annotated[int, msgspec.Meta(ge=0, le=3_600_000)] | None = None
+
+
+class FixtureScenario(ScenarioOptions, kw_only=True):
+    """A scenario a fixture applies: its name and options."""
+
+    name: Id
 
 
 # -- reading -----------------------------------------------------------------------------------------------------------

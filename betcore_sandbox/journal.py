@@ -99,6 +99,7 @@ class Journal:
         self.limit = limit
         self.max_bytes = max_bytes
         self.bytes = 0
+        self.dropped = 0  # entries pushed out by the limits since the last clear: evidence the report lacks
 
     def resize(self, limit: int, max_bytes: int | None = None) -> None:
         self.limit = limit
@@ -119,10 +120,12 @@ class Journal:
         entries = self._entries
         while entries and (len(entries) > self.limit or self.bytes > self.max_bytes):
             self.bytes -= entries.popleft().size
+            self.dropped += 1
 
     def clear(self) -> None:
         self._entries.clear()
         self.bytes = 0
+        self.dropped = 0  # a cleared journal starts a new record: what went before is not missing evidence
 
     def reset(self) -> None:
         self.clear()

@@ -10,9 +10,11 @@ from .audit import load_checked
 from .codes import ResponseCodes
 from .faults import FaultBook
 from .fixtures import Fixture
+from .inputs import ScenarioOptions
 from .journal import Journal
 from .logs import RequestLog
 from .request_ids import SeenRequestIds
+from .scenarios import AppliedScenario, prepare
 from .settings import DEFAULT_DUPLICATE_RESPONSE, Settings, validate
 from .wallet import Wallet
 
@@ -40,6 +42,7 @@ class SandboxState:
         self.faults = FaultBook()
         self.internal_errors: list[str] = []  # the newest MAX_INTERNAL_ERRORS; every one is also logged
         self.request_log = RequestLog()  # one per sandbox: what it logs of each provider request
+        self.scenarios: list[AppliedScenario] = []  # applied since the last reset, for the conformance report
         load_checked(self.wallet, fixture)  # an export with a ledger that does not add up stops here
         self.reset()
 
@@ -57,3 +60,14 @@ class SandboxState:
         self.journal.resize(self.settings.journalLimit, self.settings.journalMaxBytes)
         self.faults.reset()
         self.internal_errors.clear()
+        self.scenarios.clear()
+        for given in self.fixture.scenarios:
+            self.apply_scenario(given.name, given)
+
+    def apply_scenario(self, name: str, options: ScenarioOptions) -> AppliedScenario:
+        """Add the named scenario's fault rules (NotFound for an unknown name) and remember it for the report."""
+        found, options, rules = prepare(name, options)
+        fault_ids = [self.faults.add(rule).id for rule in rules]
+        applied = AppliedScenario(found, options, tuple(fault_ids), time.time())
+        self.scenarios.append(applied)
+        return applied

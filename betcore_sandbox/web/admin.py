@@ -277,6 +277,22 @@ async def patch_settings(request: web.Request) -> web.Response:
     return reply(control.update_settings(request.config_dict[STATE], await body(request)))
 
 
+async def list_scenarios(request: web.Request) -> web.Response:
+    return reply(control.scenario_list())
+
+
+async def apply_scenario(request: web.Request) -> web.Response:
+    return reply(
+        control.apply_scenario(request.config_dict[STATE], request.match_info["name"], await body(request)), 201
+    )
+
+
+async def conformance_report(request: web.Request) -> web.Response:
+    q = _query(request, "format", "graceSeconds")
+    rendered, content_type = control.rendered_report(request.config_dict[STATE], q["format"], q["graceSeconds"])
+    return web.Response(body=rendered, content_type=content_type, charset="utf-8")
+
+
 def create_admin_app(admin_token: str | None = None) -> web.Application:
     admin = web.Application(middlewares=[admin_errors])
     if admin_token:
@@ -308,4 +324,7 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_get("/audit", audit)
     r.add_get("/settings", get_settings)
     r.add_patch("/settings", patch_settings)
+    r.add_get("/scenarios", list_scenarios)
+    r.add_post("/scenarios/{name}", apply_scenario)
+    r.add_get("/report", conformance_report)
     return admin
