@@ -47,7 +47,7 @@ def junit(report: Mapping[str, Any]) -> bytes:
         _suite(
             suites, f"scenario {scenario['name']}", f"betcore_sandbox.scenarios.{scenario['name']}", scenario["checks"]
         )
-    for name in ("tests", "failures", "errors", "skipped"):
+    for name in ("tests", "failures", "errors"):  # the schema CI servers use has no `skipped` up here
         suites.set(name, str(sum(int(s.get(name, "0")) for s in suites)))
     suites.set("time", "0")
     ET.indent(suites)
