@@ -8,6 +8,7 @@ able to fill the journal with their bodies.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ class Journal:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.dropped = 0  # entries pushed out by the limits since the last clear: evidence the report lacks
+        self.since = 0.0  # when it was last cleared: a request that arrived before (held by a fault) is of the past
 
     def resize(self, limit: int, max_bytes: int | None = None) -> None:
         self.limit = limit
@@ -126,6 +128,7 @@ class Journal:
         self._entries.clear()
         self.bytes = 0
         self.dropped = 0  # a cleared journal starts a new record: what went before is not missing evidence
+        self.since = time.time()
 
     def reset(self) -> None:
         self.clear()

@@ -79,7 +79,9 @@ def context_of(state: SandboxState, grace_seconds: float = DEFAULT_GRACE_SECONDS
 def build(state: SandboxState, grace_seconds: float | None = None) -> dict[str, Any]:
     """The report as a JSON view: failed checks and failing bets first."""
     grace = DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds
-    calls = [Call.of(entry) for entry in state.journal]
+    # A request held by a fault across a reset is journaled after it, but belongs to the state before it.
+    since = state.journal.since
+    calls = [Call.of(entry) for entry in state.journal if entry.time >= since]
     context = context_of(state, grace)
     results = judge(calls, context)
     counts = {status: sum(r.status == status for r in results) for status in STATUS_ORDER}

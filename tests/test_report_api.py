@@ -18,7 +18,7 @@ from betcore_sandbox.fixtures import FixtureError, load_fixture, parse_fixture
 from betcore_sandbox.inputs import ScenarioOptions
 from betcore_sandbox.scenarios import SCENARIOS
 
-from .providers import SEEDED, FaultyProvider
+from .providers import SEEDED, FaultyProvider, wait_until
 
 JUNIT_XSD = Path(__file__).parent / "data" / "junit.xsd"
 
@@ -232,3 +232,16 @@ def test_a_fixture_naming_an_unknown_scenario_is_refused_with_its_path() -> None
     with pytest.raises(FixtureError, match=r"\$\.scenarios\[0\]\.name: is required"):
         parse_fixture({"counterparties": [{"id": "cp", "secret": "s"}], "scenarios": [{"sessionId": "x"}]})
     assert load_fixture().scenarios == ()
+
+
+async def test_a_request_held_across_a_reset_is_not_judged_after_it(betcore_sandbox: Sandbox) -> None:
+    betcore_sandbox.scenario("pay-out-timeout-after-commit", delay_ms=1000)
+    async with aiohttp.ClientSession() as http:
+        provider = FaultyProvider(http, betcore_sandbox, "dropped-win")
+        provider.timeout = 0.2
+        await provider.round(SEEDED)  # the PayOut is held, the client gave up and never retries
+        betcore_sandbox.reset()
+        await provider.round("after-reset")
+        await wait_until(lambda: any(e.bet_id == SEEDED for e in betcore_sandbox.requests()))
+    report = betcore_sandbox.report()
+    assert report.passed and report.summary["bets"] == 1, report.failed
