@@ -26,6 +26,8 @@ Status = Literal["pass", "fail", "warn", "not_applicable"]
 Answer = Literal["ok", "duplicate", "final", "indefinite"]
 
 BET_ENDPOINTS = ("pay-in", "pay-out", "pay-in-out", "refund")
+JUDGED_HEADERS = frozenset({"x-counterparty-id", "x-timestamp", "x-request-id"})
+_HEADER_LENGTHS = frozenset(map(len, JUDGED_HEADERS))
 DEFAULT_TOLERANCE_MS = 300_000  # the window judged when the sandbox's own check is switched off (0)
 LAUNCH_PATH = re.compile(r"/games/[^/]+/launch/?$")
 SECONDS_LOOKALIKE_MS = 60_000  # a timestamp this close to now once multiplied by 1000 was sent in seconds
@@ -61,7 +63,7 @@ class Call:
     endpoint: str
     path: str
     body: bytes
-    headers: Mapping[str, str]  # lower-case names; the first value of each
+    headers: Mapping[str, str]  # the JUDGED_HEADERS sent, by lower-case name; the first value of each
     response: bytes | None = None
     status: int | None = None
     direction: str = "incoming"
@@ -82,7 +84,8 @@ class Call:
         """The call of a journal entry (journal.JournalEntry, or any object with its attributes)."""
         headers: dict[str, str] = {}
         for name, value in entry.headers:
-            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+            if len(name) in _HEADER_LENGTHS and (key := name.decode("latin-1").lower()) in JUDGED_HEADERS:
+                headers.setdefault(key, value.decode("latin-1"))
         return cls(
             id=entry.id,
             time=entry.time,
@@ -204,6 +207,10 @@ def judge(calls: Iterable[Call], context: Context) -> list[CheckResult]:
     ordered = sorted(calls, key=lambda c: (c.time, c.id))
     incoming = [c for c in ordered if c.direction == "incoming"]
     facts = _Facts(incoming, context)
+    return _judged(facts, ordered, incoming, context)
+
+
+def _judged(facts: _Facts, ordered: list[Call], incoming: list[Call], context: Context) -> list[CheckResult]:
     results = [check(facts) for check in _CHECK_FUNCTIONS]
     results.append(_balance_after_launch(ordered, incoming, context))
     if context.dropped:
@@ -227,6 +234,7 @@ class _Facts:
         self.context = context
         self.incoming = [c for c in incoming if c.signature != "unchecked"]
         self.answers = {c.id: answer(c, context.codes) for c in self.incoming}
+        self._amounts: dict[int, dict[str, Decimal]] = {}
         self.bet_calls = [
             c for c in self.incoming if c.signature == "valid" and c.endpoint in BET_ENDPOINTS and c.bet_id is not None
         ]
@@ -236,6 +244,12 @@ class _Facts:
         self.by_bet = by_bet
         self.timestamp_problems = {c.id: p for c in self.incoming if (p := _timestamp_problem(c, context)) is not None}
         self.reused_ids = _reused_request_ids(self.incoming)
+
+    def amounts(self, c: Call) -> dict[str, Decimal]:
+        found = self._amounts.get(c.id)
+        if found is None:
+            found = self._amounts[c.id] = _amounts(c)
+        return found
 
     def kind(self, c: Call) -> Answer:
         return self.answers[c.id][0]
@@ -489,7 +503,7 @@ def _amount_precision(f: _Facts) -> CheckResult:
         session = f.context.sessions.get(c.session_id or "")
         if session is None:
             continue
-        for name, amount in _amounts(c).items():
+        for name, amount in f.amounts(c).items():
             judged += 1
             if amount != amount.quantize(Decimal(1).scaleb(-session.scale)):
                 found.append(
@@ -508,7 +522,7 @@ def _within_limits(f: _Facts) -> CheckResult:
     found, judged = [], 0
     for c in f.bet_calls:
         session = f.context.sessions.get(c.session_id or "")
-        stake = _amounts(c).get("betAmount") if c.endpoint in ("pay-in", "pay-in-out") else None
+        stake = f.amounts(c).get("betAmount") if c.endpoint in ("pay-in", "pay-in-out") else None
         if session is None or stake is None or not stake:
             continue  # a zero stake stakes nothing: no limit applies
         judged += 1
@@ -604,14 +618,19 @@ _CHECK_FUNCTIONS: tuple[Callable[[_Facts], CheckResult], ...] = (
 )
 
 
-def bet_timelines(calls: Iterable[Call], codes: Codes) -> dict[tuple[str | None, str], list[dict[str, Any]]]:
-    """Per (counterparty, betId), its attempts in order of arrival: what was sent, what came back, which fault."""
-    timelines: dict[tuple[str | None, str], list[dict[str, Any]]] = defaultdict(list)
-    for c in sorted(calls, key=lambda c: (c.time, c.id)):
-        if c.direction != "incoming" or c.bet_id is None or c.signature != "valid":
-            continue
-        kind, code = answer(c, codes)
-        timelines[(c.counterparty_id, c.bet_id)].append(
+Timelines = dict[tuple[str | None, str], list[dict[str, Any]]]
+
+
+def judge_with_timelines(calls: Iterable[Call], context: Context) -> tuple[list[CheckResult], Timelines]:
+    """The checks, and per (counterparty, betId) its attempts in order of arrival: what was sent, what came back,
+    which fault fired."""
+    ordered = sorted(calls, key=lambda c: (c.time, c.id))
+    incoming = [c for c in ordered if c.direction == "incoming"]
+    facts = _Facts(incoming, context)
+    timelines: Timelines = defaultdict(list)
+    for c in facts.bet_calls:
+        kind, code = facts.answers[c.id]
+        timelines[(c.counterparty_id, c.bet_id or "")].append(
             {
                 "entry": c.id,
                 "time": c.time,
@@ -624,7 +643,7 @@ def bet_timelines(calls: Iterable[Call], codes: Codes) -> dict[tuple[str | None,
                 "fault": dict(c.fault) if c.fault else None,
             }
         )
-    return timelines
+    return _judged(facts, ordered, incoming, context), timelines
 
 
 __all__ = [
@@ -637,6 +656,6 @@ __all__ = [
     "OpenBet",
     "SessionFacts",
     "answer",
-    "bet_timelines",
     "judge",
+    "judge_with_timelines",
 ]

@@ -292,12 +292,18 @@ def conformance_report(state: SandboxState, grace_seconds: Any = None) -> dict[s
     return report.build(state, _grace(grace_seconds))
 
 
-def rendered_report(state: SandboxState, form: str | None = None, grace_seconds: Any = None) -> tuple[bytes, str]:
-    """The report in one of report_formats.FORMATS (default json): (bytes, content type)."""
+def report_inputs(state: SandboxState, form: str | None = None, grace_seconds: Any = None) -> tuple[str, report.Inputs]:
+    """The checked format (default json) and what the report judges, taken now; `render_report` does the rest
+    and touches nothing live, so a server may run it in a worker thread."""
     form = form or "json"
     if form not in report_formats.FORMATS:
         raise AdminInputError(f"format: must be one of {', '.join(report_formats.FORMATS)}")
-    data = conformance_report(state, grace_seconds)
+    return form, report.inputs_of(state, _grace(grace_seconds))
+
+
+def render_report(given: report.Inputs, form: str) -> tuple[bytes, str]:
+    """The report in one of report_formats.FORMATS: (bytes, content type)."""
+    data = report.judged(given)
     rendered = views.encode(data) if form == "json" else report_formats.render(data, form)
     return rendered, report_formats.CONTENT_TYPES[form]
 

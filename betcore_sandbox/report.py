@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from . import audit as money_audit
 from .conformance import (
     DEFAULT_TOLERANCE_MS,
     Call,
@@ -20,16 +20,47 @@ from .conformance import (
     Context,
     OpenBet,
     SessionFacts,
-    bet_timelines,
-    judge,
+    judge_with_timelines,
 )
+from .journal import JournalEntry
 from .money import from_minor
 from .scenarios import AppliedScenario
 from .state import SandboxState
 from .views import iso
+from .wallet import OPEN
 
 DEFAULT_GRACE_SECONDS = 60.0  # an open bet younger than this is still in play
 STATUS_ORDER = ("fail", "warn", "pass", "not_applicable")  # worst first
+FINAL_CODES = (
+    "invalid_request",
+    "session_not_found",
+    "insufficient_funds",
+    "bet_not_found",
+    "bet_conflict",
+    "limit_exceeded",
+    "unauthorized",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What a report is judged on, taken at one moment on the sandbox's loop; judging it touches nothing live,
+    so it may run in a worker thread. (Journal entries are not changed once recorded.)"""
+
+    entries: tuple[JournalEntry, ...]
+    since: float
+    context: Context
+    scenarios: tuple[AppliedScenario, ...]
+
+
+def inputs_of(state: SandboxState, grace_seconds: float | None = None) -> Inputs:
+    """The journal, the wallet facts the checks need and the applied scenarios, as they are now."""
+    return Inputs(
+        tuple(state.journal),
+        state.journal.since,
+        context_of(state, DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds),
+        tuple(state.scenarios),
+    )
 
 
 def context_of(state: SandboxState, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> Context:
@@ -46,27 +77,20 @@ def context_of(state: SandboxState, grace_seconds: float = DEFAULT_GRACE_SECONDS
             None if s.min_bet is None else from_minor(s.min_bet, scale),
             None if s.max_bet is None else from_minor(s.max_bet, scale),
         )
+    now = wallet.clock()
     open_bets = [
-        OpenBet(b["betId"], b["counterpartyId"], b["sessionId"], b["ageSeconds"])
-        for b in money_audit.audit(wallet)["openBets"]
+        OpenBet(
+            b.bet_id, b.counterparty_id, b.session_id, now - (wallet.ledger[b.entries[0]].time if b.entries else now)
+        )
+        for b in wallet.bets.values()
+        if b.status == OPEN
     ]
     return Context(
         codes=Codes(
             ok=codes.code("ok"),
             already_processed=codes.code("already_processed"),
             session_not_found=codes.code("session_not_found"),
-            final=frozenset(
-                codes.code(name)
-                for name in (
-                    "invalid_request",
-                    "session_not_found",
-                    "insufficient_funds",
-                    "bet_not_found",
-                    "bet_conflict",
-                    "limit_exceeded",
-                    "unauthorized",
-                )
-            ),
+            final=frozenset(codes.code(name) for name in FINAL_CODES),
         ),
         tolerance_ms=state.settings.timestampToleranceMs or DEFAULT_TOLERANCE_MS,
         sessions=sessions,
@@ -77,15 +101,17 @@ def context_of(state: SandboxState, grace_seconds: float = DEFAULT_GRACE_SECONDS
 
 
 def build(state: SandboxState, grace_seconds: float | None = None) -> dict[str, Any]:
-    """The report as a JSON view: failed checks and failing bets first."""
-    grace = DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    """The report of the sandbox as it is now, as a JSON view."""
+    return judged(inputs_of(state, grace_seconds))
+
+
+def judged(given: Inputs) -> dict[str, Any]:
+    """The report as a JSON view: failed checks and bets with findings first."""
     # A request held by a fault across a reset is journaled after it, but belongs to the state before it.
-    since = state.journal.since
-    calls = [Call.of(entry) for entry in state.journal if entry.time >= since]
-    context = context_of(state, grace)
-    results = judge(calls, context)
+    calls = [Call.of(entry) for entry in given.entries if entry.time >= given.since]
+    context = given.context
+    results, timelines = judge_with_timelines(calls, context)
     counts = {status: sum(r.status == status for r in results) for status in STATUS_ORDER}
-    timelines = bet_timelines(calls, context.codes)
     return {
         "passed": counts["fail"] == 0,
         "summary": {
@@ -97,11 +123,11 @@ def build(state: SandboxState, grace_seconds: float | None = None) -> dict[str, 
             "requests": len(calls),
             "bets": len(timelines),
             "journalDropped": context.dropped,
-            "graceSeconds": grace,
+            "graceSeconds": context.grace_seconds,
             "generatedAt": iso(time.time()),
         },
         "checks": [r.view() for r in sorted(results, key=lambda r: STATUS_ORDER.index(r.status))],
-        "scenarios": [_scenario(applied, results, calls) for applied in state.scenarios],
+        "scenarios": [_scenario(applied, results, calls) for applied in given.scenarios],
         "bets": _bets(timelines, results),
     }
 
@@ -158,4 +184,4 @@ def _bets(timelines: dict[tuple[str | None, str], list[dict[str, Any]]], results
     return bets
 
 
-__all__ = ["DEFAULT_GRACE_SECONDS", "build", "context_of"]
+__all__ = ["DEFAULT_GRACE_SECONDS", "Inputs", "build", "context_of", "inputs_of", "judged"]

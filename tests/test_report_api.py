@@ -3,8 +3,10 @@ checked against the schema CI servers read, HTML parsed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,11 @@ from betcore_sandbox import Sandbox
 from betcore_sandbox.fixtures import FixtureError, load_fixture, parse_fixture
 from betcore_sandbox.inputs import ScenarioOptions
 from betcore_sandbox.scenarios import SCENARIOS
+from betcore_sandbox.web.app import create_app
 
+from .conftest import Provider
 from .providers import SEEDED, FaultyProvider, wait_until
+from .test_limits import while_probing_the_loop
 
 JUNIT_XSD = Path(__file__).parent / "data" / "junit.xsd"
 
@@ -245,3 +250,23 @@ async def test_a_request_held_across_a_reset_is_not_judged_after_it(betcore_sand
         await wait_until(lambda: any(e.bet_id == SEEDED for e in betcore_sandbox.requests()))
     report = betcore_sandbox.report()
     assert report.passed and report.summary["bets"] == 1, report.failed
+
+
+@pytest.mark.timeout(120)
+async def test_a_report_on_a_full_journal_lets_other_requests_through(aiohttp_client, make_state) -> None:
+    state = make_state()
+    http = await aiohttp_client(create_app(state))
+    provider = Provider(http)
+    assert (await provider.pay_in("session-eur", "b-0", "1.00"))["_responseCode"] == 1
+    (entry,) = state.journal
+    for i in range(1, 10_000):  # the journal's default limit, of real entries but for other bets
+        state.journal.record(dataclasses.replace(entry, bet_id=f"b-{i}", time=entry.time + i / 1e6))
+
+    async def read() -> tuple[int, bytes]:
+        response = await http.get("/__admin/report?format=html")
+        return response.status, await response.read()
+
+    (status, raw), longest_stall, total = await while_probing_the_loop(read())
+    assert status == 200 and raw.count(b'<h3 class="bet"') == 10_000
+    assert longest_stall < total / 2, (longest_stall, total)  # judged in one go on the loop, it would be all of it
+    assert await provider.balance() == Decimal("999.00")
