@@ -16,6 +16,7 @@ import pytest
 import xmlschema
 
 from betcore_sandbox import Sandbox
+from betcore_sandbox.errors import AdminInputError
 from betcore_sandbox.fixtures import FixtureError, load_fixture, parse_fixture
 from betcore_sandbox.inputs import ScenarioOptions
 from betcore_sandbox.scenarios import SCENARIOS
@@ -85,6 +86,7 @@ async def test_chaos_draws_a_seed_and_shows_it_so_a_run_can_be_repeated(betcore_
         ("/scenarios/chaos", {"seed": -1}, 400, "seed: must be at least 0"),
         ("/scenarios/pay-out-timeout-after-commit", {"delayMs": 3_600_001}, 400, "delayMs: must be at most"),
         ("/scenarios/chaos", {"sessionID": "x"}, 400, "sessionID: unknown field"),
+        ("/scenarios/chaos", [], 400, "body: must be an object"),
     ],
 )
 async def test_bad_scenario_input_is_refused_and_adds_nothing(
@@ -228,6 +230,17 @@ def test_a_fixture_applies_its_scenarios_at_start_and_on_reset() -> None:
         sandbox.reset()
         assert [s["name"] for s in sandbox.report().scenarios] == ["pay-out-lost-answer", "chaos"]
         assert sandbox.report().scenarios[1]["seed"] == 3 and sandbox.faults()
+
+
+def test_an_imported_state_applies_its_scenarios_like_a_fixture_file(betcore_sandbox: Sandbox) -> None:
+    exported = betcore_sandbox.export_state()
+    assert "scenarios" not in exported
+    betcore_sandbox.import_state({**exported, "scenarios": [{"name": "pay-in-500-twice", "playerId": "player-eur"}]})
+    (rule,) = betcore_sandbox.faults()
+    assert (rule.endpoint, rule.times, rule.player_id) == ("pay-in", 2, "player-eur")
+    with pytest.raises(AdminInputError, match=r"scenarios\[0\]\.name: no scenario 'x'"):
+        betcore_sandbox.import_state({**exported, "scenarios": [{"name": "x"}]})
+    assert len(betcore_sandbox.faults()) == 1
 
 
 def test_a_fixture_naming_an_unknown_scenario_is_refused_with_its_path() -> None:
