@@ -287,11 +287,6 @@ def apply_scenario(state: SandboxState, name: str, body: Any) -> dict[str, Any]:
     return state.apply_scenario(name, body_as(body, ScenarioOptions)).view()
 
 
-def conformance_report(state: SandboxState, grace_seconds: Any = None) -> dict[str, Any]:
-    """The conformance report as a JSON view; `grace_seconds` (a number or its text) spares younger open bets."""
-    return report.build(state, _grace(grace_seconds))
-
-
 def report_inputs(state: SandboxState, form: str | None = None, grace_seconds: Any = None) -> tuple[str, report.Inputs]:
     """The checked format (default json) and what the report judges, taken now; `render_report` does the rest
     and touches nothing live, so a server may run it in a worker thread."""

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from . import control, report_formats
+from . import control, report, report_formats
 from .fixtures import Fixture, load_fixture, parse_fixture
 from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS
 from .records import (
@@ -296,7 +296,8 @@ class Sandbox:
     def report(self, *, grace_seconds: float | None = None) -> ConformanceReport:
         """The conformance report: every check over the journal and the wallet (open bets younger than
         `grace_seconds`, default 60, are still in play)."""
-        return ConformanceReport.of(self._call(control.conformance_report, self._state, grace_seconds))
+        _, given = self._call(control.report_inputs, self._state, None, grace_seconds)
+        return ConformanceReport.of(report.judged(given))  # judged here, from a snapshot: the sandbox keeps serving
 
     def assert_conformant(self, *, grace_seconds: float | None = None) -> None:
         """AssertionError listing every failed check with its evidence, unless the report passed."""
