@@ -204,10 +204,7 @@ def answer(call: Call, codes: Codes) -> tuple[Answer, int | None]:
 
 def judge(calls: Iterable[Call], context: Context) -> list[CheckResult]:
     """Every check over the calls (any order: they are judged in order of arrival)."""
-    ordered = sorted(calls, key=lambda c: (c.time, c.id))
-    incoming = [c for c in ordered if c.direction == "incoming"]
-    facts = _Facts(incoming, context)
-    return _judged(facts, ordered, incoming, context)
+    return judge_with_timelines(calls, context)[0]
 
 
 def _judged(facts: _Facts, ordered: list[Call], incoming: list[Call], context: Context) -> list[CheckResult]:
