@@ -22,8 +22,9 @@ async def play_scenario(provider: CorrectProvider, sandbox: Sandbox, name: str, 
     if name == "pay-in-out-lost-answer":
         await provider.pay_in_out(bet)
     elif name == "pay-out-timeout-after-commit":
-        provider.timeout = CLIENT_TIMEOUT
-        await provider.round(bet)
+        assert await provider.pay_in(bet)
+        provider.timeout = CLIENT_TIMEOUT  # only for the PayOut: the client gives up before the hold ends
+        await provider.pay_out(bet)
         provider.timeout = 5.0
         # The held request is journaled when the hold ends: wait for it before judging.
         await wait_until(lambda: any(e.fault and e.fault["kind"] == "timeout" for e in sandbox.requests(bet_id=bet)))

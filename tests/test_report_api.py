@@ -256,8 +256,10 @@ async def test_a_request_held_across_a_reset_is_not_judged_after_it(betcore_sand
     betcore_sandbox.scenario("pay-out-timeout-after-commit", delay_ms=1000)
     async with aiohttp.ClientSession() as http:
         provider = FaultyProvider(http, betcore_sandbox, "dropped-win")
+        assert await provider.pay_in(SEEDED)
         provider.timeout = 0.2
-        await provider.round(SEEDED)  # the PayOut is held, the client gave up and never retries
+        await provider.pay_out(SEEDED)  # held; the client gave up and never retries
+        provider.timeout = 5.0
         betcore_sandbox.reset()
         await provider.round("after-reset")
         await wait_until(lambda: any(e.bet_id == SEEDED for e in betcore_sandbox.requests()))
