@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = [
+    "AppliedScenario",
     "AuditReport",
     "BetRecord",
     "ClockInfo",
+    "ConformanceCheck",
+    "ConformanceReport",
     "FaultInfo",
+    "Finding",
     "Game",
     "GamesResult",
     "HistoryStep",
@@ -25,6 +29,7 @@ __all__ = [
     "PlayerInfo",
     "Sandbox",
     "SandboxFactory",
+    "ScenarioInfo",
     "SessionInfo",
     "Settings",
     "Transaction",
@@ -34,10 +39,14 @@ __all__ = [
 if TYPE_CHECKING:
     from .pytest_plugin import SandboxFactory
     from .records import (
+        AppliedScenario,
         AuditReport,
         BetRecord,
         ClockInfo,
+        ConformanceCheck,
+        ConformanceReport,
         FaultInfo,
+        Finding,
         Game,
         GamesResult,
         HistoryStep,
@@ -45,6 +54,7 @@ if TYPE_CHECKING:
         LaunchResult,
         OpenBet,
         PlayerInfo,
+        ScenarioInfo,
         SessionInfo,
         Transaction,
     )
@@ -57,17 +67,22 @@ _LAZY = {
     "Settings": "settings",
     **dict.fromkeys(
         (
+            "AppliedScenario",
             "AuditReport",
             "BetRecord",
             "ClockInfo",
             "FaultInfo",
             "Game",
             "GamesResult",
+            "ConformanceCheck",
+            "ConformanceReport",
+            "Finding",
             "HistoryStep",
             "JournalEntry",
             "LaunchResult",
             "OpenBet",
             "PlayerInfo",
+            "ScenarioInfo",
             "SessionInfo",
             "Transaction",
         ),

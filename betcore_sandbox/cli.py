@@ -1,5 +1,5 @@
-"""Command line: `serve` (the default), `healthcheck`, `sign`, `clock` (a running sandbox's clock), and `games` /
-`launch` (a running sandbox calls a provider's Games and Launch).
+"""Command line: `serve` (the default), `healthcheck`, `sign`, and against a running sandbox `clock`,
+`games` / `launch` (it calls a provider's Games and Launch), `scenario` and `report`.
 
 aiohttp is imported only by `serve`, so `healthcheck` (Docker's HEALTHCHECK), `sign` and `clock` start fast.
 """
@@ -35,7 +35,7 @@ from .signing import signed_headers, string_to_sign
 if TYPE_CHECKING:
     from aiohttp import web
 
-COMMANDS = ("serve", "healthcheck", "sign", "clock", "games", "launch")
+COMMANDS = ("serve", "healthcheck", "sign", "clock", "games", "launch", "scenario", "report")
 EXIT_USAGE = 2
 PARTNER_CALL_TIMEOUT = 660.0  # seconds: past the longest partnerTimeoutMs a sandbox accepts
 
@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="betcore-sandbox", description="A stateful local stand-in for the BETCORE aggregator's wallet API."
     )
     parser.add_argument("--version", action="version", version=f"betcore-sandbox {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="{serve,healthcheck,sign,clock,games,launch}")
+    commands = parser.add_subparsers(
+        title="commands", metavar="{serve,healthcheck,sign,clock,games,launch,scenario,report}"
+    )
 
     serve = commands.add_parser("serve", help="run the sandbox (the default command)")
     serve.add_argument("--host", help=f"address to bind (env {env_name('host')}; default 127.0.0.1)")
@@ -121,6 +123,22 @@ def _parser() -> argparse.ArgumentParser:
     clock.add_argument("--json", action="store_true", help="print the admin API's JSON answer")
     clock.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
     clock.set_defaults(run=_clock)
+
+    scenario = commands.add_parser("scenario", help="apply a named fault scenario to a running sandbox")
+    scenario.add_argument("name", nargs="?", help="the scenario; without it, list the scenarios")
+    scenario.add_argument("--session-id", help="only requests on this session")
+    scenario.add_argument("--player-id", help="only requests of this player")
+    scenario.add_argument("--seed", type=int, help="the chaos scenario's seed (default: drawn, and printed)")
+    scenario.add_argument("--delay-ms", type=int, help="how long a timeout scenario holds the connection")
+    _remote_options(scenario)
+    scenario.set_defaults(run=_scenario)
+
+    report = commands.add_parser("report", help="the conformance report of a running sandbox (exit 1: a check failed)")
+    report.add_argument("--format", choices=("json", "junit", "html"), default="json", help="default json")
+    report.add_argument("--output", help="write it to this file (default: standard output)")
+    report.add_argument("--grace-seconds", type=float, help="open bets younger than this are in play (default 60)")
+    _remote_options(report)
+    report.set_defaults(run=_report)
     return parser
 
 
@@ -131,6 +149,11 @@ def _partner_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--sandbox", help="the running sandbox (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)")
     command.add_argument("--admin-token", help=f"the sandbox's admin token (env {env_name('admin_token')})")
     command.add_argument("--json", action="store_true", help="print the whole result as JSON")
+
+
+def _remote_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--sandbox", help="the sandbox's URL (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)")
+    command.add_argument("--admin-token", help=f"its admin token (env {env_name('admin_token')})")
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -472,3 +495,58 @@ def _clock(options: argparse.Namespace) -> int:
     # One write: a reader that stops after the first line (`| head -n 1`) gets no half-written answer.
     sys.stdout.write(f"sandbox time  {iso_ms(now_ms)}  ({now_ms} ms)\nmode          {shown_mode}\n")
     return 0
+
+
+def _scenario(options: argparse.Namespace) -> int:
+    from .remote import AdminClient, RemoteError
+
+    client = AdminClient.from_options(options.sandbox, options.admin_token)
+    try:
+        if options.name is None:
+            raw, _ = client.call("GET", "/scenarios")
+            for found in json.loads(raw):
+                print(f"{found['name']}: {found['description']} (checks: {', '.join(found['expects'])})")
+            return 0
+        given = {"sessionId": options.session_id, "playerId": options.player_id, "seed": options.seed}
+        given["delayMs"] = options.delay_ms
+        raw, _ = client.call("POST", f"/scenarios/{options.name}", {k: v for k, v in given.items() if v is not None})
+    except RemoteError as exc:
+        return _fail(str(exc))
+    applied = json.loads(raw)
+    seed = f", seed {applied['seed']}" if applied.get("seed") is not None else ""
+    print(f"applied {applied['name']}: faults {', '.join(applied['faultIds'])}{seed}")
+    return 0
+
+
+def _report(options: argparse.Namespace) -> int:
+    from . import report_formats
+    from .remote import AdminClient, RemoteError
+
+    client = AdminClient.from_options(options.sandbox, options.admin_token)
+    grace = None if options.grace_seconds is None else str(options.grace_seconds)
+    try:  # one JSON report, rendered here: the file and the exit code judge the same moment
+        raw, _ = client.call("GET", "/report", query={"graceSeconds": grace})
+    except RemoteError as exc:
+        return _fail(str(exc))
+    verdict = json.loads(raw)
+    rendered = {
+        "json": lambda: raw,
+        "junit": lambda: report_formats.junit(verdict),
+        "html": lambda: report_formats.page(verdict),
+    }[options.format]()
+    if options.output:
+        try:
+            Path(options.output).write_bytes(rendered)
+        except OSError as exc:
+            return _fail(f"cannot write {options.output}: {exc.strerror or exc}")
+    else:
+        sys.stdout.buffer.write(rendered)
+        sys.stdout.flush()
+    counts = verdict["summary"]
+    failed = [c["id"] for c in verdict["checks"] if c["status"] == "fail"]
+    print(
+        f"conformance: {'passed' if verdict['passed'] else 'FAILED'} ({counts['fail']} failed, {counts['warn']} "
+        f"warnings, {counts['pass']} passed){': ' + ', '.join(failed) if failed else ''}",
+        file=sys.stderr,
+    )
+    return 0 if verdict["passed"] else 1

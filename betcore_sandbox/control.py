@@ -10,10 +10,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from . import audit as money_audit
-from . import snapshot, views
+from . import report, report_formats, scenarios, snapshot, views
 from .clock import ClockError
 from .errors import AdminInputError, NotFound
-from .inputs import ClockChange, InputError, PlayerCreate, PlayerPatch, SessionCreate, SessionPatch, read
+from .inputs import (
+    ClockChange,
+    InputError,
+    PlayerCreate,
+    PlayerPatch,
+    ScenarioOptions,
+    SessionCreate,
+    SessionPatch,
+    read,
+)
 from .ledger import LedgerEntry
 from .settings import SettingError
 from .state import SandboxState
@@ -315,3 +324,47 @@ def latest_booking(wallet: Wallet) -> float | None:
     if len(ledger):
         times.append(ledger.time(len(ledger) - 1))  # append-only, booked in time order: the last is the newest
     return max(times, default=None)
+
+
+# -- scenarios and the conformance report ----------------------------------------------------------
+
+MAX_GRACE_SECONDS = 10 * 365 * 24 * 3600
+
+
+def scenario_list() -> list[dict[str, Any]]:
+    """The named scenarios: name, description, and the checks each exercises."""
+    return [s.view() for s in scenarios.SCENARIOS.values()]
+
+
+def apply_scenario(state: SandboxState, name: str, body: Any) -> dict[str, Any]:
+    """Add a named scenario's fault rules; `body` holds its options (sessionId, playerId, seed, delayMs)."""
+    scenarios.scenario(name)  # an unknown name is 404 before the body is judged
+    return state.apply_scenario(name, body_as(body, ScenarioOptions)).view()
+
+
+def report_inputs(state: SandboxState, form: str | None = None, grace_seconds: Any = None) -> tuple[str, report.Inputs]:
+    """The checked format (default json) and what the report judges, taken now; `render_report` does the rest
+    and touches nothing live, so a server may run it in a worker thread."""
+    form = form or "json"
+    if form not in report_formats.FORMATS:
+        raise AdminInputError(f"format: must be one of {', '.join(report_formats.FORMATS)}")
+    return form, report.inputs_of(state, _grace(grace_seconds))
+
+
+def render_report(given: report.Inputs, form: str) -> tuple[bytes, str]:
+    """The report in one of report_formats.FORMATS: (bytes, content type)."""
+    data = report.judged(given)
+    rendered = views.encode(data) if form == "json" else report_formats.render(data, form)
+    return rendered, report_formats.CONTENT_TYPES[form]
+
+
+def _grace(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise AdminInputError("graceSeconds: must be a number of seconds") from None
+    if isinstance(value, bool) or not 0 <= number <= MAX_GRACE_SECONDS:
+        raise AdminInputError(f"graceSeconds: must be from 0 to {MAX_GRACE_SECONDS}")
+    return number

@@ -22,6 +22,7 @@ from .inputs import (
     BetIn,
     CounterpartyIn,
     FixtureIn,
+    FixtureScenario,
     InputError,
     LedgerEntryIn,
     PlayerIn,
@@ -31,6 +32,7 @@ from .inputs import (
 )
 from .limits import MAX_SCALE
 from .money import AmountError, to_scale
+from .scenarios import SCENARIOS
 from .text import shown
 
 DEFAULT_CURRENCIES = {"EUR": 2, "USD": 2, "GBP": 2, "BTC": 8}
@@ -58,6 +60,7 @@ class Fixture:
     tombstones: tuple[TombstoneIn, ...] = ()
     last_transaction_id: int = 0
     source: str = DEFAULT_SOURCE
+    scenarios: tuple[FixtureScenario, ...] = ()  # named fault scenarios applied at start-up and on reset
 
 
 def default_fixture_bytes() -> bytes:
@@ -191,6 +194,10 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         tombstoned.add((t.counterparty_id, t.bet_id))
         if (t.counterparty_id, t.bet_id) in bets:
             raise InputError(f"{where}.betId", f"bet {shown(t.bet_id)} exists: a tombstone is for a bet never placed")
+    for i, applied in enumerate(given.scenarios):
+        if applied.name not in SCENARIOS:
+            known = ", ".join(SCENARIOS)
+            raise InputError(f"$.scenarios[{i}].name", f"no scenario {shown(applied.name)} (known: {known})")
     return Fixture(
         counterparties=tuple(counterparties.values()),
         currencies=currencies,
@@ -203,6 +210,7 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         tombstones=tuple(given.tombstones),
         last_transaction_id=given.last_transaction_id,
         source=source,
+        scenarios=tuple(given.scenarios),
     )
 
 

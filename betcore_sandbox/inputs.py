@@ -243,6 +243,7 @@ class FixtureIn(Struct):
     ledger: list[LedgerEntryIn] = []
     tombstones: list[TombstoneIn] = []
     last_transaction_id: Count = 0
+    scenarios: list[FixtureScenario] = []  # applied at start-up and on every reset
 
 
 # -- admin request bodies ---------------------------------------------------------------------------------------------
@@ -437,6 +438,21 @@ class SettingsPatch(Struct, kw_only=True):
     player_id_field: FieldName | msgspec.UnsetType = msgspec.UNSET
     game_name_field: FieldName | msgspec.UnsetType = msgspec.UNSET
     demo_balance: Money | msgspec.UnsetType = msgspec.UNSET
+
+
+class ScenarioOptions(Struct, kw_only=True):
+    """How to apply a named scenario: which requests its faults hit, the chaos seed, how long a timeout holds."""
+
+    session_id: Id | None = None
+    player_id: Id | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
+    delay_ms: Annotated[int, msgspec.Meta(ge=0, le=3_600_000)] | None = None
+
+
+class FixtureScenario(ScenarioOptions, kw_only=True):
+    """A scenario a fixture applies: its name and options."""
+
+    name: Id
 
 
 # -- reading -----------------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ completed when the answer (bounded in size) arrives.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -107,6 +108,8 @@ class Journal:
         self.max_bytes = max_bytes
         self.bytes = 0
         self._listeners: list[Callable[[JournalEntry | None], None]] = []
+        self.dropped = 0  # entries pushed out by the limits since the last clear: evidence the report lacks
+        self.since = 0.0  # when it was last cleared: a request that arrived before (held by a fault) is of the past
 
     def listen(self, listener: Callable[[JournalEntry | None], None]) -> Callable[[], None]:
         """Call `listener` with each entry as it is recorded, and with None when the journal is cleared.
@@ -153,12 +156,15 @@ class Journal:
         entries = self._entries
         while entries and (len(entries) > self.limit or self.bytes > self.max_bytes):
             self.bytes -= entries.popleft().size
+            self.dropped += 1
 
     def clear(self) -> None:
         self._entries.clear()
         self.bytes = 0
         for listener in self._listeners:
             listener(None)
+        self.dropped = 0  # a cleared journal starts a new record: what went before is not missing evidence
+        self.since = time.time()
 
     def reset(self) -> None:
         self.clear()

@@ -278,11 +278,85 @@ class LaunchResult(Record):
     _nested: ClassVar[dict[str, Any]] = {"session": SessionInfo}
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class ScenarioInfo(Record):
+    """A named scenario: what it does, and the conformance checks it exercises."""
+
+    name: str
+    description: str
+    expects: list[str]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AppliedScenario(Record):
+    """A scenario as applied: its filters and options, and the fault rules it added."""
+
+    name: str
+    description: str
+    expects: list[str]
+    session_id: str | None
+    player_id: str | None
+    seed: int | None
+    delay_ms: int | None
+    fault_ids: list[str]
+    applied_at: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Finding(Record):
+    """Evidence of a conformance finding: what happened, the bet, the journal entries, the bytes that differ."""
+
+    message: str
+    bet_id: str | None
+    entries: list[int]
+    details: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConformanceCheck(Record):
+    id: str
+    rule: str
+    status: str  # pass | fail | warn | not_applicable
+    summary: str
+    evidence: list[Finding]
+
+    _nested: ClassVar[dict[str, Any]] = {"evidence": Finding}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConformanceReport(Record):
+    """The conformance report: `passed` unless a check failed; checks (failed first), scenarios with their
+    expected checks, and per bet the timeline of its attempts."""
+
+    passed: bool
+    summary: dict[str, Any]
+    checks: list[ConformanceCheck]
+    scenarios: list[dict[str, Any]]
+    bets: list[dict[str, Any]]
+
+    _nested: ClassVar[dict[str, Any]] = {"checks": ConformanceCheck}
+
+    def check(self, check_id: str) -> ConformanceCheck:
+        """The result of one check by its id (KeyError for an unknown id)."""
+        for found in self.checks:
+            if found.id == check_id:
+                return found
+        raise KeyError(check_id)
+
+    @property
+    def failed(self) -> list[ConformanceCheck]:
+        return [c for c in self.checks if c.status == "fail"]
+
+
 __all__ = [
+    "AppliedScenario",
     "AuditReport",
     "BetRecord",
     "ClockInfo",
+    "ConformanceCheck",
+    "ConformanceReport",
     "FaultInfo",
+    "Finding",
     "Game",
     "GamesResult",
     "HistoryStep",
@@ -291,6 +365,7 @@ __all__ = [
     "OpenBet",
     "PlayerInfo",
     "Record",
+    "ScenarioInfo",
     "SessionInfo",
     "Transaction",
 ]

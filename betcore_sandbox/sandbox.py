@@ -17,19 +17,22 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from . import control, launches
+from . import control, launches, report, report_formats
 from .fixtures import Fixture, load_fixture, parse_fixture
 from .inputs import InputError, parse_instant
 from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS, MAX_READ_TIMEOUT_MS
 from .records import (
+    AppliedScenario,
     AuditReport,
     BetRecord,
     ClockInfo,
+    ConformanceReport,
     FaultInfo,
     GamesResult,
     JournalEntry,
     LaunchResult,
     PlayerInfo,
+    ScenarioInfo,
     SessionInfo,
     Transaction,
 )
@@ -289,6 +292,42 @@ class Sandbox:
     def audit(self) -> AuditReport:
         """The money audit: ok, violations, and the bets left open."""
         return AuditReport.of(self._call(control.audit, self._state))
+
+    def scenarios(self) -> list[ScenarioInfo]:
+        """The named fault scenarios, with what each does and the checks it exercises."""
+        return [ScenarioInfo.of(v) for v in control.scenario_list()]
+
+    def scenario(
+        self,
+        name: str,
+        *,
+        session_id: str | None = None,
+        player_id: str | None = None,
+        seed: int | None = None,
+        delay_ms: int | None = None,
+    ) -> AppliedScenario:
+        """Apply a named scenario (see `scenarios()`): its fault rules, only for requests of that session and/or
+        player when given; `seed` for `chaos` (drawn and shown when omitted), `delay_ms` for a timeout's hold."""
+        options = {"sessionId": session_id, "playerId": player_id, "seed": seed, "delayMs": delay_ms}
+        body = {k: v for k, v in options.items() if v is not None}
+        return AppliedScenario.of(self._call(control.apply_scenario, self._state, name, body))
+
+    def report(self, *, grace_seconds: float | None = None) -> ConformanceReport:
+        """The conformance report: every check over the journal and the wallet (open bets younger than
+        `grace_seconds`, default 60, are still in play)."""
+        _, given = self._call(control.report_inputs, self._state, None, grace_seconds)
+        return ConformanceReport.of(report.judged(given))  # judged here, from a snapshot: the sandbox keeps serving
+
+    def assert_conformant(self, *, grace_seconds: float | None = None) -> None:
+        """AssertionError listing every failed check with its evidence, unless the report passed."""
+        found = self.report(grace_seconds=grace_seconds)
+        if not found.passed:
+            listed = "\n".join(
+                f"  {c.id}: {c.rule}\n"
+                + "\n".join(f"    {line}" for line in report_formats.evidence_text(c).splitlines())
+                for c in found.failed
+            )
+            raise AssertionError(f"{len(found.failed)} conformance check(s) failed:\n{listed}")
 
     def settings(self, **changes: Any) -> Settings:
         """The runtime settings, after applying any given changes (camelCase or snake_case names)."""

@@ -96,6 +96,8 @@ def install(state: SandboxState, prepared: tuple[Fixture, Wallet]) -> dict[str, 
     state.codes.reset(fixture.response_codes)
     state.wallet.replace_with(candidate)
     state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
+    for given in fixture.scenarios:  # as a fixture file's would be at start-up
+        state.apply_scenario(given.name, given)
     return {
         "status": "imported",
         "players": len(candidate.players),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,10 +11,12 @@ from .clock import Clock
 from .codes import ResponseCodes
 from .faults import FaultBook
 from .fixtures import Fixture
+from .inputs import ScenarioOptions
 from .journal import Journal
 from .logs import RequestLog
 from .partner import LaunchBook
 from .request_ids import SeenRequestIds
+from .scenarios import AppliedScenario, prepare
 from .settings import DEFAULT_DUPLICATE_RESPONSE, Settings, validate
 from .wallet import Wallet
 
@@ -44,6 +47,7 @@ class SandboxState:
         self.launches = LaunchBook()  # the Launch calls made to providers, newest kept
         self.internal_errors: list[str] = []  # the newest MAX_INTERNAL_ERRORS; every one is also logged
         self.request_log = RequestLog()  # one per sandbox: what it logs of each provider request
+        self.scenarios: list[AppliedScenario] = []  # applied since the last reset, for the conformance report
         load_checked(self.wallet, fixture)  # an export with a ledger that does not add up stops here
         self.reset()
 
@@ -64,3 +68,14 @@ class SandboxState:
         self.faults.reset()
         self.launches.reset()
         self.internal_errors.clear()
+        self.scenarios.clear()
+        for given in self.fixture.scenarios:
+            self.apply_scenario(given.name, given)
+
+    def apply_scenario(self, name: str, options: ScenarioOptions) -> AppliedScenario:
+        """Add the named scenario's fault rules (NotFound for an unknown name) and remember it for the report."""
+        found, options, rules = prepare(name, options)
+        fault_ids = [self.faults.add(rule).id for rule in rules]
+        applied = AppliedScenario(found, options, tuple(fault_ids), time.time())
+        self.scenarios.append(applied)
+        return applied

@@ -315,6 +315,25 @@ async def change_clock(request: web.Request) -> web.Response:
     return reply(control.change_clock(request.config_dict[STATE], await body(request)))
 
 
+async def list_scenarios(request: web.Request) -> web.Response:
+    return reply(control.scenario_list())
+
+
+async def apply_scenario(request: web.Request) -> web.Response:
+    return reply(
+        control.apply_scenario(request.config_dict[STATE], request.match_info["name"], await body(request)), 201
+    )
+
+
+async def conformance_report(request: web.Request) -> web.Response:
+    """Judged in a worker thread from a snapshot: a full journal takes a second, the provider API keeps answering."""
+    q = _query(request, "format", "graceSeconds")
+    form, given = control.report_inputs(request.config_dict[STATE], q["format"], q["graceSeconds"])
+    loop = asyncio.get_running_loop()
+    rendered, content_type = await loop.run_in_executor(None, control.render_report, given, form)
+    return web.Response(body=rendered, content_type=content_type, charset="utf-8")
+
+
 def create_admin_app(admin_token: str | None = None) -> web.Application:
     admin = web.Application(middlewares=[admin_errors, events.announce_changes])
     if admin_token:
@@ -354,4 +373,7 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
     r.add_post("/clock", change_clock)
     r.add_get("/events", events.stream_events)
     dashboard.add_routes(admin)
+    r.add_get("/scenarios", list_scenarios)
+    r.add_post("/scenarios/{name}", apply_scenario)
+    r.add_get("/report", conformance_report)
     return admin

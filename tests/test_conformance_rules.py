@@ -1,0 +1,196 @@
+"""The checks as pure functions over hand-built calls: what counts as a definite answer, outgoing Launch calls,
+and the edges of the rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from betcore_sandbox.conformance import Call, Codes, Context, OpenBet, answer, judge
+
+NOW = 1_790_000_000.0
+
+
+def call(
+    id: int,
+    endpoint: str,
+    body: dict[str, Any] | None = None,
+    *,
+    response: Any = None,
+    status: int | None = 200,
+    session_id: str = "s-1",
+    at: float = NOW,
+    direction: str = "incoming",
+    path: str | None = None,
+    timestamp: str | None = None,
+    request_id: str | None = None,
+    signature: str = "valid",
+) -> Call:
+    raw = json.dumps(body).encode() if body is not None else b""
+    reply = json.dumps(response).encode() if isinstance(response, dict) else response
+    return Call(
+        id=id,
+        time=at + id / 1000,
+        endpoint=endpoint,
+        path=path or f"/v1/sessions/{session_id}/{endpoint}",
+        body=raw,
+        headers={
+            "x-counterparty-id": "cp",
+            "x-timestamp": timestamp or str(int((at + id / 1000) * 1000)),
+            "x-request-id": request_id or f"rid-{id}",
+        },
+        response=reply,
+        status=status if reply is not None else None,
+        direction=direction,
+        session_id=session_id,
+        bet_id=(body or {}).get("betId") if endpoint != "balance" else None,
+        counterparty_id="cp",
+        signature=signature,
+    )
+
+
+def statuses(calls: list[Call], context: Context | None = None) -> dict[str, str]:
+    return {r.id: r.status for r in judge(calls, context or Context())}
+
+
+OK = {"_responseCode": 1}
+
+
+@pytest.mark.parametrize(
+    ("status", "response", "expected"),
+    [
+        (200, {"_responseCode": 1}, "ok"),
+        (200, {"_responseCode": 104}, "duplicate"),
+        (200, {"_responseCode": 4}, "final"),
+        (401, {"_responseCode": 8}, "final"),
+        (500, {"_responseCode": 99}, "indefinite"),
+        (503, {"_responseCode": 1}, "indefinite"),  # a 5xx is not an answer to trust, whatever it says
+        (200, {"_responseCode": 99}, "indefinite"),
+        (200, {"_responseCode": "1"}, "indefinite"),
+        (200, {"_responseCode": True}, "indefinite"),
+        (200, b'{"_responseCode":1,"transactionId":"', "indefinite"),  # the malformed_body fault
+        (200, b"", "indefinite"),
+        (None, None, "indefinite"),  # no answer: timeout, reset, empty
+    ],
+)
+def test_what_counts_as_a_definite_answer(status: int | None, response: Any, expected: str) -> None:
+    assert answer(call(1, "pay-in", {"betId": "b"}, response=response, status=status), Codes())[0] == expected
+
+
+def test_renumbered_codes_are_read_by_their_numbers_in_force() -> None:
+    codes = Codes(ok=1, already_processed=204, final=frozenset({2, 3, 40, 5, 6, 7, 8}))
+    assert answer(call(1, "pay-in", {"betId": "b"}, response={"_responseCode": 40}), codes)[0] == "final"
+    assert answer(call(1, "pay-in", {"betId": "b"}, response={"_responseCode": 204}), codes)[0] == "duplicate"
+    assert answer(call(1, "pay-in", {"betId": "b"}, response={"_responseCode": 104}), codes)[0] == "indefinite"
+
+
+def launch(id: int, session_id: str, code: int = 1) -> Call:
+    return call(
+        id,
+        "launch",
+        {"sessionId": session_id, "playerId": "p", "currency": "EUR"},
+        response={"_responseCode": code, "frameUri": "https://game.example/f"},
+        direction="outgoing",
+        path="/v1/games/aerobet/launch",
+    )
+
+
+def test_balance_after_launch_needs_a_balance_call_for_that_session_after_it() -> None:
+    followed = [launch(1, "s-1"), call(2, "balance", response=OK, session_id="s-1")]
+    assert statuses(followed)["balance-after-launch"] == "pass"
+
+    not_followed = [call(1, "balance", response=OK, session_id="s-2"), launch(2, "s-2"), launch(3, "s-3")]
+    result = next(r for r in judge(not_followed, Context()) if r.id == "balance-after-launch")
+    assert result.status == "fail"
+    assert [(e.entries, e.message) for e in result.evidence] == [
+        ((2,), "no Balance call for session 's-2' after its Launch"),
+        ((3,), "no Balance call for session 's-3' after its Launch"),
+    ]
+
+
+def test_balance_after_launch_is_not_applicable_without_a_successful_launch() -> None:
+    assert statuses([call(1, "balance", response=OK)])["balance-after-launch"] == "not_applicable"
+    assert statuses([launch(1, "s-1", code=2)])["balance-after-launch"] == "not_applicable"
+    games = call(1, "games", response=OK, direction="outgoing", path="/v1/games")
+    assert statuses([games])["balance-after-launch"] == "not_applicable"
+
+
+def test_outgoing_calls_are_not_judged_as_provider_requests() -> None:
+    # A Launch the sandbox sent is not a wallet call: no signature, timestamp or request-id finding on it.
+    found = statuses([launch(1, "s-1", code=99), call(2, "balance", response=OK)])
+    assert found["signature-valid"] == "pass" and found["request-id-fresh"] == "pass"
+
+
+@dataclass
+class EntryLike:
+    """A journal entry of the shape the outgoing Launch entries have: `direction` among its attributes."""
+
+    id: int = 7
+    time: float = NOW
+    endpoint: str = "launch"
+    path: str = "/v1/games/aerobet/launch"
+    body: bytes = b'{"sessionId":"s-1"}'
+    headers: tuple[tuple[bytes, bytes], ...] = ((b"X-Request-Id", b"r-1"), (b"x-request-id", b"r-2"))
+    response: bytes | None = b'{"_responseCode":1}'
+    status: int | None = 200
+    direction: str = "outgoing"
+    session_id: str | None = None
+    bet_id: str | None = None
+    counterparty_id: str | None = None
+    signature: str = "unchecked"
+    signature_error: str | None = None
+    fault: dict[str, Any] | None = None
+    unknown_fields: tuple[str, ...] = field(default_factory=tuple)
+
+
+def test_a_journal_entry_with_a_direction_becomes_an_outgoing_call() -> None:
+    made = Call.of(EntryLike())
+    assert made.direction == "outgoing" and made.request_id == "r-1"  # header names fold; the first value wins
+    assert statuses([made])["balance-after-launch"] == "fail"
+
+
+def test_a_timestamp_in_seconds_or_outside_the_window_is_found_even_when_the_sandbox_let_it_through() -> None:
+    seconds = call(1, "balance", response=OK, timestamp=str(int(NOW)))
+    late = call(2, "balance", response=OK, timestamp=str(int(NOW * 1000) - 400_000))
+    fine = call(3, "balance", response=OK)
+    result = next(r for r in judge([seconds, late, fine], Context(tolerance_ms=300_000)) if r.id.startswith("time"))
+    assert [(e.entries, e.message.split(" is ")[1][:20]) for e in result.evidence] == [
+        ((1,), "in seconds, not mill"),
+        ((2,), "400002 ms from the t"),  # arrived 2 ms after NOW
+    ]
+
+
+def test_a_request_id_refused_for_its_signature_may_be_resent() -> None:
+    refused = call(1, "balance", response={"_responseCode": 8}, status=401, signature="invalid", request_id="same")
+    corrected = call(2, "balance", response=OK, request_id="same")
+    reused = call(3, "balance", response=OK, request_id="same")
+    result = {r.id: r for r in judge([refused, corrected, reused], Context())}
+    assert [e.entries for e in result["request-id-fresh"].evidence] == [(2, 3)]
+    assert [e.entries for e in result["signature-valid"].evidence] == [(1,)]
+
+
+def test_a_pay_in_refunded_after_a_lost_answer_is_resolved_only_once_the_refund_is_answered() -> None:
+    pay_in = {"betId": "b", "betAmount": "1.00"}
+    lost = [call(1, "pay-in", pay_in, response=None), call(2, "pay-in", pay_in, response=None)]
+    refund_lost = call(3, "refund", {"betId": "b"}, response={"_responseCode": 99}, status=500)
+    assert statuses([*lost, refund_lost])["pay-in-resolved"] == "fail"
+    refund_5 = call(4, "refund", {"betId": "b"}, response={"_responseCode": 5})  # never placed: nothing to give back
+    assert statuses([*lost, refund_lost, refund_5])["pay-in-resolved"] == "pass"
+
+
+def test_open_bets_within_the_grace_period_are_in_play() -> None:
+    young, old = OpenBet("b-1", "cp", "s-1", 5.0), OpenBet("b-2", "cp", "s-1", 500.0)
+    result = next(r for r in judge([], Context(open_bets=[young, old], grace_seconds=60)) if r.id == "no-open-bets")
+    assert result.status == "fail" and [e.bet_id for e in result.evidence] == ["b-2"]
+    assert next(r for r in judge([], Context(open_bets=[young])) if r.id == "no-open-bets").status == "pass"
+
+
+def test_calls_are_judged_in_order_of_arrival_not_of_journaling() -> None:
+    # A held request is journaled when its hold ends, after the retry that overtook it.
+    body = {"betId": "b", "winAmount": "2.00"}
+    held = call(1, "pay-out", body, response=None, at=NOW)
+    retry = call(2, "pay-out", body, response=OK, at=NOW + 1)
+    assert statuses([retry, held])["pay-out-acknowledged"] == "pass"
