@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -17,8 +17,7 @@ from urllib.parse import quote
 import msgspec
 
 from . import jsontext
-from .inputs import InputError, parse_web_url
-from .limits import MAX_PARTNER_ANSWER
+from .inputs import parse_web_url
 from .signing import signed_headers
 from .text import clip, printable_bytes, shown
 
@@ -52,7 +51,6 @@ class Answer:
     body: bytes | None = None
     error: str | None = None
     duration_ms: float = 0.0
-    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 class LaunchBook:
@@ -222,15 +220,3 @@ def exchange_view(request: OutgoingRequest, answer: Answer) -> dict[str, Any]:
             "durationMs": answer.duration_ms,
         }
     return {"request": shown_request, "response": response}
-
-
-def describe_limit() -> str:
-    return f"the answer is over {MAX_PARTNER_ANSWER} bytes: the sandbox read no further"
-
-
-def checked_base_url(value: str, where: str) -> str:
-    """A provider base URL from a query string or a command line; InputError names `where`."""
-    try:
-        return str(parse_web_url(value))
-    except (TypeError, ValueError) as exc:
-        raise InputError(where, str(exc)) from None

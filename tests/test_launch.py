@@ -151,6 +151,8 @@ FAILURES = [
     ("code 2", raw(b'{"_responseCode": 2, "message": "unknown game"}'), "_responseCode is 2, not 1 (HTTP 200)"),
     ("no frameUri", raw(b'{"_responseCode": 1}'), "frameUri is missing"),
     ("relative frameUri", raw(b'{"_responseCode": 1, "frameUri": "/play/1"}'), "frameUri must be an absolute"),
+    ("unclosed IPv6 frameUri", raw(b'{"_responseCode": 1, "frameUri": "http://[::1/p"}'), "frameUri must be an"),
+    ("frameUri with an empty label", raw(b'{"_responseCode": 1, "frameUri": "http://a..b/"}'), "frameUri must be"),
     ("invalid UTF-8", raw(b'{"_responseCode": 1, "frameUri": "\xff"}'), "is not valid UTF-8"),
     ("deep JSON", raw(b"[" * 200_000), "is nested too deeply"),
     ("huge body", raw(b'{"pad": "' + b"x" * (2 * MAX_PARTNER_ANSWER) + b'"}'), f"over {MAX_PARTNER_ANSWER} bytes"),
@@ -247,6 +249,21 @@ async def test_a_bad_games_answer_is_a_problem(sandbox, handler, reason):
     assert found.status == "failed" and found.games == [] and reason in found.problems[0]
 
 
+async def test_a_launch_the_client_cannot_send_fails_cleanly():
+    """A counterparty id the fixture allows but no HTTP header can carry: the launch fails, the session is kept."""
+    data = json.loads(default_fixture_bytes())
+    odd = "cp\nwith-a-newline"
+    data["counterparties"].append({"id": odd, "secret": "s"})
+    with Sandbox(data) as sandbox:
+        async with serving(answering(raw(b'{"_responseCode": 1, "frameUri": "http://x/", "games": []}'))) as url:
+            launched = await sandbox.launch_async("g", provider_url=url, counterparty_id=odd, currency="EUR")
+            found = await sandbox.games_async(url, counterparty_id=odd)
+        assert sandbox.internal_errors == []
+    assert launched.status == "failed" and launched.session.launch_failed
+    assert launched.problems[0].startswith("the request could not be sent: ")
+    assert found.status == "failed" and found.problems[0].startswith("the request could not be sent: ")
+
+
 async def test_games_from_a_provider_that_is_down(sandbox):
     found = await sandbox.games_async(closed_port_url())
     assert found.status == "failed" and found.problems[0].startswith("the provider did not answer")
@@ -280,9 +297,18 @@ async def test_the_provider_url_can_come_from_the_fixture():
             assert sandbox.export_state()["counterparties"][0]["providerUrl"] == url + "/"
 
 
-def test_a_fixture_provider_url_must_be_absolute(default_fixture):
-    data = {"counterparties": [{"id": "cp", "secret": "s", "providerUrl": "games.example"}]}
-    with pytest.raises(FixtureError, match=r"\$\.counterparties\[0\]\.providerUrl: must be an absolute http"):
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("games.example", "must be an absolute http"),
+        ("http://[::1/api", "must be an absolute http"),
+        ("http://games..example", "must be an absolute http"),
+        ("https://games.example/api?key=1", "must be a base URL without a query or a fragment"),
+    ],
+)
+def test_a_fixture_provider_url_must_be_an_absolute_base_url(url, error):
+    data = {"counterparties": [{"id": "cp", "secret": "s", "providerUrl": url}]}
+    with pytest.raises(FixtureError, match=r"\$\.counterparties\[0\]\.providerUrl: " + error):
         parse_fixture(data)
 
 
