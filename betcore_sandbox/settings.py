@@ -39,6 +39,11 @@ RANGES: dict[str, tuple[int, int]] = {
 }
 # Settings naming a JSON field of the provider's Games and Launch (spellings the public docs do not show).
 FIELD_NAME_SETTINGS = ("playerIdField", "gameNameField")
+# The fields each of those sits next to: a setting naming one would overwrite or stand in for it.
+TAKEN_FIELD_NAMES = {
+    "playerIdField": ("sessionId", "currency", "language", "minBet", "maxBet", "gameMode"),
+    "gameNameField": ("gameId", "gameCategory", "maxOdd", "lobbyImgUrl"),
+}
 MAX_FIELD_NAME = 64
 
 
@@ -151,6 +156,8 @@ def _check(name: str, value: Any, label: str) -> Any:
     if name in FIELD_NAME_SETTINGS:
         if not isinstance(value, str) or not value or len(value) > MAX_FIELD_NAME or not value.isprintable():
             raise SettingError(label, f"must be a JSON field name of 1 to {MAX_FIELD_NAME} printable characters")
+        if value in TAKEN_FIELD_NAMES[name]:
+            raise SettingError(label, f"{value} is already a field of its own: {', '.join(TAKEN_FIELD_NAMES[name])}")
         return value
     if name == "demoBalance":
         try:

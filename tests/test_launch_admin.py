@@ -125,6 +125,9 @@ async def test_flags_and_provider_url_survive_export_and_import(admin, http):
     ("change", "error"),
     [
         ({"playerIdField": ""}, "playerIdField: must be a JSON field name"),
+        ({"playerIdField": "sessionId"}, "playerIdField: sessionId is already a field of its own"),
+        ({"playerIdField": "maxBet"}, "playerIdField: maxBet is already a field of its own"),
+        ({"gameNameField": "gameCategory"}, "gameNameField: gameCategory is already a field of its own"),
         ({"gameNameField": 5}, "gameNameField: must be a JSON field name"),
         ({"demoBalance": "lots"}, "demoBalance: must be an amount"),
         ({"partnerTimeoutMs": 0}, "partnerTimeoutMs: must be an integer from 1 to 600000"),
