@@ -7,6 +7,7 @@ problem in words that name the game and the field. No HTTP here: `web/outgoing.p
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections import deque
 from dataclasses import dataclass
@@ -61,12 +62,14 @@ class LaunchBook:
         self._ids = itertools.count(1)
 
     def add(self, launch: dict[str, Any]) -> dict[str, Any]:
+        """Keep the launch under a new id; the launch with its id (a copy: what the caller does with it stays
+        out of the book)."""
         launch["id"] = f"launch-{next(self._ids)}"
-        self._launches.append(launch)
+        self._launches.append(copy.deepcopy(launch))
         return launch
 
     def all(self) -> list[dict[str, Any]]:
-        return list(self._launches)
+        return copy.deepcopy(list(self._launches))
 
     def reset(self) -> None:
         self._launches.clear()

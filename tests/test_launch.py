@@ -334,6 +334,16 @@ async def test_a_launch_result_stays_valid_json_for_any_answer(sandbox):
     assert launched.status == "failed" and "frameUri must be an absolute" in launched.problems[0]
 
 
+async def test_changing_a_launch_result_leaves_the_launches_kept(sandbox, provider):
+    _, url = provider
+    launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR")
+    kept = sandbox.launches()[0].to_dict()
+    launched.problems.append("changed by the caller")
+    launched.request["headers"].clear()
+    sandbox.launches()[0].response["body"] = ""
+    assert sandbox.launches()[0].to_dict() == kept and kept["request"]["headers"]
+
+
 async def test_stopping_the_sandbox_ends_a_launch_under_way():
     arrived = asyncio.Event()
 
