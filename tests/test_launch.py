@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from betcore_sandbox import Sandbox
 from betcore_sandbox.errors import AdminInputError
@@ -176,6 +177,25 @@ async def test_a_bad_launch_answer_fails_with_its_reason_and_keeps_the_session(s
     assert sandbox.launches()[-1].status == "failed"
 
 
+async def test_an_endless_answer_is_read_no_further_than_the_limit(sandbox):
+    """The sandbox stops reading past MAX_PARTNER_ANSWER: the provider below sends more, then holds the answer open,
+    so a sandbox that read on would wait for the timeout instead."""
+    sandbox.settings(partner_timeout_ms=30_000)
+
+    async def flood(request):
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        chunk = b" " * 65536
+        for _ in range(4 * MAX_PARTNER_ANSWER // len(chunk)):
+            await response.write(chunk)
+        await asyncio.Event().wait()  # until the server shuts down
+
+    async with serving(answering(flood)) as url:
+        launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR")
+    assert launched.problems == [f"the answer is over {MAX_PARTNER_ANSWER} bytes: the sandbox read no further"]
+    assert len(sandbox.requests()[0].response["body"]) == MAX_PARTNER_ANSWER
+
+
 async def test_a_provider_that_is_down_fails_the_launch(sandbox, caplog):
     caplog.set_level("INFO", "betcore_sandbox.requests")
     launched = await sandbox.launch_async("aerobet", provider_url=closed_port_url(), currency="EUR")
@@ -217,6 +237,9 @@ async def test_games_entries_are_checked_one_by_one(sandbox):
         {"gameId": "ok", "gameName": "Again", "gameCategory": "slots"},
         "not a game",
         {"gameId": "odd", "gameName": "O", "gameCategory": "c", "maxOdd": 2.5},
+        {"gameId": "yes", "gameName": "Y", "gameCategory": "c", "maxOdd": True},
+        {"gameId": "zero", "gameName": "Z", "gameCategory": "c", "maxOdd": 0},
+        {"gameId": "blank", "gameName": " ", "gameCategory": "c"},
     ]
     body = json.dumps({"games": listed, "_responseCode": 1}).encode()
     async with serving(answering(raw(body))) as url:
@@ -231,6 +254,9 @@ async def test_games_entries_are_checked_one_by_one(sandbox):
         "game 5: gameId must be a non-empty string, got 7",
         "game 6 ('ok'): gameId 'ok' is listed twice",
         "game 7: must be an object, got 'not a game'",
+        "game 9 ('yes'): maxOdd must be a positive number, got True",
+        "game 10 ('zero'): maxOdd must be a positive number, got 0",
+        "game 11 ('blank'): gameName must be a non-empty string, got ' '",
     ]
     assert journal(sandbox) == [("outgoing", "games")]
 
