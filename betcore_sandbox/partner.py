@@ -146,21 +146,27 @@ def read_games(answer: Answer, name_field: str) -> tuple[list[dict[str, Any]], l
         return [], [f"games must be an array, got {shown(listed)}"]
     games: list[dict[str, Any]] = []
     problems: list[str] = []
+    more = 0  # problems past MAX_GAME_PROBLEMS: counted, not worded (a hostile list can hold a million)
     seen: set[str] = set()
     for number, given in enumerate(listed, 1):
         game, wrong = _game(given, name_field)
         if not wrong and game["gameId"] in seen:
             wrong = [f"gameId {shown(game['gameId'])} is listed twice"]
         if wrong:
-            label = f"game {number}"
-            if isinstance(given, dict) and isinstance(given.get("gameId"), str):
-                label += f" ({shown(given['gameId'])})"
-            problems += [f"{label}: {problem}" for problem in wrong]
+            room = MAX_GAME_PROBLEMS - len(problems)
+            if room < len(wrong):
+                more += len(wrong) - max(room, 0)
+                wrong = wrong[: max(room, 0)]
+            if wrong:
+                label = f"game {number}"
+                if isinstance(given, dict) and isinstance(given.get("gameId"), str):
+                    label += f" ({shown(given['gameId'])})"
+                problems += [f"{label}: {problem}" for problem in wrong]
             continue
         seen.add(game["gameId"])
         games.append(game)
-    if len(problems) > MAX_GAME_PROBLEMS:
-        problems[MAX_GAME_PROBLEMS:] = [f"... and {len(problems) - MAX_GAME_PROBLEMS} more problems"]
+    if more:
+        problems.append(f"... and {more} more problems")
     return games, problems
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tracemalloc
 from decimal import Decimal
 
 import aiohttp
@@ -14,6 +15,7 @@ from betcore_sandbox import Sandbox
 from betcore_sandbox.errors import AdminInputError
 from betcore_sandbox.fixtures import FixtureError, default_fixture_bytes, parse_fixture
 from betcore_sandbox.limits import MAX_PARTNER_ANSWER
+from betcore_sandbox.partner import MAX_GAME_PROBLEMS, Answer, read_games
 from betcore_sandbox.signing import compute_sign, signed_headers, string_to_sign
 
 from .conftest import CP, SECRET
@@ -387,3 +389,20 @@ async def test_stopping_the_sandbox_ends_a_launch_under_way():
                 await asyncio.wait_for(launch, 10)
     finally:
         sandbox.stop()
+
+
+def test_a_games_answer_full_of_bad_entries_is_summed_up_not_worded():
+    """Problems past the first MAX_GAME_PROBLEMS are counted: a hostile list of a million entries costs its size,
+    not a worded problem each."""
+    count = 50_000
+    body = b'{"_responseCode": 1, "games": [' + b",".join([b"{}"] * count) + b"]}"
+    tracemalloc.start()
+    try:
+        found, problems = read_games(Answer(status=200, body=body), "gameName")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == [] and len(problems) == MAX_GAME_PROBLEMS + 1
+    assert problems[0] == "game 1: gameId is missing"
+    assert problems[-1] == f"... and {3 * count - MAX_GAME_PROBLEMS} more problems"
+    assert peak < 40 * len(body)  # the decoded list itself, and little more (a worded problem each: over 100 times)
