@@ -162,3 +162,15 @@ def test_an_outgoing_entry_completed_late_is_counted_once(meanwhile):
     journal.completed(late)
     assert journal.bytes == sum(e.size for e in journal)
     assert (late in list(journal)) == (meanwhile == "nothing")
+
+
+async def test_a_demo_balance_setting_that_does_not_fit_the_currency_is_named(admin, provider):
+    await admin.call("PATCH", "/settings", {"demoBalance": "0.001"})
+    before = await admin.get("/sessions"), await admin.get("/players")
+    body = {"gameId": "aerobet", "providerUrl": provider, "currency": "EUR", "gameMode": "demo"}
+    status, answer = await admin.call("POST", "/launches", body)
+    error = "demoBalance: 0.001 has more than 2 decimal places, the precision of EUR (the setting; or give balance)"
+    assert (status, answer) == (400, {"error": error})
+    assert (await admin.get("/sessions"), await admin.get("/players")) == before
+    status, launched = await admin.call("POST", "/launches", {**body, "balance": "5"})
+    assert status == 201 and launched["status"] == "launched" and launched["session"]["balance"] == "5.00"
