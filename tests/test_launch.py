@@ -125,6 +125,15 @@ async def test_a_failing_pay_out_is_retried_then_refunded_by_the_reference_provi
     sandbox.assert_balance(launched.session.id, "10.00")
 
 
+@pytest.mark.parametrize("body", [b"not json", b"[1]", b'{"stake": "abc"}', b'{"stake": "NaN"}', b'{"win": "-1"}'])
+async def test_the_reference_provider_refuses_a_bad_round_before_any_wallet_call(sandbox, provider, body):
+    _, url = provider
+    launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR", balance="10")
+    async with aiohttp.ClientSession() as http, http.post(launched.frame_uri, data=body) as r:
+        assert r.status == 400 and "the body must be" in (await r.json())["error"]
+    assert [e for _, e in journal(sandbox)] == ["launch", "balance"]
+
+
 async def test_demo_launch_gets_a_flagged_session_and_a_player_with_the_demo_balance(sandbox, provider):
     app, url = provider
     sandbox.settings(demo_balance="250.5")
