@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import tracemalloc
 from decimal import Decimal
@@ -374,7 +375,7 @@ async def test_a_launch_result_stays_valid_json_for_any_answer(sandbox):
 async def test_changing_a_launch_result_leaves_the_launches_kept(sandbox, provider):
     _, url = provider
     launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR")
-    kept = sandbox.launches()[0].to_dict()
+    kept = copy.deepcopy(sandbox.launches()[0].to_dict())
     launched.problems.append("changed by the caller")
     launched.request["headers"].clear()
     sandbox.launches()[0].response["body"] = ""
