@@ -297,7 +297,7 @@ def _games(options: argparse.Namespace) -> int:
     if options.no_sign:
         query["sign"] = "false"
     path = "/__admin/games" + ("?" + urllib.parse.urlencode(query) if query else "")
-    result = _admin_call(options, "GET", path)
+    result = _admin_call(options, "GET", path, expect=("games", "problems", "providerUrl", "status"))
     if result is None:
         return 1
     if options.json:
@@ -326,7 +326,8 @@ def _launch(options: argparse.Namespace) -> int:
         "sessionId": options.session_id,
         "sign": False if options.no_sign else None,
     }
-    result = _admin_call(options, "POST", "/__admin/launches", {k: v for k, v in given.items() if v is not None})
+    body = {k: v for k, v in given.items() if v is not None}
+    result = _admin_call(options, "POST", "/__admin/launches", body, expect=("session", "problems", "status"))
     if result is None:
         return 1
     if options.json:
@@ -350,8 +351,11 @@ def _print_problems(result: dict[str, Any]) -> None:
             print(f"  {problem}")
 
 
-def _admin_call(options: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
-    """The sandbox admin API's JSON answer, or None after printing why there is none."""
+def _admin_call(
+    options: argparse.Namespace, method: str, path: str, body: Any = None, *, expect: Sequence[str] = ()
+) -> Any:
+    """The sandbox admin API's JSON answer (an object with the `expect`ed keys), or None after printing why there
+    is none."""
     base = (options.sandbox or _local_url("")).rstrip("/")
     token = options.admin_token or os.environ.get(env_name("admin_token"))
     headers = {"Content-Type": "application/json"}
@@ -362,15 +366,20 @@ def _admin_call(options: argparse.Namespace, method: str, path: str, body: Any =
     try:
         # The sandbox waits for the provider up to its partnerTimeoutMs; this waits a little longer.
         with urllib.request.urlopen(request, timeout=PARTNER_CALL_TIMEOUT) as response:
-            return json.loads(response.read())
+            result = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         try:
-            message = json.loads(exc.read()).get("error") or exc.reason
+            answered = json.loads(exc.read())
         except ValueError:
-            message = exc.reason
-        _fail(f"{base} answered {exc.code}: {message}")
+            answered = None
+        message = answered.get("error") if isinstance(answered, dict) else None
+        _fail(f"{base} answered {exc.code}: {message if isinstance(message, str) else exc.reason}")
     except (OSError, ValueError) as exc:
         _fail(f"cannot reach the sandbox at {base}: {getattr(exc, 'reason', exc)}")
+    else:
+        if isinstance(result, dict) and all(key in result for key in expect):
+            return result
+        _fail(f"{base} is not a betcore-sandbox: its answer to {method} {path.partition('?')[0]} is not the result")
     return None
 
 

@@ -67,6 +67,12 @@ class WebUrl(str):
     __slots__ = ()
 
 
+class BaseUrl(WebUrl):
+    """A provider's base URL: `/v1/...` is appended to it."""
+
+    __slots__ = ()
+
+
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
 
@@ -89,26 +95,42 @@ def parse_instant(value: object) -> Instant:
 
 
 def parse_web_url(value: object) -> WebUrl:
-    """An absolute http or https URL with a host, at most 2048 characters."""
+    """An absolute http or https URL with a host that can be looked up, at most 2048 characters."""
     if not isinstance(value, str):
         raise TypeError(f"must be an absolute http(s) URL, not {json_type(value)}")
     if len(value) > MAX_URL_LENGTH:
         raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
-    try:
+    wrong = ValueError(f"must be an absolute http(s) URL, got {shown(value)}")
+    if not value.isprintable() or " " in value:
+        raise wrong
+    try:  # an unclosed [IPv6], a port out of range, or a host name no resolver takes (empty or long labels)
         parts = urlsplit(value)
         host = parts.hostname
-    except ValueError:
-        host = None
-    else:
-        parts.port  # noqa: B018 - a port out of range raises here
-    if parts.scheme not in ("http", "https") or not host or not value.isprintable() or " " in value:
-        raise ValueError(f"must be an absolute http(s) URL, got {shown(value)}")
+        parts.port  # noqa: B018 - raises when out of range
+        if host:
+            host.encode("idna")  # what the HTTP client does with it
+    except ValueError:  # UnicodeError too
+        raise wrong from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise wrong
     return WebUrl(value)
+
+
+def parse_base_url(value: object) -> BaseUrl:
+    """A provider's base URL: an absolute http(s) URL (see parse_web_url) that paths can be appended to, so
+    without a query or a fragment."""
+    url = parse_web_url(value)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ValueError(f"must be a base URL without a query or a fragment, got {shown(url)}")
+    return BaseUrl(url)
 
 
 def _decode_hook(kind: type, value: object) -> object:
     if kind is WebUrl:
         return parse_web_url(value)
+    if kind is BaseUrl:
+        return parse_base_url(value)
     if kind is Money:
         return Money(parse_amount(value))
     if kind is Balance:
@@ -147,7 +169,7 @@ def schema_hook(kind: type) -> dict[str, Any]:
         return {"type": "string", "format": "date-time"}
     if kind is Number:
         return {"type": "number"}
-    if kind is WebUrl:
+    if kind is WebUrl or kind is BaseUrl:
         return {"type": "string", "format": "uri", "pattern": "^https?://"}
     raise NotImplementedError(kind)
 
@@ -168,7 +190,7 @@ class CounterpartyIn(Struct):
     id: Id
     secret: Id
     name: str = ""
-    provider_url: WebUrl | None = None  # the provider's base URL: the sandbox calls its Games and Launch there
+    provider_url: BaseUrl | None = None  # the provider's base URL: the sandbox calls its Games and Launch there
 
 
 class PlayerIn(Struct):
@@ -294,7 +316,7 @@ class GamesQuery(Struct, kw_only=True):
     """GET /__admin/games: whose games, from where (the counterparty's providerUrl unless given)."""
 
     counterparty_id: Id | None = None
-    provider_url: WebUrl | None = None
+    provider_url: BaseUrl | None = None
     sign: bool = True
 
 
@@ -304,7 +326,7 @@ class LaunchCreate(Struct, kw_only=True):
 
     game_id: GameId
     counterparty_id: Id | None = None
-    provider_url: WebUrl | None = None
+    provider_url: BaseUrl | None = None
     player_id: Id | None = None
     currency: Id | None = None
     balance: Money | None = None
@@ -473,6 +495,7 @@ _NAMES = {
     "Instant": "an ISO 8601 timestamp",
     "WebUrl": "an absolute http(s) URL",
     "NumberOutOfRange": "a number out of range",
+    "BaseUrl": "an absolute http(s) URL",
 }
 
 

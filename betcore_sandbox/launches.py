@@ -81,16 +81,22 @@ async def launch(state: SandboxState, body: Any, send: Send) -> dict[str, Any]:
         balance = Decimal(state.settings.demoBalance)
     if given.session_id is not None and given.session_id in wallet.sessions:
         raise AdminInputError(f"sessionId: session {shown(given.session_id)} already exists")
-    session = wallet.open_session(  # checks the rest (currency, amounts, limits) and changes nothing if bad
-        given.session_id,
-        given.player_id,
-        counterparty.id,
-        currency=None if given.player_id is not None else given.currency,
-        balance=balance,
-        ttl_seconds=given.ttl_seconds,
-        min_bet=DEFAULT_MIN_BET if given.min_bet is None else given.min_bet,
-        max_bet=DEFAULT_MAX_BET if given.max_bet is None else given.max_bet,
-    )
+    try:
+        session = wallet.open_session(  # checks the rest (currency, amounts, limits) and changes nothing if bad
+            given.session_id,
+            given.player_id,
+            counterparty.id,
+            currency=None if given.player_id is not None else given.currency,
+            balance=balance,
+            ttl_seconds=given.ttl_seconds,
+            min_bet=DEFAULT_MIN_BET if given.min_bet is None else given.min_bet,
+            max_bet=DEFAULT_MAX_BET if given.max_bet is None else given.max_bet,
+        )
+    except AdminInputError as exc:
+        if balance is given.balance or not str(exc).startswith("balance:"):
+            raise
+        # The balance came from the setting, not the body: say so (the setting fits no currency's decimals alone).
+        raise AdminInputError(f"demoBalance{str(exc).removeprefix('balance')} (the setting; or give balance)") from None
     if demo:
         session = wallet.flag_session(session.id, demo=True)
     shown_session = Views.of(wallet).session(session, wallet.clock())

@@ -7,9 +7,10 @@ problem in words that name the game and the field. No HTTP here: `web/outgoing.p
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -17,8 +18,7 @@ from urllib.parse import quote
 import msgspec
 
 from . import jsontext
-from .inputs import InputError, parse_web_url
-from .limits import MAX_PARTNER_ANSWER
+from .inputs import parse_web_url
 from .signing import signed_headers
 from .text import clip, printable_bytes, shown
 
@@ -52,7 +52,6 @@ class Answer:
     body: bytes | None = None
     error: str | None = None
     duration_ms: float = 0.0
-    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 class LaunchBook:
@@ -63,12 +62,14 @@ class LaunchBook:
         self._ids = itertools.count(1)
 
     def add(self, launch: dict[str, Any]) -> dict[str, Any]:
+        """Keep the launch under a new id; the launch with its id (a copy: what the caller does with it stays
+        out of the book)."""
         launch["id"] = f"launch-{next(self._ids)}"
-        self._launches.append(launch)
+        self._launches.append(copy.deepcopy(launch))
         return launch
 
     def all(self) -> list[dict[str, Any]]:
-        return list(self._launches)
+        return copy.deepcopy(list(self._launches))
 
     def reset(self) -> None:
         self._launches.clear()
@@ -145,21 +146,27 @@ def read_games(answer: Answer, name_field: str) -> tuple[list[dict[str, Any]], l
         return [], [f"games must be an array, got {shown(listed)}"]
     games: list[dict[str, Any]] = []
     problems: list[str] = []
+    more = 0  # problems past MAX_GAME_PROBLEMS: counted, not worded (a hostile list can hold a million)
     seen: set[str] = set()
     for number, given in enumerate(listed, 1):
         game, wrong = _game(given, name_field)
         if not wrong and game["gameId"] in seen:
             wrong = [f"gameId {shown(game['gameId'])} is listed twice"]
         if wrong:
-            label = f"game {number}"
-            if isinstance(given, dict) and isinstance(given.get("gameId"), str):
-                label += f" ({shown(given['gameId'])})"
-            problems += [f"{label}: {problem}" for problem in wrong]
+            room = MAX_GAME_PROBLEMS - len(problems)
+            if room < len(wrong):
+                more += len(wrong) - max(room, 0)
+                wrong = wrong[: max(room, 0)]
+            if wrong:
+                label = f"game {number}"
+                if isinstance(given, dict) and isinstance(given.get("gameId"), str):
+                    label += f" ({shown(given['gameId'])})"
+                problems += [f"{label}: {problem}" for problem in wrong]
             continue
         seen.add(game["gameId"])
         games.append(game)
-    if len(problems) > MAX_GAME_PROBLEMS:
-        problems[MAX_GAME_PROBLEMS:] = [f"... and {len(problems) - MAX_GAME_PROBLEMS} more problems"]
+    if more:
+        problems.append(f"... and {more} more problems")
     return games, problems
 
 
@@ -222,15 +229,3 @@ def exchange_view(request: OutgoingRequest, answer: Answer) -> dict[str, Any]:
             "durationMs": answer.duration_ms,
         }
     return {"request": shown_request, "response": response}
-
-
-def describe_limit() -> str:
-    return f"the answer is over {MAX_PARTNER_ANSWER} bytes: the sandbox read no further"
-
-
-def checked_base_url(value: str, where: str) -> str:
-    """A provider base URL from a query string or a command line; InputError names `where`."""
-    try:
-        return str(parse_web_url(value))
-    except (TypeError, ValueError) as exc:
-        raise InputError(where, str(exc)) from None

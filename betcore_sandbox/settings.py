@@ -16,6 +16,11 @@ from .inputs import DuplicateModes, InputError, SettingsPatch, read
 
 BET_ENDPOINTS = ("pay-in", "pay-in-out", "pay-out", "refund")
 DEFAULT_DUPLICATE_RESPONSE = {"pay-in": "code", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"}
+# The Games and Launch fields a field-name setting sits next to: naming one would overwrite or stand in for it.
+TAKEN_FIELD_NAMES = {
+    "playerIdField": ("sessionId", "currency", "language", "minBet", "maxBet", "gameMode"),
+    "gameNameField": ("gameId", "gameCategory", "maxOdd", "lobbyImgUrl"),
+}
 
 
 @dataclass(slots=True)
@@ -130,6 +135,11 @@ def validate(
             value = _duplicate_modes(value, base)
         elif name == "demoBalance":
             value = format(value, "f")
+        elif name in TAKEN_FIELD_NAMES and value in TAKEN_FIELD_NAMES[name]:
+            raise SettingError(
+                f"{where}.{given_as[name]}",
+                f"{value} is already a field of its own: {', '.join(TAKEN_FIELD_NAMES[name])}",
+            )
         checked[name] = value
     return checked
 

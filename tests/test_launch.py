@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import tracemalloc
 from decimal import Decimal
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from betcore_sandbox import Sandbox
 from betcore_sandbox.errors import AdminInputError
 from betcore_sandbox.fixtures import FixtureError, default_fixture_bytes, parse_fixture
 from betcore_sandbox.limits import MAX_PARTNER_ANSWER
+from betcore_sandbox.partner import MAX_GAME_PROBLEMS, Answer, read_games
 from betcore_sandbox.signing import compute_sign, signed_headers, string_to_sign
 
 from .conftest import CP, SECRET
@@ -122,6 +126,15 @@ async def test_a_failing_pay_out_is_retried_then_refunded_by_the_reference_provi
     sandbox.assert_balance(launched.session.id, "10.00")
 
 
+@pytest.mark.parametrize("body", [b"not json", b"[1]", b'{"stake": "abc"}', b'{"stake": "NaN"}', b'{"win": "-1"}'])
+async def test_the_reference_provider_refuses_a_bad_round_before_any_wallet_call(sandbox, provider, body):
+    _, url = provider
+    launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR", balance="10")
+    async with aiohttp.ClientSession() as http, http.post(launched.frame_uri, data=body) as r:
+        assert r.status == 400 and "the body must be" in (await r.json())["error"]
+    assert [e for _, e in journal(sandbox)] == ["launch", "balance"]
+
+
 async def test_demo_launch_gets_a_flagged_session_and_a_player_with_the_demo_balance(sandbox, provider):
     app, url = provider
     sandbox.settings(demo_balance="250.5")
@@ -151,6 +164,8 @@ FAILURES = [
     ("code 2", raw(b'{"_responseCode": 2, "message": "unknown game"}'), "_responseCode is 2, not 1 (HTTP 200)"),
     ("no frameUri", raw(b'{"_responseCode": 1}'), "frameUri is missing"),
     ("relative frameUri", raw(b'{"_responseCode": 1, "frameUri": "/play/1"}'), "frameUri must be an absolute"),
+    ("unclosed IPv6 frameUri", raw(b'{"_responseCode": 1, "frameUri": "http://[::1/p"}'), "frameUri must be an"),
+    ("frameUri with an empty label", raw(b'{"_responseCode": 1, "frameUri": "http://a..b/"}'), "frameUri must be"),
     ("invalid UTF-8", raw(b'{"_responseCode": 1, "frameUri": "\xff"}'), "is not valid UTF-8"),
     ("deep JSON", raw(b"[" * 200_000), "is nested too deeply"),
     ("huge body", raw(b'{"pad": "' + b"x" * (2 * MAX_PARTNER_ANSWER) + b'"}'), f"over {MAX_PARTNER_ANSWER} bytes"),
@@ -172,6 +187,25 @@ async def test_a_bad_launch_answer_fails_with_its_reason_and_keeps_the_session(s
     assert (outgoing.direction, outgoing.endpoint, incoming.direction) == ("outgoing", "launch", "incoming")
     assert len(outgoing.response["body"]) <= MAX_PARTNER_ANSWER
     assert sandbox.launches()[-1].status == "failed"
+
+
+async def test_an_endless_answer_is_read_no_further_than_the_limit(sandbox):
+    """The sandbox stops reading past MAX_PARTNER_ANSWER: the provider below sends more, then holds the answer open,
+    so a sandbox that read on would wait for the timeout instead."""
+    sandbox.settings(partner_timeout_ms=30_000)
+
+    async def flood(request):
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        chunk = b" " * 65536
+        for _ in range(4 * MAX_PARTNER_ANSWER // len(chunk)):
+            await response.write(chunk)
+        await asyncio.Event().wait()  # until the server shuts down
+
+    async with serving(answering(flood)) as url:
+        launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR")
+    assert launched.problems == [f"the answer is over {MAX_PARTNER_ANSWER} bytes: the sandbox read no further"]
+    assert len(sandbox.requests()[0].response["body"]) == MAX_PARTNER_ANSWER
 
 
 async def test_a_provider_that_is_down_fails_the_launch(sandbox, caplog):
@@ -215,6 +249,9 @@ async def test_games_entries_are_checked_one_by_one(sandbox):
         {"gameId": "ok", "gameName": "Again", "gameCategory": "slots"},
         "not a game",
         {"gameId": "odd", "gameName": "O", "gameCategory": "c", "maxOdd": 2.5},
+        {"gameId": "yes", "gameName": "Y", "gameCategory": "c", "maxOdd": True},
+        {"gameId": "zero", "gameName": "Z", "gameCategory": "c", "maxOdd": 0},
+        {"gameId": "blank", "gameName": " ", "gameCategory": "c"},
     ]
     body = json.dumps({"games": listed, "_responseCode": 1}).encode()
     async with serving(answering(raw(body))) as url:
@@ -229,6 +266,9 @@ async def test_games_entries_are_checked_one_by_one(sandbox):
         "game 5: gameId must be a non-empty string, got 7",
         "game 6 ('ok'): gameId 'ok' is listed twice",
         "game 7: must be an object, got 'not a game'",
+        "game 9 ('yes'): maxOdd must be a positive number, got True",
+        "game 10 ('zero'): maxOdd must be a positive number, got 0",
+        "game 11 ('blank'): gameName must be a non-empty string, got ' '",
     ]
     assert journal(sandbox) == [("outgoing", "games")]
 
@@ -245,6 +285,21 @@ async def test_a_bad_games_answer_is_a_problem(sandbox, handler, reason):
     async with serving(answering(handler)) as url:
         found = await sandbox.games_async(url)
     assert found.status == "failed" and found.games == [] and reason in found.problems[0]
+
+
+async def test_a_launch_the_client_cannot_send_fails_cleanly():
+    """A counterparty id the fixture allows but no HTTP header can carry: the launch fails, the session is kept."""
+    data = json.loads(default_fixture_bytes())
+    odd = "cp\nwith-a-newline"
+    data["counterparties"].append({"id": odd, "secret": "s"})
+    with Sandbox(data) as sandbox:
+        async with serving(answering(raw(b'{"_responseCode": 1, "frameUri": "http://x/", "games": []}'))) as url:
+            launched = await sandbox.launch_async("g", provider_url=url, counterparty_id=odd, currency="EUR")
+            found = await sandbox.games_async(url, counterparty_id=odd)
+        assert sandbox.internal_errors == []
+    assert launched.status == "failed" and launched.session.launch_failed
+    assert launched.problems[0].startswith("the request could not be sent: ")
+    assert found.status == "failed" and found.problems[0].startswith("the request could not be sent: ")
 
 
 async def test_games_from_a_provider_that_is_down(sandbox):
@@ -280,9 +335,18 @@ async def test_the_provider_url_can_come_from_the_fixture():
             assert sandbox.export_state()["counterparties"][0]["providerUrl"] == url + "/"
 
 
-def test_a_fixture_provider_url_must_be_absolute(default_fixture):
-    data = {"counterparties": [{"id": "cp", "secret": "s", "providerUrl": "games.example"}]}
-    with pytest.raises(FixtureError, match=r"\$\.counterparties\[0\]\.providerUrl: must be an absolute http"):
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("games.example", "must be an absolute http"),
+        ("http://[::1/api", "must be an absolute http"),
+        ("http://games..example", "must be an absolute http"),
+        ("https://games.example/api?key=1", "must be a base URL without a query or a fragment"),
+    ],
+)
+def test_a_fixture_provider_url_must_be_an_absolute_base_url(url, error):
+    data = {"counterparties": [{"id": "cp", "secret": "s", "providerUrl": url}]}
+    with pytest.raises(FixtureError, match=r"\$\.counterparties\[0\]\.providerUrl: " + error):
         parse_fixture(data)
 
 
@@ -308,6 +372,16 @@ async def test_a_launch_result_stays_valid_json_for_any_answer(sandbox):
     assert launched.status == "failed" and "frameUri must be an absolute" in launched.problems[0]
 
 
+async def test_changing_a_launch_result_leaves_the_launches_kept(sandbox, provider):
+    _, url = provider
+    launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR")
+    kept = copy.deepcopy(sandbox.launches()[0].to_dict())
+    launched.problems.append("changed by the caller")
+    launched.request["headers"].clear()
+    sandbox.launches()[0].response["body"] = ""
+    assert sandbox.launches()[0].to_dict() == kept and kept["request"]["headers"]
+
+
 async def test_stopping_the_sandbox_ends_a_launch_under_way():
     arrived = asyncio.Event()
 
@@ -325,3 +399,20 @@ async def test_stopping_the_sandbox_ends_a_launch_under_way():
                 await asyncio.wait_for(launch, 10)
     finally:
         sandbox.stop()
+
+
+def test_a_games_answer_full_of_bad_entries_is_summed_up_not_worded():
+    """Problems past the first MAX_GAME_PROBLEMS are counted: a hostile list of a million entries costs its size,
+    not a worded problem each."""
+    count = 50_000
+    body = b'{"_responseCode": 1, "games": [' + b",".join([b"{}"] * count) + b"]}"
+    tracemalloc.start()
+    try:
+        found, problems = read_games(Answer(status=200, body=body), "gameName")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == [] and len(problems) == MAX_GAME_PROBLEMS + 1
+    assert problems[0] == "game 1: gameId is missing"
+    assert problems[-1] == f"... and {3 * count - MAX_GAME_PROBLEMS} more problems"
+    assert peak < 40 * len(body)  # the decoded list itself, and little more (a worded problem each: over 100 times)

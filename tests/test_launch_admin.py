@@ -57,6 +57,11 @@ async def test_games_over_http(admin, provider):
         ("providerUrl=http://x&sign=maybe", "sign: must be true or false"),
         ("providerUrl=http://x&counterpartyId=ghost", "counterpartyId: unknown counterparty 'ghost'"),
         ("providerUrl=relative/path", "providerUrl: must be an absolute http(s) URL, got 'relative/path'"),
+        ("providerUrl=http://[zz", "providerUrl: must be an absolute http(s) URL, got 'http://[zz'"),
+        (
+            "providerUrl=http://x/?a=1",
+            "providerUrl: must be a base URL without a query or a fragment, got 'http://x/?a=1'",
+        ),
         ("", "providerUrl: counterparty '933a215f-a9e6-4f88-9d91-52a87cd50499' has no providerUrl in the fixture"),
     ],
 )
@@ -72,6 +77,12 @@ BAD_LAUNCHES = [
     ({"gameId": "g" * 129}, "gameId: must be at most 128 characters"),
     ({"gameId": "g", "bogus": 1}, "bogus: unknown field"),
     ({"gameId": "g", "providerUrl": "ftp://x"}, "providerUrl: must be an absolute http(s) URL"),
+    ({"gameId": "g", "providerUrl": "http://[::1"}, "providerUrl: must be an absolute http(s) URL"),
+    ({"gameId": "g", "providerUrl": "http://a..b"}, "providerUrl: must be an absolute http(s) URL"),
+    ({"gameId": "g", "providerUrl": "http://" + "a" * 64 + ".example"}, "providerUrl: must be an absolute"),
+    ({"gameId": "g", "providerUrl": "http://x:65536"}, "providerUrl: must be an absolute http(s) URL"),
+    ({"gameId": "g", "providerUrl": "http://x/api?v=1"}, "providerUrl: must be a base URL without a query"),
+    ({"gameId": "g", "providerUrl": "http://x/api#top"}, "providerUrl: must be a base URL without a query"),
     ({"gameId": "g", "currency": "XXX"}, "currency: unknown currency 'XXX'"),
     ({"gameId": "g"}, "currency: is required (or playerId for an existing player)"),
     ({"gameId": "g", "playerId": "ghost"}, "playerId: unknown player 'ghost'"),
@@ -119,6 +130,9 @@ async def test_flags_and_provider_url_survive_export_and_import(admin, http):
         ({"gameNameField": "x" * 65}, "$.gameNameField: must be at most 64 characters"),
         ({"demoBalance": "lots"}, "$.demoBalance: is not a decimal number"),
         ({"partnerTimeoutMs": 0}, "$.partnerTimeoutMs: must be an integer from 1 to 600000"),
+        ({"playerIdField": "sessionId"}, "$.playerIdField: sessionId is already a field of its own"),
+        ({"playerIdField": "maxBet"}, "$.playerIdField: maxBet is already a field of its own"),
+        ({"game_name_field": "gameCategory"}, "$.game_name_field: gameCategory is already a field of its own"),
     ],
 )
 async def test_partner_settings_are_checked(admin, change, error):
@@ -150,3 +164,15 @@ def test_an_outgoing_entry_completed_late_is_counted_once(meanwhile):
     journal.completed(late)
     assert journal.bytes == sum(e.size for e in journal)
     assert (late in list(journal)) == (meanwhile == "nothing")
+
+
+async def test_a_demo_balance_setting_that_does_not_fit_the_currency_is_named(admin, provider):
+    await admin.call("PATCH", "/settings", {"demoBalance": "0.001"})
+    before = await admin.get("/sessions"), await admin.get("/players")
+    body = {"gameId": "aerobet", "providerUrl": provider, "currency": "EUR", "gameMode": "demo"}
+    status, answer = await admin.call("POST", "/launches", body)
+    error = "demoBalance: 0.001 has more than 2 decimal places, the precision of EUR (the setting; or give balance)"
+    assert (status, answer) == (400, {"error": error})
+    assert (await admin.get("/sessions"), await admin.get("/players")) == before
+    status, launched = await admin.call("POST", "/launches", {**body, "balance": "5"})
+    assert status == 201 and launched["status"] == "launched" and launched["session"]["balance"] == "5.00"

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+from aiohttp import web
 
 from betcore_sandbox import Sandbox
 
@@ -115,3 +116,20 @@ async def test_bad_input_and_a_missing_token_and_no_sandbox_exit_1(sandbox):
     result = await asyncio.to_thread(run_cli, "games", "--sandbox", closed_port_url(), "--provider-url", "http://x")
     assert result.returncode == 1 and "cannot reach the sandbox at" in result.stderr.decode()
     assert sandbox.launches() == []
+
+
+async def test_a_sandbox_url_that_is_something_else_exits_1_with_why():
+    async def odd(request):
+        status = 400 if request.method == "POST" else 200
+        return web.json_response([1], status=status)
+
+    app = web.Application()
+    app.router.add_route("*", "/__admin/{tail:.*}", odd)
+    async with serving(app) as url:
+        games = await asyncio.to_thread(run_cli, "games", "--sandbox", url, "--provider-url", "http://x")
+        launch = await asyncio.to_thread(run_cli, "launch", "--sandbox", url, "--game", "g")
+    assert games.returncode == 1 and games.stderr.decode() == (
+        f"betcore-sandbox: error: {url} is not a betcore-sandbox: its answer to GET /__admin/games is not the result\n"
+    )
+    assert launch.returncode == 1
+    assert launch.stderr.decode() == f"betcore-sandbox: error: {url} answered 400: Bad Request\n"

@@ -12,19 +12,26 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .conftest import REPO
 from .process import SandboxProcess
-from .test_readme import blocks
+from .test_readme import FENCE, blocks
 
 PROVIDER_DIR = REPO / "examples" / "provider"
+PROVIDER_README = PROVIDER_DIR / "README.md"
 
 
-def marked(marker: str) -> list[tuple[str, tuple[str, str, str | None] | None]]:
-    """(body, the block after it) of each block with this readme-test marker."""
-    items = blocks()
+def provider_blocks() -> list[tuple[str, str, str | None]]:
+    """The code blocks of the reference provider's own README, as `blocks()` gives the main README's."""
+    return [(m["lang"], m["body"], m["marker"]) for m in FENCE.finditer(PROVIDER_README.read_text(encoding="utf-8"))]
+
+
+def marked(marker: str, items: list[tuple[str, str, str | None]] | None = None) -> list[tuple[str, Any]]:
+    """(body, the block after it) of each block with this readme-test marker (of the main README by default)."""
+    items = blocks() if items is None else items
     return [(body, items[i + 1] if i + 1 < len(items) else None) for i, (_, body, m) in enumerate(items) if m == marker]
 
 
@@ -79,10 +86,13 @@ def servers():
         sandbox.stop()
 
 
-@pytest.mark.parametrize("index", range(len(marked("partner"))))
+SHELL_EXAMPLES = marked("partner") + marked("partner", provider_blocks())
+
+
+@pytest.mark.parametrize("index", range(len(SHELL_EXAMPLES)))
 def test_the_games_and_launch_shell_examples_print_what_the_readme_shows(servers, index):
     sandbox_port, replace = servers
-    script, expected = marked("partner")[index]
+    script, expected = SHELL_EXAMPLES[index]
     reset = urllib.request.Request(f"http://127.0.0.1:{sandbox_port}/__admin/reset", method="POST")
     urllib.request.urlopen(reset, timeout=5).read()
     env = {
@@ -108,6 +118,15 @@ def test_the_games_and_launch_pytest_example_passes_under_the_plugin(pytester):
     pytester.makepyfile(test_provider=source)
     result = pytester.runpytest()
     result.assert_outcomes(passed=source.count("def test_"))
+
+
+def test_the_provider_readme_starts_the_provider_as_the_main_readme_does():
+    """The shell examples of both run against the provider that the main README's command line starts."""
+    assert [body for body, _ in marked("partner-provider", provider_blocks())] == [
+        body for body, _ in marked("partner-provider")
+    ]
+    assert len(marked("partner", provider_blocks())) == 1
+    assert [lang for lang, _, _ in provider_blocks()] == ["bash", "bash", "text"]  # each one run above
 
 
 def test_the_recipe_covers_games_launch_curl_demo_and_the_journal():

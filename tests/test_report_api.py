@@ -84,7 +84,12 @@ async def test_chaos_draws_a_seed_and_shows_it_so_a_run_can_be_repeated(betcore_
         ("/scenarios/no-such", {}, 404, "no scenario 'no-such'; the scenarios are pay-out-lost-answer"),
         ("/scenarios/chaos", {"sessionId": 5}, 400, "sessionId: must be a string"),
         ("/scenarios/chaos", {"seed": -1}, 400, "seed: must be at least 0"),
-        ("/scenarios/pay-out-timeout-after-commit", {"delayMs": 3_600_001}, 400, "delayMs: must be an integer from 0 to 3600000"),
+        (
+            "/scenarios/pay-out-timeout-after-commit",
+            {"delayMs": 3_600_001},
+            400,
+            "delayMs: must be an integer from 0 to 3600000",
+        ),
         ("/scenarios/chaos", {"sessionID": "x"}, 400, "sessionID: unknown field"),
         ("/scenarios/chaos", [], 400, "body: must be an object"),
     ],

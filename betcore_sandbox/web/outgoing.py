@@ -15,6 +15,10 @@ import aiohttp
 from ..limits import MAX_PARTNER_ANSWER
 from ..partner import Answer, OutgoingRequest
 
+# The client's own defaults (5 min in all, 30 s to connect) would cut a call short of a longer partnerTimeoutMs
+# and be reported as that timeout: the one deadline is the asyncio.timeout around the call.
+_NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout()
+
 
 async def send(request: OutgoingRequest, timeout: float) -> Answer:
     """Send one request; the answer within `timeout` seconds (connecting and reading included)."""
@@ -24,7 +28,7 @@ async def send(request: OutgoingRequest, timeout: float) -> Answer:
         async with asyncio.timeout(timeout):
             # A session per call: calls are rare, and nothing of one provider's connection leaks into the next.
             async with (
-                aiohttp.ClientSession(trust_env=False) as http,
+                aiohttp.ClientSession(trust_env=False, timeout=_NO_CLIENT_TIMEOUT) as http,
                 http.request(
                     request.method,
                     request.url,
@@ -34,7 +38,6 @@ async def send(request: OutgoingRequest, timeout: float) -> Answer:
                 ) as response,
             ):
                 answer.status = response.status
-                answer.headers = list(response.headers.items())
                 answer.body = await _bounded(response.content)
                 if len(answer.body) > MAX_PARTNER_ANSWER:
                     answer.body = answer.body[:MAX_PARTNER_ANSWER]
@@ -43,6 +46,8 @@ async def send(request: OutgoingRequest, timeout: float) -> Answer:
         answer.error = f"no answer within {timeout * 1000:.0f} ms (setting partnerTimeoutMs)"
     except (aiohttp.ClientError, OSError) as exc:
         answer.error = f"the provider did not answer: {_reason(exc)}"
+    except ValueError as exc:  # the client refused to send it: a header it will not write, a URL it cannot use
+        answer.error = f"the request could not be sent: {_reason(exc)}"
     answer.duration_ms = round((time.perf_counter() - started) * 1000, 3)
     return answer
 

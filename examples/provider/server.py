@@ -194,8 +194,13 @@ async def play(request: web.Request) -> web.Response:
     session = request.app[SESSIONS].get(session_id)
     if session is None:
         return reply({"error": "no such session: launch it first"}, 404)
-    given = await request.json()
-    stake, win = Decimal(given.get("stake", "1.00")), Decimal(given.get("win", "0"))
+    try:  # the frame's input, checked before any wallet call
+        given = json.loads(await request.read())
+        stake, win = Decimal(str(given.get("stake", "1.00"))), Decimal(str(given.get("win", "0")))
+    except (ValueError, AttributeError, ArithmeticError):  # not JSON, not an object, not a number
+        given, stake, win = None, Decimal("NaN"), Decimal("NaN")
+    if given is None or not (stake.is_finite() and win.is_finite() and win >= 0):
+        return reply({"error": 'the body must be {"stake": "1.00", "win": "2.50", "betId": optional}'}, 400)
     if not session["minBet"] <= stake <= session["maxBet"]:
         return reply({"error": f"stake must be from {session['minBet']} to {session['maxBet']}"}, 400)
     wallet: Wallet = request.app[WALLET]
