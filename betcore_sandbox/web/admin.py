@@ -18,7 +18,7 @@ from aiohttp import ClientPayloadError, web
 
 from .. import __version__, control, jsontext, snapshot, views
 from .. import audit as money_audit
-from ..errors import AdminInputError, NotFound
+from ..errors import AdminInputError, NotFound, SandboxError
 from ..limits import MAX_ADMIN_BODY
 from ..signing import header_bytes
 from .keys import ADMIN_TOKEN, STATE
@@ -126,6 +126,9 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return response
     except web.HTTPException:
         raise
+    except SandboxError as exc:  # the state database could not be written (durable mode): nothing changed
+        _record_failure(request, exc)
+        return reply({"error": exc.message}, 500)
     except Exception as exc:
         _record_failure(request, exc)
         return reply({"error": f"unexpected sandbox failure: {exc!r}"}, 500)

@@ -1,0 +1,536 @@
+"""Durable state: the wallet kept in an SQLite database (WAL), so a sandbox survives restarts and kills.
+
+The wallet reports what each operation changed (`Wallet.recorder`); `Store.commit` writes it in one transaction
+before the operation returns, so no answer leaves before its change is on disk. With `synchronous=NORMAL` a
+committed transaction survives the process being killed (SIGKILL, OOM, a crash); a power loss or an OS crash can
+lose the last transactions (never half of one).
+
+Players, sessions and tombstones stay in memory (they grow with admin work, not with traffic). Bets and ledger
+rows live in the database only and are read back on demand (`StoredBets`, `StoredLedger`), so memory stays flat
+however long the sandbox runs. Journal, faults, seen request ids and runtime settings are not stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, MutableMapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import SandboxError
+from .fixtures import Fixture
+from .ledger import Ledger, LedgerEntry
+from .wallet import Bet, Counterparty, Player, Session, Tombstone, Wallet
+
+__all__ = ["StateFileError", "StorageFailed", "Store", "StoredBets", "StoredLedger"]
+
+FORMAT = "betcore-sandbox state 1"
+BUSY_TIMEOUT_MS = 2000
+CHUNK = 1000  # rows per query of a long read
+_INT64 = 2**63
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE players (id TEXT PRIMARY KEY, currency TEXT NOT NULL, balance, blocked INTEGER NOT NULL,
+    opening_balance);
+CREATE TABLE sessions (id TEXT PRIMARY KEY, player_id TEXT NOT NULL, counterparty_id TEXT NOT NULL, expires_at REAL,
+    min_bet, max_bet, status TEXT NOT NULL);
+CREATE TABLE tombstones (counterparty_id TEXT NOT NULL, bet_id TEXT NOT NULL, session_id TEXT NOT NULL,
+    time REAL NOT NULL, PRIMARY KEY (counterparty_id, bet_id));
+CREATE TABLE bets (counterparty_id TEXT NOT NULL, bet_id TEXT NOT NULL, session_id TEXT NOT NULL,
+    player_id TEXT NOT NULL, kind TEXT NOT NULL, stake, game_round_id TEXT, status TEXT NOT NULL, win, win_odd TEXT,
+    entries TEXT NOT NULL, PRIMARY KEY (counterparty_id, bet_id));
+CREATE TABLE ledger (row INTEGER PRIMARY KEY, transaction_id INTEGER NOT NULL, type TEXT NOT NULL, amount,
+    balance_after, player_id TEXT NOT NULL, session_id TEXT, bet_id TEXT, counterparty_id TEXT, request_id TEXT,
+    time REAL NOT NULL, game_round_id TEXT);
+"""
+# Tables with a rowid keep their rows in the order they were first written (upserts keep the rowid): the order
+# of the wallet's tables, which an export lists.
+_TABLES = ("meta", "players", "sessions", "tombstones", "bets", "ledger")
+_UPSERT_PLAYER = (
+    "INSERT INTO players VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET currency = excluded.currency, "
+    "balance = excluded.balance, blocked = excluded.blocked, opening_balance = excluded.opening_balance"
+)
+_UPSERT_SESSION = (
+    "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET player_id = excluded.player_id, "
+    "counterparty_id = excluded.counterparty_id, expires_at = excluded.expires_at, min_bet = excluded.min_bet, "
+    "max_bet = excluded.max_bet, status = excluded.status"
+)
+_UPSERT_BET = (
+    "INSERT INTO bets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET status = excluded.status, "
+    "win = excluded.win, win_odd = excluded.win_odd, entries = excluded.entries"
+)
+_BET_COLUMNS = (
+    "counterparty_id, bet_id, session_id, player_id, kind, stake, game_round_id, status, win, win_odd, entries"
+)
+_LEDGER_COLUMNS = (
+    "transaction_id, type, amount, balance_after, player_id, session_id, bet_id, counterparty_id, request_id, time, "
+    "game_round_id"
+)
+
+
+class StateFileError(Exception):
+    """The database cannot be used: not a sandbox state file, corrupt, unreadable, or in use by another sandbox."""
+
+
+class StorageFailed(SandboxError):
+    """A change could not be written: nothing of the operation was applied (answered as an internal error)."""
+
+    code_name = "internal_error"
+
+
+def _int(value: int | None) -> int | str | None:
+    """An integer for SQLite: past 64 bits (an 18-decimal currency's amounts) as text."""
+    if value is None or -_INT64 <= value < _INT64:
+        return value
+    return str(value)
+
+
+def _back(value: int | str | None) -> int | None:
+    return None if value is None else int(value)
+
+
+class Store:
+    """One SQLite database file, used by one sandbox at a time (an advisory lock says so)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._pending_rows: list[tuple[Any, ...]] = []
+        self._pending_bets: dict[tuple[str, str], Bet] = {}
+        self._lock_fd: int | None = None
+        try:
+            self._lock_fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._release_lock()
+            raise StateFileError(f"{self.path}: in use by another sandbox") from None
+        except OSError as exc:
+            self._release_lock()
+            raise StateFileError(f"{self.path}: cannot open the state database: {exc.strerror or exc}") from None
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            self._release_lock()
+            raise StateFileError(f"{self.path}: cannot open the state database: {exc}") from None
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            self.new = not tables
+            if self.new:
+                self._db.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
+                self._rows = 0
+            else:
+                found = (
+                    self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                    if ("meta" in tables)
+                    else None
+                )
+                if found is None or json.loads(found[0]) != FORMAT or not set(_TABLES) <= tables:
+                    raise StateFileError(f"{self.path}: not a betcore-sandbox state database")
+                last = self._db.execute("SELECT max(row) FROM ledger").fetchone()[0]
+                self._rows = 0 if last is None else last + 1
+        except (sqlite3.Error, ValueError) as exc:
+            self.close()
+            raise StateFileError(f"{self.path}: cannot read the state database: {exc}") from None
+        except StateFileError:
+            self.close()
+            raise
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases its flock
+            self._lock_fd = None
+
+    def close(self) -> None:
+        """Checkpoint the log into the database file and let go of it."""
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self._db.close()
+        self._release_lock()
+
+    # -- the wallet ----------------------------------------------------------------------------------
+
+    def attach(self, wallet: Wallet, fixture: Fixture | None = None) -> None:
+        """Make the wallet durable: a new database is seeded with the wallet as loaded; an existing one is
+        resumed into it (what the wallet held is replaced). With `fixture` (a merge), the fixture's currencies,
+        counterparties, players and sessions that the database does not have are added to it."""
+        if self.new:
+            self.replace_all(wallet)
+        else:
+            self._resume(wallet)
+        wallet.bets = StoredBets(self)
+        wallet.ledger = StoredLedger(self)
+        wallet.recorder = self
+        if fixture is not None and not self.new:
+            merge(wallet, self, fixture)
+
+    def _resume(self, wallet: Wallet) -> None:
+        try:
+            meta = {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
+            wallet.currencies = dict(meta["currencies"])
+            wallet.counterparties = {
+                c["id"]: Counterparty(c["id"], c["secret"], c["name"]) for c in meta["counterparties"]
+            }
+            wallet.secrets = {c.id: c.secret for c in wallet.counterparties.values()}
+            wallet.players = {
+                row[0]: Player(row[0], row[1], int(row[2]), bool(row[3]), int(row[4]))
+                for row in self._db.execute(
+                    "SELECT id, currency, balance, blocked, opening_balance FROM players ORDER BY rowid"
+                )
+            }
+            wallet.sessions = {
+                row[0]: Session(row[0], row[1], row[2], row[3], _back(row[4]), _back(row[5]), row[6])
+                for row in self._db.execute(
+                    "SELECT id, player_id, counterparty_id, expires_at, min_bet, max_bet, status FROM sessions "
+                    "ORDER BY rowid"
+                )
+            }
+            wallet.tombstones = {
+                (row[0], row[1]): Tombstone(*row)
+                for row in self._db.execute(
+                    "SELECT counterparty_id, bet_id, session_id, time FROM tombstones ORDER BY rowid"
+                )
+            }
+            last = self._db.execute("SELECT transaction_id FROM ledger ORDER BY row DESC LIMIT 1").fetchone()
+            wallet.last_transaction_id = max(int(meta["last_transaction_id"]), 0 if last is None else last[0])
+        except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
+            raise StateFileError(f"{self.path}: cannot read the state database: {exc!r}") from None
+
+    def replace_all(self, wallet: Wallet) -> None:
+        """Replace the whole database with the wallet's state, in one transaction (a seed, a reset, an import)."""
+        db = self._db
+        self._pending_rows.clear()
+        self._pending_bets.clear()
+        try:
+            db.execute("BEGIN")
+            for table in _TABLES:
+                db.execute(f"DELETE FROM {table}")  # the names are the constants above
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("format", json.dumps(FORMAT)),
+                    ("currencies", json.dumps(wallet.currencies)),
+                    ("counterparties", json.dumps(_counterparties(wallet))),
+                    ("last_transaction_id", json.dumps(wallet.last_transaction_id)),
+                ],
+            )
+            db.executemany(_UPSERT_PLAYER, map(_player_row, wallet.players.values()))
+            db.executemany(_UPSERT_SESSION, map(_session_row, wallet.sessions.values()))
+            db.executemany("INSERT INTO tombstones VALUES (?, ?, ?, ?)", wallet.tombstones.values())
+            db.executemany(_UPSERT_BET, map(_bet_row, wallet.bets.values()))
+            db.executemany(
+                f"INSERT INTO ledger (row, {_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((i, *_ledger_row(e)) for i, e in enumerate(wallet.ledger.entries())),
+            )
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StorageFailed(f"the state database could not be replaced ({exc}); it is unchanged") from None
+        self._rows = len(wallet.ledger)
+
+    def commit(
+        self,
+        *,
+        last_transaction_id: int,
+        players: Iterable[Player] = (),
+        sessions: Iterable[Session] = (),
+        deleted_sessions: Iterable[str] = (),
+        tombstones: Iterable[Tombstone] = (),
+        counterparties: Wallet | None = None,
+    ) -> None:
+        """Write one operation's changes — the ledger rows and bets staged through StoredLedger/StoredBets and the
+        records given — in one transaction. StorageFailed when it fails; then nothing staged is kept."""
+        db = self._db
+        rows, bets = self._pending_rows, self._pending_bets
+        written = len(rows)
+        try:
+            db.execute("BEGIN")
+            if rows:
+                db.executemany(
+                    f"INSERT INTO ledger (row, {_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
+            for bet in bets.values():
+                db.execute(_UPSERT_BET, _bet_row(bet))
+            for p in players:
+                db.execute(_UPSERT_PLAYER, _player_row(p))
+            for s in sessions:
+                db.execute(_UPSERT_SESSION, _session_row(s))
+            for session_id in deleted_sessions:
+                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            for t in tombstones:
+                db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?)", t)
+            if counterparties is not None:
+                db.executemany(
+                    "UPDATE meta SET value = ? WHERE key = ?",
+                    [
+                        (json.dumps(counterparties.currencies), "currencies"),
+                        (json.dumps(_counterparties(counterparties)), "counterparties"),
+                    ],
+                )
+            db.execute("UPDATE meta SET value = ? WHERE key = 'last_transaction_id'", (str(last_transaction_id),))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StorageFailed(f"the change could not be saved ({exc}): nothing was booked") from None
+        finally:
+            rows.clear()
+            bets.clear()
+        self._rows += written
+
+    def discard(self) -> None:
+        """Forget what was staged (the operation failed before its commit)."""
+        self._pending_rows.clear()
+        self._pending_bets.clear()
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        self._pending_rows.clear()
+        self._pending_bets.clear()
+
+    # -- bets and ledger rows, read on demand ------------------------------------------------------------
+
+    def bet(self, key: tuple[str, str]) -> Bet | None:
+        staged = self._pending_bets.get(key)
+        if staged is not None:
+            return staged
+        row = self._db.execute(
+            f"SELECT {_BET_COLUMNS} FROM bets WHERE counterparty_id = ? AND bet_id = ?", key
+        ).fetchone()
+        return None if row is None else _bet(row)
+
+    def bets(self) -> Iterator[Bet]:
+        """Every bet in booking order, read in chunks (a consistent read when run in one synchronous step)."""
+        position = 0
+        while True:
+            chunk = self._db.execute(
+                f"SELECT {_BET_COLUMNS}, rowid FROM bets WHERE rowid > ? ORDER BY rowid LIMIT ?", (position, CHUNK)
+            ).fetchall()
+            for row in chunk:
+                yield _bet(row[:-1])
+            if len(chunk) < CHUNK:
+                return
+            position = chunk[-1][-1]
+
+    def bet_count(self) -> int:
+        count: int = self._db.execute("SELECT count(*) FROM bets").fetchone()[0]
+        return count
+
+    def stage_bet(self, bet: Bet) -> None:
+        self._pending_bets[(bet.counterparty_id, bet.bet_id)] = bet
+
+    def row_count(self) -> int:
+        return self._rows + len(self._pending_rows)
+
+    def stage_row(self, values: tuple[Any, ...]) -> int:
+        index = self.row_count()
+        self._pending_rows.append((index, *values))
+        return index
+
+    def row(self, index: int) -> LedgerEntry:
+        if index >= self._rows:
+            return _entry(self._pending_rows[index - self._rows][1:])
+        found = self._db.execute(f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE row = ?", (index,)).fetchone()
+        if found is None:
+            raise IndexError(index)
+        return _entry(found)
+
+    def rows(self, stop: int) -> Iterator[LedgerEntry]:
+        """Rows before `stop`, in chunks: rows never change, so a server may serve other requests in between."""
+        start = 0
+        while start < stop:
+            end = min(start + CHUNK, stop)
+            for found in self._db.execute(
+                f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE row >= ? AND row < ? ORDER BY row", (start, end)
+            ):
+                yield _entry(found)
+            start = end
+
+
+class StoredBets(MutableMapping[tuple[str, str], Bet]):
+    """The wallet's bets in durable mode: read from the database on demand; a stored bet is staged and written
+    with its operation's commit."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getitem__(self, key: tuple[str, str]) -> Bet:
+        found = self._store.bet(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def get(self, key: tuple[str, str], default: Any = None) -> Any:
+        found = self._store.bet(key)
+        return default if found is None else found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and self._store.bet(key) is not None
+
+    def __setitem__(self, key: tuple[str, str], bet: Bet) -> None:
+        self._store.stage_bet(bet)
+
+    def __delitem__(self, key: tuple[str, str]) -> None:
+        raise TypeError("bets are never deleted")
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((b.counterparty_id, b.bet_id) for b in self._store.bets())
+
+    def __len__(self) -> int:
+        return self._store.bet_count()
+
+    def values(self) -> Iterator[Bet]:  # type: ignore[override]
+        return self._store.bets()
+
+    def items(self) -> Iterator[tuple[tuple[str, str], Bet]]:  # type: ignore[override]
+        return (((b.counterparty_id, b.bet_id), b) for b in self._store.bets())
+
+
+class StoredLedger(Ledger):
+    """The wallet's ledger in durable mode: rows are staged, written with their operation's commit, and read
+    back from the database by index."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return self._store.row_count()
+
+    def add(
+        self,
+        transaction_id: int,
+        entry_type: str,
+        amount: int,
+        balance_after: int,
+        player_id: str,
+        session_id: str | None,
+        bet_id: str | None,
+        counterparty_id: str | None,
+        request_id: str | None,
+        time: float,
+        game_round_id: str | None = None,
+    ) -> int:
+        return self._store.stage_row(
+            (
+                transaction_id,
+                entry_type,
+                _int(amount),
+                _int(balance_after),
+                player_id,
+                session_id,
+                bet_id,
+                counterparty_id,
+                request_id,
+                time,
+                game_round_id,
+            )
+        )
+
+    def __getitem__(self, index: int) -> LedgerEntry:
+        return self._store.row(index)
+
+    def entries(self, stop: int | None = None) -> Iterator[LedgerEntry]:
+        return self._store.rows(len(self) if stop is None else stop)
+
+    def amount(self, index: int) -> int:
+        return self[index].amount
+
+    def type(self, index: int) -> str:
+        return self[index].type
+
+    def transaction_id(self, index: int) -> int:
+        return self[index].transaction_id
+
+    def time(self, index: int) -> float:
+        return self[index].time
+
+
+def merge(wallet: Wallet, store: Store, fixture: Fixture) -> None:
+    """Add the fixture's currencies, counterparties, players and sessions that the wallet does not have (by id);
+    what it has is kept as it is. A fixture with bets, ledger or tombstones (an export) cannot be merged."""
+    from .fixtures import FixtureError
+
+    if fixture.bets or fixture.ledger or fixture.tombstones:
+        raise FixtureError(
+            f"{fixture.source}: an export (bets, ledger, tombstones) cannot be merged into a state database: "
+            "import it (PUT /__admin/state) or start a new database from it"
+        )
+    loaded = Wallet(wallet.clock, wallet.settings)
+    loaded.load(fixture)
+    for code, scale in loaded.currencies.items():
+        wallet.currencies.setdefault(code, scale)
+    for c in loaded.counterparties.values():
+        if c.id not in wallet.counterparties:
+            wallet.counterparties[c.id] = c
+            wallet.secrets[c.id] = c.secret
+    players = [p for p in loaded.players.values() if p.id not in wallet.players]
+    sessions = [s for s in loaded.sessions.values() if s.id not in wallet.sessions]
+    store.commit(
+        last_transaction_id=wallet.last_transaction_id, players=players, sessions=sessions, counterparties=wallet
+    )
+    wallet.players.update((p.id, p) for p in players)
+    wallet.sessions.update((s.id, s) for s in sessions)
+
+
+def _counterparties(wallet: Wallet) -> list[dict[str, str]]:
+    return [{"id": c.id, "secret": c.secret, "name": c.name} for c in wallet.counterparties.values()]
+
+
+def _player_row(p: Player) -> tuple[Any, ...]:
+    return (p.id, p.currency, _int(p.balance), int(p.blocked), _int(p.opening_balance))
+
+
+def _session_row(s: Session) -> tuple[Any, ...]:
+    return (s.id, s.player_id, s.counterparty_id, s.expires_at, _int(s.min_bet), _int(s.max_bet), s.status)
+
+
+def _bet_row(b: Bet) -> tuple[Any, ...]:
+    return (
+        b.counterparty_id,
+        b.bet_id,
+        b.session_id,
+        b.player_id,
+        b.kind,
+        _int(b.stake),
+        b.game_round_id,
+        b.status,
+        _int(b.win),
+        None if b.win_odd is None else str(b.win_odd),
+        " ".join(map(str, b.entries)),
+    )
+
+
+def _bet(row: tuple[Any, ...]) -> Bet:
+    cp, bet_id, session_id, player_id, kind, stake, round_id, status, win, win_odd, entries = row
+    return Bet(
+        cp,
+        bet_id,
+        session_id,
+        player_id,
+        kind,
+        int(stake),
+        round_id,
+        status,
+        _back(win),
+        None if win_odd is None else Decimal(win_odd),
+        tuple(map(int, entries.split())),
+    )
+
+
+def _ledger_row(e: LedgerEntry) -> tuple[Any, ...]:
+    return (e.transaction_id, e.type, _int(e.amount), _int(e.balance_after), *e[4:])
+
+
+def _entry(row: tuple[Any, ...]) -> LedgerEntry:
+    return LedgerEntry(row[0], row[1], int(row[2]), int(row[3]), *row[4:])
