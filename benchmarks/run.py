@@ -4,7 +4,8 @@
     python -m benchmarks.run --quick         # a smoke run with a tiny load
 
 Prints one table: signed pay-in throughput and p99 latency (wrk, pre-signed distinct requests), start-up time
-(process start to healthy), and RSS growth per settled bet after N pay-in + pay-out cycles.
+(process start to healthy), and RSS growth per settled bet after N pay-in + pay-out cycles; each for the sandbox
+in memory and in durable mode (--state on a file in a temporary directory) where it applies.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from betcore_sandbox.signing import compute_sign, string_to_sign
 
@@ -31,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixture.json"
 LUA = HERE / "signed_requests.lua"
 COUNTERPARTY, SECRET, SESSION = "bench", "bench-secret", "bench-session"
+CHUNK = 50_000  # cycles between two RSS readings of the memory run
 
 
 def free_port() -> int:
@@ -39,8 +42,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def sandbox_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "betcore_sandbox", "--port", str(port), "--fixtures", str(FIXTURE)]
+def sandbox_command(port: int, state: Path | None = None) -> list[str]:
+    durable = ["--state", str(state)] if state is not None else []
+    return [sys.executable, "-m", "betcore_sandbox", "--port", str(port), "--fixtures", str(FIXTURE), *durable]
 
 
 def bare_command(port: int) -> list[str]:
@@ -136,11 +140,16 @@ def admin(port: int, path: str) -> object:
 
 
 def throughput(work: Path, seconds: float, connections: int, rounds: int) -> dict[str, dict[str, float]]:
-    results: dict[str, list[dict[str, float]]] = {"sandbox": [], "bare": []}
+    results: dict[str, list[dict[str, float]]] = {"sandbox": [], "durable": [], "bare": []}
     for round_no in range(rounds):
-        for name, command in (("bare", bare_command), ("sandbox", sandbox_command)):
+        for name in ("bare", "sandbox", "durable"):
             port = free_port()
-            with server(command(port), port):
+            command = {
+                "bare": bare_command(port),
+                "sandbox": sandbox_command(port),
+                "durable": sandbox_command(port, work / f"throughput-{round_no}.db"),
+            }[name]
+            with server(command, port):
                 warm_up = work / f"{name}-{round_no}-warm.tsv"
                 write_requests(warm_up, "pay-in", range(30_000), f"warm{name}{round_no}")
                 wrk(port, warm_up, seconds=1, connections=connections)
@@ -166,22 +175,24 @@ def startup(samples: int) -> dict[str, float]:
     return medians
 
 
-def memory(work: Path, cycles: int, connections: int) -> dict[str, float]:
+def memory(work: Path, cycles: int, connections: int, state: Path | None = None) -> dict[str, Any]:
+    """RSS before and after the cycles, and after each chunk of CHUNK cycles (`rss_kib_at`)."""
     port = free_port()
-    with server(sandbox_command(port), port) as process:
+    with server(sandbox_command(port, state), port) as process:
         warm = work / "warm.tsv"
         write_requests(warm, "pay-in", range(2000), "warm")
         wrk(port, warm, seconds=1, connections=connections)
         before = rss_kib(process.pid)
         done = 0
-        chunk = 50_000
+        rss_at = {}
         while done < cycles:
-            batch = range(done, min(done + chunk, cycles))
+            batch = range(done, min(done + CHUNK, cycles))
             for endpoint in ("pay-in", "pay-out"):
                 requests = work / f"mem-{endpoint}.tsv"
                 write_requests(requests, endpoint, batch, "mem")
                 _exactly_once(port, requests, len(batch), connections)
             done = batch.stop
+            rss_at[done] = rss_kib(process.pid)
         after = rss_kib(process.pid)
         report = admin(port, "/audit")
         settled = len(admin(port, "/bets?status=settled"))
@@ -190,6 +201,7 @@ def memory(work: Path, cycles: int, connections: int) -> dict[str, float]:
         "settled": settled,
         "rss_before_kib": before,
         "rss_after_kib": after,
+        "rss_kib_at": rss_at,
         "bytes_per_bet": (after - before) * 1024 / max(settled, 1),
         "audit_ok": report["ok"],
     }
@@ -256,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         load = throughput(work, args.seconds, args.connections, args.rounds)
         starts = startup(args.startups)
         mem = memory(work, args.cycles, args.connections)
-    sandbox, bare = load["sandbox"], load["bare"]
+        durable_mem = memory(work, args.cycles, args.connections, work / "memory.db")
+    sandbox, bare, durable = load["sandbox"], load["bare"], load["durable"]
     ratio = sandbox["rps"] / bare["rps"]
     rows = [
         (
@@ -266,6 +279,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{ratio:.2f}",
             ">= 0.7 x bare",
             ratio >= 0.7,
+        ),
+        (
+            "durable (--state) pay-in throughput (req/s)",
+            f"{durable['rps']:.0f}",
+            f"{sandbox['rps']:.0f}",
+            f"{durable['rps'] / sandbox['rps']:.2f}",
+            ">= 0.7 x in memory",
+            durable["rps"] >= 0.7 * sandbox["rps"],
         ),
         (
             "pay-in p99 latency (ms)",
@@ -291,6 +312,14 @@ def main(argv: list[str] | None = None) -> int:
             "<= 1024 B",
             mem["bytes_per_bet"] <= 1024,
         ),
+        (
+            f"durable: RSS growth per settled bet (B), {durable_mem['cycles']} cycles",
+            f"{durable_mem['bytes_per_bet']:.0f}",
+            "-",
+            "-",
+            "<= 100 B",
+            durable_mem["bytes_per_bet"] <= 100,
+        ),
     ]
     print(f"{'measure':46} {'sandbox':>10} {'bare':>10} {'ratio':>6}  target")
     for name, mine, theirs, r, target, ok in rows:
@@ -298,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nwrk: -t1 -c{args.connections}, {args.seconds:g} s, best of {args.rounds}; non-2xx: sandbox "
         f"{sandbox['non_2xx']}, bare {bare['non_2xx']}; memory: {mem['settled']} bets settled, RSS "
-        f"{mem['rss_before_kib']} -> {mem['rss_after_kib']} KiB, audit ok: {mem['audit_ok']}"
+        f"{mem['rss_before_kib']} -> {mem['rss_after_kib']} KiB, audit ok: {mem['audit_ok']}; durable: "
+        f"{durable_mem['settled']} settled, RSS {durable_mem['rss_before_kib']} -> {durable_mem['rss_kib_at']} KiB, "
+        f"audit ok: {durable_mem['audit_ok']}; non-2xx durable {durable['non_2xx']}"
     )
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     return 0

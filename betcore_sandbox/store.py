@@ -44,13 +44,14 @@ CREATE TABLE tombstones (counterparty_id TEXT NOT NULL, bet_id TEXT NOT NULL, se
     time REAL NOT NULL, PRIMARY KEY (counterparty_id, bet_id));
 CREATE TABLE bets (counterparty_id TEXT NOT NULL, bet_id TEXT NOT NULL, session_id TEXT NOT NULL,
     player_id TEXT NOT NULL, kind TEXT NOT NULL, stake, game_round_id TEXT, status TEXT NOT NULL, win, win_odd TEXT,
-    entries TEXT NOT NULL, PRIMARY KEY (counterparty_id, bet_id));
+    entries TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (counterparty_id, bet_id)) WITHOUT ROWID;
 CREATE TABLE ledger (row INTEGER PRIMARY KEY, transaction_id INTEGER NOT NULL, type TEXT NOT NULL, amount,
     balance_after, player_id TEXT NOT NULL, session_id TEXT, bet_id TEXT, counterparty_id TEXT, request_id TEXT,
     time REAL NOT NULL, game_round_id TEXT);
 """
 # Tables with a rowid keep their rows in the order they were first written (upserts keep the rowid): the order
-# of the wallet's tables, which an export lists.
+# of the wallet's tables, which an export lists. Bets are keyed by their id alone (one b-tree to write per booking)
+# and keep their order in `position`.
 _TABLES = ("meta", "players", "sessions", "tombstones", "bets", "ledger")
 _UPSERT_PLAYER = (
     "INSERT INTO players VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET currency = excluded.currency, "
@@ -62,9 +63,10 @@ _UPSERT_SESSION = (
     "max_bet = excluded.max_bet, status = excluded.status"
 )
 _UPSERT_BET = (
-    "INSERT INTO bets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET status = excluded.status, "
+    "INSERT INTO bets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET status = excluded.status, "
     "win = excluded.win, win_odd = excluded.win_odd, entries = excluded.entries"
 )
+_SET_LAST_TRANSACTION = "UPDATE meta SET value = ? WHERE key = 'last_transaction_id'"
 _BET_COLUMNS = (
     "counterparty_id, bet_id, session_id, player_id, kind, stake, game_round_id, status, win, win_odd, entries"
 )
@@ -125,7 +127,7 @@ class Store:
             self.new = not tables
             if self.new:
                 self._db.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
-                self._rows = 0
+                self._rows = self._next_position = 0
             else:
                 found = (
                     self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
@@ -136,6 +138,7 @@ class Store:
                     raise StateFileError(f"{self.path}: not a betcore-sandbox state database")
                 last = self._db.execute("SELECT max(row) FROM ledger").fetchone()[0]
                 self._rows = 0 if last is None else last + 1
+                self._next_position = self._db.execute("SELECT coalesce(max(position) + 1, 0) FROM bets").fetchone()[0]
         except (sqlite3.Error, ValueError) as exc:
             self.close()
             raise StateFileError(f"{self.path}: cannot read the state database: {exc}") from None
@@ -148,8 +151,12 @@ class Store:
             os.close(self._lock_fd)  # closing the descriptor releases its flock
             self._lock_fd = None
 
-    def close(self) -> None:
-        """Checkpoint the log into the database file and let go of it."""
+    def close(self, last_transaction_id: int | None = None) -> None:
+        """Checkpoint the log into the database file and let go of it. `last_transaction_id`: the counter as the
+        wallet has it (it may be past the last booked row when an operation took an id and then failed)."""
+        if last_transaction_id is not None:
+            with contextlib.suppress(sqlite3.Error, AttributeError):
+                self._db.execute(_SET_LAST_TRANSACTION, (str(last_transaction_id),))
         with contextlib.suppress(sqlite3.Error, AttributeError):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         with contextlib.suppress(sqlite3.Error, AttributeError):
@@ -225,7 +232,7 @@ class Store:
             db.executemany(_UPSERT_PLAYER, map(_player_row, wallet.players.values()))
             db.executemany(_UPSERT_SESSION, map(_session_row, wallet.sessions.values()))
             db.executemany("INSERT INTO tombstones VALUES (?, ?, ?, ?)", wallet.tombstones.values())
-            db.executemany(_UPSERT_BET, map(_bet_row, wallet.bets.values()))
+            db.executemany(_UPSERT_BET, ((*_bet_row(b), i) for i, b in enumerate(wallet.bets.values())))
             db.executemany(
                 f"INSERT INTO ledger (row, {_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((i, *_ledger_row(e)) for i, e in enumerate(wallet.ledger.entries())),
@@ -235,6 +242,7 @@ class Store:
             self._rollback()
             raise StorageFailed(f"the state database could not be replaced ({exc}); it is unchanged") from None
         self._rows = len(wallet.ledger)
+        self._next_position = len(wallet.bets)
 
     def commit(
         self,
@@ -258,7 +266,8 @@ class Store:
                     f"INSERT INTO ledger (row, {_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
             for bet in bets.values():
-                db.execute(_UPSERT_BET, _bet_row(bet))
+                db.execute(_UPSERT_BET, (*_bet_row(bet), self._next_position))
+                self._next_position += 1  # used only when the bet is new; a gap after an update is harmless
             for p in players:
                 db.execute(_UPSERT_PLAYER, _player_row(p))
             for s in sessions:
@@ -275,7 +284,8 @@ class Store:
                         (json.dumps(_counterparties(counterparties)), "counterparties"),
                     ],
                 )
-            db.execute("UPDATE meta SET value = ? WHERE key = 'last_transaction_id'", (str(last_transaction_id),))
+            if not rows:  # a booking's rows carry its transaction id (one page fewer to write)
+                db.execute(_SET_LAST_TRANSACTION, (str(last_transaction_id),))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -309,17 +319,9 @@ class Store:
         return None if row is None else _bet(row)
 
     def bets(self) -> Iterator[Bet]:
-        """Every bet in booking order, read in chunks (a consistent read when run in one synchronous step)."""
-        position = 0
-        while True:
-            chunk = self._db.execute(
-                f"SELECT {_BET_COLUMNS}, rowid FROM bets WHERE rowid > ? ORDER BY rowid LIMIT ?", (position, CHUNK)
-            ).fetchall()
-            for row in chunk:
-                yield _bet(row[:-1])
-            if len(chunk) < CHUNK:
-                return
-            position = chunk[-1][-1]
+        """Every bet in booking order (a consistent read when consumed in one synchronous step)."""
+        for row in self._db.execute(f"SELECT {_BET_COLUMNS} FROM bets ORDER BY position"):
+            yield _bet(row)
 
     def bet_count(self) -> int:
         count: int = self._db.execute("SELECT count(*) FROM bets").fetchone()[0]
