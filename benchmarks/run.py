@@ -52,10 +52,10 @@ def bare_command(port: int) -> list[str]:
 
 
 @contextmanager
-def server(command: list[str], port: int):
+def server(command: list[str], port: int, env: dict[str, str] | None = None):
     """A server process with its log (default level, as users run it) going to a file."""
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdout=log, stderr=log)
+        process = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **(env or {})})
         try:
             wait_healthy(port, process)
             yield process
@@ -175,10 +175,18 @@ def startup(samples: int) -> dict[str, float]:
     return medians
 
 
-def memory(work: Path, cycles: int, connections: int, state: Path | None = None) -> dict[str, Any]:
-    """RSS before and after the cycles, and after each chunk of CHUNK cycles (`rss_kib_at`)."""
+def memory(
+    work: Path,
+    cycles: int,
+    connections: int,
+    state: Path | None = None,
+    chunk: int = CHUNK,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """RSS before and after the cycles, and after each `chunk` cycles (`rss_kib_at`). `env`: the server's
+    settings (BETCORE_SANDBOX_...)."""
     port = free_port()
-    with server(sandbox_command(port, state), port) as process:
+    with server(sandbox_command(port, state), port, env) as process:
         warm = work / "warm.tsv"
         write_requests(warm, "pay-in", range(2000), "warm")
         wrk(port, warm, seconds=1, connections=connections)
@@ -186,7 +194,7 @@ def memory(work: Path, cycles: int, connections: int, state: Path | None = None)
         done = 0
         rss_at = {}
         while done < cycles:
-            batch = range(done, min(done + CHUNK, cycles))
+            batch = range(done, min(done + chunk, cycles))
             for endpoint in ("pay-in", "pay-out"):
                 requests = work / f"mem-{endpoint}.tsv"
                 write_requests(requests, endpoint, batch, "mem")

@@ -337,7 +337,10 @@ class Sandbox:
 
         def run() -> None:
             try:
-                result.set_result(fn(*args, **kwargs))
+                value = fn(*args, **kwargs)
+                if self._state.store is not None:
+                    self._state.store.flush()  # durable: written before the caller hears of it
+                result.set_result(value)
             except BaseException as exc:
                 result.set_exception(exc)
 

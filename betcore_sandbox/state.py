@@ -59,7 +59,7 @@ class SandboxState:
     def close(self) -> None:
         """Let go of the database, if any (its last changes are on disk already)."""
         if self.store is not None:
-            self.store.close(self.wallet.last_transaction_id)
+            self.store.close()
 
     def record_internal_error(self, text: str) -> None:
         self.internal_errors.append(text)

@@ -1,9 +1,10 @@
 """Durable state: the wallet kept in an SQLite database (WAL), so a sandbox survives restarts and kills.
 
-The wallet reports what each operation changed (`Wallet.recorder`); `Store.commit` writes it in one transaction
-before the operation returns, so no answer leaves before its change is on disk. With `synchronous=NORMAL` a
-committed transaction survives the process being killed (SIGKILL, OOM, a crash); a power loss or an OS crash can
-lose the last transactions (never half of one).
+The wallet reports what each operation changed (`Wallet.recorder`, `Store.commit`). On the event loop the changes
+of one loop turn are written together, in one transaction, at the end of the turn (a group commit: one write for
+all the requests the turn served), and every answer waits for that write (`Store.settled`), so no answer leaves
+before its change is in the file. With `synchronous=NORMAL` a committed transaction survives the process being
+killed (SIGKILL, OOM, a crash); a power loss or an OS crash can lose the last transactions (never half of one).
 
 Players, sessions and tombstones stay in memory (they grow with admin work, not with traffic). Bets and ledger
 rows live in the database only and are read back on demand (`StoredBets`, `StoredLedger`), so memory stays flat
@@ -12,6 +13,7 @@ however long the sandbox runs. Journal, faults, seen request ids and runtime set
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -104,6 +106,14 @@ class Store:
         self.path = Path(path)
         self._pending_rows: list[tuple[Any, ...]] = []
         self._pending_bets: dict[tuple[str, str], Bet] = {}
+        # Changes taken and not yet written (see commit): the latest of each record.
+        self._players: dict[str, Player] = {}
+        self._sessions: dict[str, Session | None] = {}  # None: deleted
+        self._tombstones: dict[tuple[str, str], Tombstone] = {}
+        self._counterparties: Wallet | None = None
+        self._last_transaction_id: int | None = None
+        self._turn: asyncio.Future[StorageFailed | None] | None = None  # the write at the end of this loop turn
+        self._wallet: Wallet | None = None
         self._lock_fd: int | None = None
         try:
             self._lock_fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -151,12 +161,10 @@ class Store:
             os.close(self._lock_fd)  # closing the descriptor releases its flock
             self._lock_fd = None
 
-    def close(self, last_transaction_id: int | None = None) -> None:
-        """Checkpoint the log into the database file and let go of it. `last_transaction_id`: the counter as the
-        wallet has it (it may be past the last booked row when an operation took an id and then failed)."""
-        if last_transaction_id is not None:
-            with contextlib.suppress(sqlite3.Error, AttributeError):
-                self._db.execute(_SET_LAST_TRANSACTION, (str(last_transaction_id),))
+    def close(self) -> None:
+        """Write what is left, checkpoint the log into the database file and let go of it."""
+        with contextlib.suppress(StorageFailed, AttributeError):
+            self.flush()
         with contextlib.suppress(sqlite3.Error, AttributeError):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         with contextlib.suppress(sqlite3.Error, AttributeError):
@@ -176,6 +184,7 @@ class Store:
         wallet.bets = StoredBets(self)
         wallet.ledger = StoredLedger(self)
         wallet.recorder = self
+        self._wallet = wallet
         if fixture is not None and not self.new:
             merge(wallet, self, fixture)
 
@@ -213,9 +222,8 @@ class Store:
 
     def replace_all(self, wallet: Wallet) -> None:
         """Replace the whole database with the wallet's state, in one transaction (a seed, a reset, an import)."""
+        self.flush()  # what this loop turn changed before comes first
         db = self._db
-        self._pending_rows.clear()
-        self._pending_bets.clear()
         try:
             db.execute("BEGIN")
             for table in _TABLES:
@@ -239,7 +247,9 @@ class Store:
             )
             db.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._rollback()
+            with contextlib.suppress(sqlite3.Error):
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
             raise StorageFailed(f"the state database could not be replaced ({exc}); it is unchanged") from None
         self._rows = len(wallet.ledger)
         self._next_position = len(wallet.bets)
@@ -254,10 +264,46 @@ class Store:
         tombstones: Iterable[Tombstone] = (),
         counterparties: Wallet | None = None,
     ) -> None:
-        """Write one operation's changes — the ledger rows and bets staged through StoredLedger/StoredBets and the
-        records given — in one transaction. StorageFailed when it fails; then nothing staged is kept."""
-        db = self._db
+        """Take one operation's changes — the ledger rows and bets staged through StoredLedger/StoredBets and the
+        records given. On an event loop they are written with the other changes of this loop turn, in one
+        transaction at its end (`settled()` waits for it: no answer may leave before); without a loop, and for
+        counterparties, at once. StorageFailed when an immediate write fails; then memory is as in the file."""
+        self._players.update((p.id, p) for p in players)  # written as they are at the write
+        self._sessions.update((s.id, s) for s in sessions)
+        self._sessions.update((session_id, None) for session_id in deleted_sessions)
+        self._tombstones.update(((t.counterparty_id, t.bet_id), t) for t in tombstones)
+        self._last_transaction_id = last_transaction_id
+        if counterparties is not None:
+            self._counterparties = counterparties
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or counterparties is not None:
+            self.flush()
+        elif self._turn is None:
+            self._turn = loop.create_future()
+            loop.call_soon(self._end_of_turn)
+
+    async def settled(self) -> StorageFailed | None:
+        """Wait until the changes taken so far are written; the failure if they could not be."""
+        turn = self._turn
+        return None if turn is None else await asyncio.shield(turn)
+
+    def _end_of_turn(self) -> None:
+        with contextlib.suppress(StorageFailed):  # the waiters learn it through their future
+            self.flush()
+
+    def flush(self) -> None:
+        """Write everything taken and not yet written, in one transaction. When that fails, nothing of it is kept:
+        the wallet is read back from the file (so memory is what the file says) and StorageFailed is raised."""
+        turn, self._turn = self._turn, None
         rows, bets = self._pending_rows, self._pending_bets
+        if self._last_transaction_id is None and not (rows or bets):  # nothing taken since the last write
+            if turn is not None:
+                turn.set_result(None)
+            return
+        db = self._db
         written = len(rows)
         try:
             db.execute("BEGIN")
@@ -268,44 +314,52 @@ class Store:
             for bet in bets.values():
                 db.execute(_UPSERT_BET, (*_bet_row(bet), self._next_position))
                 self._next_position += 1  # used only when the bet is new; a gap after an update is harmless
-            for p in players:
-                db.execute(_UPSERT_PLAYER, _player_row(p))
-            for s in sessions:
-                db.execute(_UPSERT_SESSION, _session_row(s))
-            for session_id in deleted_sessions:
-                db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-            for t in tombstones:
-                db.execute("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?)", t)
-            if counterparties is not None:
+            db.executemany(_UPSERT_PLAYER, map(_player_row, self._players.values()))
+            for session_id, session in self._sessions.items():
+                if session is None:
+                    db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+                else:
+                    db.execute(_UPSERT_SESSION, _session_row(session))
+            db.executemany("INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?, ?)", self._tombstones.values())
+            if self._counterparties is not None:
                 db.executemany(
                     "UPDATE meta SET value = ? WHERE key = ?",
                     [
-                        (json.dumps(counterparties.currencies), "currencies"),
-                        (json.dumps(_counterparties(counterparties)), "counterparties"),
+                        (json.dumps(self._counterparties.currencies), "currencies"),
+                        (json.dumps(_counterparties(self._counterparties)), "counterparties"),
                     ],
                 )
-            if not rows:  # a booking's rows carry its transaction id (one page fewer to write)
-                db.execute(_SET_LAST_TRANSACTION, (str(last_transaction_id),))
+            if self._last_transaction_id is not None:
+                db.execute(_SET_LAST_TRANSACTION, (str(self._last_transaction_id),))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise StorageFailed(f"the change could not be saved ({exc}): nothing was booked") from None
-        finally:
-            rows.clear()
-            bets.clear()
+            failure = StorageFailed(f"the change could not be saved ({exc}): nothing was booked")
+            if self._wallet is not None:
+                with contextlib.suppress(StateFileError):  # a file that cannot even be read: memory stays
+                    self._resume(self._wallet)  # memory back to what the file holds
+            if turn is not None:
+                turn.set_result(failure)
+            raise failure from None
+        self._clear_taken()
         self._rows += written
+        if turn is not None:
+            turn.set_result(None)
 
-    def discard(self) -> None:
-        """Forget what was staged (the operation failed before its commit)."""
+    def _clear_taken(self) -> None:
         self._pending_rows.clear()
         self._pending_bets.clear()
+        self._players.clear()
+        self._sessions.clear()
+        self._tombstones.clear()
+        self._counterparties = None
+        self._last_transaction_id = None
 
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-        self._pending_rows.clear()
-        self._pending_bets.clear()
+        self._clear_taken()
 
     # -- bets and ledger rows, read on demand ------------------------------------------------------------
 
@@ -320,10 +374,12 @@ class Store:
 
     def bets(self) -> Iterator[Bet]:
         """Every bet in booking order (a consistent read when consumed in one synchronous step)."""
+        self.flush()
         for row in self._db.execute(f"SELECT {_BET_COLUMNS} FROM bets ORDER BY position"):
             yield _bet(row)
 
     def bet_count(self) -> int:
+        self.flush()
         count: int = self._db.execute("SELECT count(*) FROM bets").fetchone()[0]
         return count
 
@@ -348,6 +404,7 @@ class Store:
 
     def rows(self, stop: int) -> Iterator[LedgerEntry]:
         """Rows before `stop`, in chunks: rows never change, so a server may serve other requests in between."""
+        self.flush()
         start = 0
         while start < stop:
             end = min(start + CHUNK, stop)

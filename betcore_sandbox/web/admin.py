@@ -107,7 +107,11 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
         if not hmac.compare_digest(given, f"Bearer {token}".encode()):
             return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
     try:
-        return await handler(request)
+        response = await handler(request)
+        store = request.config_dict[STATE].store
+        if store is not None and (failure := await store.settled()) is not None:  # durable: written first
+            raise failure
+        return response
     except AdminInputError as exc:
         return reply({"error": str(exc)}, 400)
     except (ConnectionError, asyncio.IncompleteReadError, ClientPayloadError):
