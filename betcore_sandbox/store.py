@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SandboxError
-from .fixtures import Fixture
+from .fixtures import Fixture, FixtureError
 from .ledger import Ledger, LedgerEntry
 from .wallet import Bet, Counterparty, Player, Session, Tombstone, Wallet
 
@@ -134,18 +134,21 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            self.new = not tables
-            if self.new:
+            if not tables:
                 self._db.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
+                self._db.execute("INSERT INTO meta VALUES ('format', ?)", (json.dumps(FORMAT),))
+            meta = (
+                dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('format', 'currencies')"))
+                if "meta" in tables or not tables
+                else {}
+            )
+            if json.loads(meta.get("format", "null")) != FORMAT or not set(_TABLES) <= (tables or set(_TABLES)):
+                raise StateFileError(f"{self.path}: not a betcore-sandbox state database")
+            # new until seeded: a start that stopped before (a bad fixture) leaves the schema only
+            self.new = "currencies" not in meta
+            if self.new:
                 self._rows = self._next_position = 0
             else:
-                found = (
-                    self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-                    if ("meta" in tables)
-                    else None
-                )
-                if found is None or json.loads(found[0]) != FORMAT or not set(_TABLES) <= tables:
-                    raise StateFileError(f"{self.path}: not a betcore-sandbox state database")
                 last = self._db.execute("SELECT max(row) FROM ledger").fetchone()[0]
                 self._rows = 0 if last is None else last + 1
                 self._next_position = self._db.execute("SELECT coalesce(max(position) + 1, 0) FROM bets").fetchone()[0]
@@ -531,8 +534,6 @@ class StoredLedger(Ledger):
 def merge(wallet: Wallet, store: Store, fixture: Fixture) -> None:
     """Add the fixture's currencies, counterparties, players and sessions that the wallet does not have (by id);
     what it has is kept as it is. A fixture with bets, ledger or tombstones (an export) cannot be merged."""
-    from .fixtures import FixtureError
-
     if fixture.bets or fixture.ledger or fixture.tombstones:
         raise FixtureError(
             f"{fixture.source}: an export (bets, ledger, tombstones) cannot be merged into a state database: "

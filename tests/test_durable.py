@@ -398,3 +398,20 @@ def test_durable_memory_stays_flat_over_200_000_bets(tmp_path):
     print(f"durable RSS {result['rss_before_kib']} -> {at} KiB: {per_bet:.0f} B per bet after 50 000")
     assert per_bet < 100, at  # in memory a settled bet keeps ~1.1 KB
     assert result["settled"] == 200_000 and result["audit_ok"]
+
+
+@pytest.mark.timeout(30)
+def test_a_start_that_failed_before_seeding_leaves_a_file_the_next_start_seeds(tmp_path):
+    db = tmp_path / "state.db"
+    broken = tmp_path / "broken.json"
+    # well-formed, but its money does not add up: refused by the audit, after the file was opened
+    player = {"id": "whale", "currency": "EUR", "balance": "5.00", "openingBalance": "1.00"}
+    broken.write_text(json.dumps({**FIXTURE, "players": [player]}))
+    result = run_cli("--port", "0", "--state", str(db), "--fixtures", str(broken))
+    assert result.returncode == 2 and b"not consistent" in result.stderr
+    assert db.exists()
+    process, url = start("--state", str(db), "--fixtures", str(write_fixture(tmp_path / "good.json")))
+    try:
+        assert admin(url, "/players/whale")["balance"] == "1000000.00"
+    finally:
+        process.close()
