@@ -22,6 +22,7 @@ import pytest
 from benchmarks.run import memory
 from betcore_sandbox import Sandbox
 from betcore_sandbox.signing import signed_headers
+from betcore_sandbox.store import StateFileError
 
 from .process import SandboxProcess, run_cli
 
@@ -415,3 +416,17 @@ def test_a_start_that_failed_before_seeding_leaves_a_file_the_next_start_seeds(t
         assert admin(url, "/players/whale")["balance"] == "1000000.00"
     finally:
         process.close()
+
+
+def test_the_python_api_keeps_state_across_sandboxes_and_lets_go_of_the_file(tmp_path):
+    db = tmp_path / "state.db"
+    with Sandbox(FIXTURE, state=db) as sandbox:
+        sandbox.update_player("whale", balance="7.00")
+        with pytest.raises(StateFileError, match="in use by another sandbox"):
+            Sandbox(FIXTURE, state=db)
+    with pytest.raises(RuntimeError, match="create a new Sandbox"):
+        sandbox.start()  # stopped: the file is let go of
+    with Sandbox(state=db) as again:  # no fixture needed to resume
+        assert again.player("whale").balance == Decimal("7.00")
+    with pytest.raises(ValueError, match="fixtures_merge needs state"):
+        Sandbox(FIXTURE, fixtures_merge=True)
