@@ -9,6 +9,8 @@ import random
 import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -432,3 +434,13 @@ def test_the_python_api_keeps_state_across_sandboxes_and_lets_go_of_the_file(tmp
         assert again.player("whale").balance == Decimal("7.00")
     with pytest.raises(ValueError, match="fixtures_merge needs state"):
         Sandbox(FIXTURE, fixtures_merge=True)
+
+
+def test_without_a_state_file_sqlite_is_never_loaded():
+    check = (
+        "import sys, betcore_sandbox.cli, betcore_sandbox.sandbox, betcore_sandbox.web.app, betcore_sandbox.state; "
+        "from betcore_sandbox import Sandbox; Sandbox().start().stop(); "
+        "assert 'sqlite3' not in sys.modules, 'sqlite3 loaded'"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
