@@ -147,8 +147,9 @@ class WalletCopy:
 
 
 class Recorder(Protocol):
-    """Where a durable wallet writes what each operation changed (see store.Store), before the operation returns.
-    The ledger rows and bets it books reach it through the wallet's `ledger` and `bets`; the rest is given."""
+    """Where a durable wallet reports what each operation changed (see store.Store), which writes it before any
+    answer is sent. The ledger rows and bets it books reach it through the wallet's `ledger` and `bets`; the rest
+    is given."""
 
     def commit(
         self,
@@ -159,7 +160,8 @@ class Recorder(Protocol):
         deleted_sessions: Iterable[str] = (),
         tombstones: Iterable[Tombstone] = (),
     ) -> None:
-        """Write the changes in one transaction; raise a SandboxError when that fails (then none is kept)."""
+        """Take the changes (written at once, or with the rest of the event-loop turn); a SandboxError when an
+        immediate write fails, and then the wallet is read back as the file has it."""
 
     def replace_all(self, wallet: Wallet) -> None:
         """Replace everything stored with the wallet's state, in one transaction."""
@@ -890,8 +892,8 @@ class Wallet:
         deleted_sessions: Iterable[str] = (),
         tombstones: Iterable[Tombstone] = (),
     ) -> None:
-        """Durable mode: write this operation's changes before memory shows them (a failure raises, and the
-        caller leaves memory as it was). In memory only: nothing to do."""
+        """Durable mode: report this operation's changes (an immediate write that fails raises; the caller then
+        undoes what it changed in memory). In memory only: nothing to do."""
         if self.recorder is not None:
             self.recorder.commit(
                 last_transaction_id=self.last_transaction_id,
