@@ -304,7 +304,7 @@ class Store:
         rows, bets = self._pending_rows, self._pending_bets
         if self._last_transaction_id is None and not (rows or bets):  # nothing taken since the last write
             if turn is not None:
-                turn.set_result(None)
+                _settle(turn, None)
             return
         db = self._db
         written = len(rows)
@@ -342,12 +342,12 @@ class Store:
                 with contextlib.suppress(StateFileError):  # a file that cannot even be read: memory stays
                     self._resume(self._wallet)  # memory back to what the file holds
             if turn is not None:
-                turn.set_result(failure)
+                _settle(turn, failure)
             raise failure from None
         self._clear_taken()
         self._rows += written
         if turn is not None:
-            turn.set_result(None)
+            _settle(turn, None)
 
     def _clear_taken(self) -> None:
         self._pending_rows.clear()
@@ -554,6 +554,12 @@ def merge(wallet: Wallet, store: Store, fixture: Fixture) -> None:
     )
     wallet.players.update((p.id, p) for p in players)
     wallet.sessions.update((s.id, s) for s in sessions)
+
+
+def _settle(turn: asyncio.Future[StorageFailed | None], result: StorageFailed | None) -> None:
+    # At shutdown the loop may be closed already (the last write comes from close()): nobody waits any more.
+    with contextlib.suppress(RuntimeError):
+        turn.set_result(result)
 
 
 def _counterparties(wallet: Wallet) -> list[dict[str, str]]:
