@@ -283,11 +283,16 @@ def test_import_replaces_the_database_and_the_environment_names_it(tmp_path):
     [
         (b"this is not a database, just text" * 100, "cannot read the state database"),
         ("sqlite", "not a betcore-sandbox state database"),
+        ("truncated", "database disk image is malformed"),
     ],
 )
 def test_an_unusable_state_file_is_a_clear_error(tmp_path, content, problem):
     db = tmp_path / "state.db"
-    if content == "sqlite":  # a real SQLite database of something else
+    if content == "truncated":  # a sandbox's file cut short (a full disk, a bad copy)
+        with Sandbox(state=tmp_path / "whole.db"):
+            pass
+        db.write_bytes((tmp_path / "whole.db").read_bytes()[:6000])
+    elif content == "sqlite":  # a real SQLite database of something else
         with sqlite3.connect(db) as other:
             other.execute("CREATE TABLE notes (text TEXT)")
         other.close()
