@@ -1,6 +1,8 @@
 # betcore-sandbox: the BETCORE wallet API sandbox as a container.
 #   docker build -t betcore-sandbox .
 #   docker run --rm -p 8080:8080 betcore-sandbox
+#   docker run -p 8080:8080 -v betcore-data:/data -e BETCORE_SANDBOX_STATE=/data/sandbox.db betcore-sandbox
+#     (durable: the wallet kept in /data/sandbox.db on the volume, resumed after a restart)
 # Any slim image with python3 and its venv module can be the base.
 ARG BASE_IMAGE=python:3.11-slim
 
@@ -17,7 +19,8 @@ RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
 
 FROM ${BASE_IMAGE}
 COPY --from=build /opt/venv /opt/venv
-RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sandbox
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sandbox \
+ && mkdir /data && chown 10001:10001 /data
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -25,6 +28,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     BETCORE_SANDBOX_PORT=8080 \
     BETCORE_SANDBOX_LOG_FORMAT=json
 USER 10001:10001
+# /data: where a durable sandbox keeps its database (BETCORE_SANDBOX_STATE=/data/sandbox.db, with a volume there).
+# A new named volume takes this directory's owner, so the sandbox user can write it. No VOLUME instruction: a
+# sandbox in memory (the default) should not leave an anonymous volume behind.
 WORKDIR /tmp
 EXPOSE 8080
 # In-flight requests get 3 s to finish after SIGTERM; give `docker stop` a little more than that.

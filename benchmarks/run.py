@@ -4,7 +4,8 @@
     python -m benchmarks.run --quick         # a smoke run with a tiny load
 
 Prints one table: signed pay-in throughput and p99 latency (wrk, pre-signed distinct requests), start-up time
-(process start to healthy), and RSS growth per settled bet after N pay-in + pay-out cycles.
+(process start to healthy), and RSS growth per settled bet after N pay-in + pay-out cycles; each for the sandbox
+in memory and in durable mode (--state on a file in a temporary directory) where it applies.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from betcore_sandbox.signing import compute_sign, string_to_sign
 
@@ -31,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixture.json"
 LUA = HERE / "signed_requests.lua"
 COUNTERPARTY, SECRET, SESSION = "bench", "bench-secret", "bench-session"
+CHUNK = 50_000  # cycles between two RSS readings of the memory run
 
 
 def free_port() -> int:
@@ -39,8 +42,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def sandbox_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "betcore_sandbox", "--port", str(port), "--fixtures", str(FIXTURE)]
+def sandbox_command(port: int, state: Path | None = None) -> list[str]:
+    durable = ["--state", str(state)] if state is not None else []
+    return [sys.executable, "-m", "betcore_sandbox", "--port", str(port), "--fixtures", str(FIXTURE), *durable]
 
 
 def bare_command(port: int) -> list[str]:
@@ -48,10 +52,10 @@ def bare_command(port: int) -> list[str]:
 
 
 @contextmanager
-def server(command: list[str], port: int):
+def server(command: list[str], port: int, env: dict[str, str] | None = None):
     """A server process with its log (default level, as users run it) going to a file."""
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdout=log, stderr=log)
+        process = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **(env or {})})
         try:
             wait_healthy(port, process)
             yield process
@@ -132,15 +136,20 @@ def rss_kib(pid: int) -> int:
 
 
 def admin(port: int, path: str) -> object:
-    return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/__admin{path}", timeout=30).read())
+    return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/__admin{path}", timeout=300).read())
 
 
 def throughput(work: Path, seconds: float, connections: int, rounds: int) -> dict[str, dict[str, float]]:
-    results: dict[str, list[dict[str, float]]] = {"sandbox": [], "bare": []}
+    results: dict[str, list[dict[str, float]]] = {"sandbox": [], "durable": [], "bare": []}
     for round_no in range(rounds):
-        for name, command in (("bare", bare_command), ("sandbox", sandbox_command)):
+        for name in ("bare", "sandbox", "durable"):
             port = free_port()
-            with server(command(port), port):
+            command = {
+                "bare": bare_command(port),
+                "sandbox": sandbox_command(port),
+                "durable": sandbox_command(port, work / f"throughput-{round_no}.db"),
+            }[name]
+            with server(command, port):
                 warm_up = work / f"{name}-{round_no}-warm.tsv"
                 write_requests(warm_up, "pay-in", range(30_000), f"warm{name}{round_no}")
                 wrk(port, warm_up, seconds=1, connections=connections)
@@ -166,15 +175,24 @@ def startup(samples: int) -> dict[str, float]:
     return medians
 
 
-def memory(work: Path, cycles: int, connections: int) -> dict[str, float]:
+def memory(
+    work: Path,
+    cycles: int,
+    connections: int,
+    state: Path | None = None,
+    chunk: int = CHUNK,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """RSS before and after the cycles, and after each `chunk` cycles (`rss_kib_at`). `env`: the server's
+    settings (BETCORE_SANDBOX_...)."""
     port = free_port()
-    with server(sandbox_command(port), port) as process:
+    with server(sandbox_command(port, state), port, env) as process:
         warm = work / "warm.tsv"
         write_requests(warm, "pay-in", range(2000), "warm")
         wrk(port, warm, seconds=1, connections=connections)
         before = rss_kib(process.pid)
         done = 0
-        chunk = 50_000
+        rss_at = {}
         while done < cycles:
             batch = range(done, min(done + chunk, cycles))
             for endpoint in ("pay-in", "pay-out"):
@@ -182,17 +200,33 @@ def memory(work: Path, cycles: int, connections: int) -> dict[str, float]:
                 write_requests(requests, endpoint, batch, "mem")
                 _exactly_once(port, requests, len(batch), connections)
             done = batch.stop
+            rss_at[done] = rss_kib(process.pid)
         after = rss_kib(process.pid)
         report = admin(port, "/audit")
-        settled = len(admin(port, "/bets?status=settled"))
+        # Every bet settled, checked without listing them all: the audit is clean, the only open bets are the
+        # warm-up's, and a sample of the cycles' bets (first, last, spread between) are settled.
+        open_ids = {b["betId"] for b in report["openBets"]}
+        sample = {0, cycles - 1, *range(0, cycles, max(cycles // 50, 1))}
+        statuses = [admin(port, f"/bets/mem-{i}")["status"] for i in sorted(sample)]
+        all_settled = not any(i.startswith("mem-") for i in open_ids) and set(statuses) == {"settled"}
+        settled = cycles if all_settled else 0
     return {
         "cycles": cycles,
         "settled": settled,
         "rss_before_kib": before,
         "rss_after_kib": after,
+        "rss_kib_at": rss_at,
         "bytes_per_bet": (after - before) * 1024 / max(settled, 1),
         "audit_ok": report["ok"],
     }
+
+
+def durable_growth(rss_kib_at: dict[int, int], cycles: int) -> tuple[int, float]:
+    """From the first reading at or past a quarter of the cycles to the last: (that reading's cycles, bytes per
+    bet). What grows before it — caches, the replay window's request ids — stops growing."""
+    base = min(done for done in rss_kib_at if done >= cycles // 4)
+    last = max(rss_kib_at)
+    return base, (rss_kib_at[last] - rss_kib_at[base]) * 1024 / max(last - base, 1)
 
 
 def _exactly_once(port: int, requests: Path, count: int, connections: int) -> None:
@@ -256,7 +290,18 @@ def main(argv: list[str] | None = None) -> int:
         load = throughput(work, args.seconds, args.connections, args.rounds)
         starts = startup(args.startups)
         mem = memory(work, args.cycles, args.connections)
-    sandbox, bare = load["sandbox"], load["bare"]
+        # Durable: RSS read every twentieth of the run, with a 30 s replay window so the request ids it remembers
+        # stop growing early; the growth per bet is taken after the first quarter (see durable_growth).
+        durable_mem = memory(
+            work,
+            args.cycles,
+            args.connections,
+            work / "memory.db",
+            chunk=max(args.cycles // 20, 1000),
+            env={"BETCORE_SANDBOX_TIMESTAMP_TOLERANCE_MS": "30000"},
+        )
+        durable_base, durable_bytes = durable_growth(durable_mem["rss_kib_at"], args.cycles)
+    sandbox, bare, durable = load["sandbox"], load["bare"], load["durable"]
     ratio = sandbox["rps"] / bare["rps"]
     rows = [
         (
@@ -266,6 +311,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{ratio:.2f}",
             ">= 0.7 x bare",
             ratio >= 0.7,
+        ),
+        (
+            "durable (--state) pay-in throughput (req/s)",
+            f"{durable['rps']:.0f}",
+            f"{sandbox['rps']:.0f}",
+            f"{durable['rps'] / sandbox['rps']:.2f}",
+            ">= 0.7 x in memory",
+            durable["rps"] >= 0.7 * sandbox["rps"],
         ),
         (
             "pay-in p99 latency (ms)",
@@ -291,6 +344,14 @@ def main(argv: list[str] | None = None) -> int:
             "<= 1024 B",
             mem["bytes_per_bet"] <= 1024,
         ),
+        (
+            f"durable: RSS growth per bet (B), {durable_base}-{durable_mem['cycles']}",
+            f"{durable_bytes:.0f}",
+            "-",
+            "-",
+            "<= 250 B",
+            durable_bytes <= 250,
+        ),
     ]
     print(f"{'measure':46} {'sandbox':>10} {'bare':>10} {'ratio':>6}  target")
     for name, mine, theirs, r, target, ok in rows:
@@ -298,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nwrk: -t1 -c{args.connections}, {args.seconds:g} s, best of {args.rounds}; non-2xx: sandbox "
         f"{sandbox['non_2xx']}, bare {bare['non_2xx']}; memory: {mem['settled']} bets settled, RSS "
-        f"{mem['rss_before_kib']} -> {mem['rss_after_kib']} KiB, audit ok: {mem['audit_ok']}"
+        f"{mem['rss_before_kib']} -> {mem['rss_after_kib']} KiB, audit ok: {mem['audit_ok']}; durable: "
+        f"{durable_mem['settled']} settled, RSS {durable_mem['rss_before_kib']} -> {durable_mem['rss_kib_at']} KiB, "
+        f"audit ok: {durable_mem['audit_ok']}; non-2xx durable {durable['non_2xx']}"
     )
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     return 0

@@ -70,10 +70,14 @@ def audit_steps(copy: WalletCopy) -> Generator[None, None, dict[str, Any]]:
         if p.balance < 0:
             violations.append(f"player {p.id!r}: negative balance {minor_text(p.balance, scale)}")
     open_bets = []
-    for i, b in enumerate(copy.bets, 1):
+    rows: dict[int, LedgerEntry] = {}
+    for i, b in enumerate(copy.bets):
         if i % CHUNK == 0:
-            yield
-        entries = [copy.ledger[row] for row in b.entries]
+            if i:
+                yield
+            # the next chunk's ledger rows in one read (one query in durable mode, not one per row)
+            rows = copy.ledger.rows_at(row for later in copy.bets[i : i + CHUNK] for row in later.entries)
+        entries = [rows[row] for row in b.entries]
         player = players.get(b.player_id)
         scale = copy.currencies[player.currency] if player is not None else 0
         problem = bet_problem(b, entries, scale)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 COMMANDS = ("serve", "healthcheck", "sign", "clock", "games", "launch", "scenario", "report")
 EXIT_USAGE = 2
 PARTNER_CALL_TIMEOUT = 660.0  # seconds: past the longest partnerTimeoutMs a sandbox accepts
+EXIT_STATE = 3  # the --state database cannot be used
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help=f"address to bind (env {env_name('host')}; default 127.0.0.1)")
     serve.add_argument("--port", help=f"port to bind, 0 for any free one (env {env_name('port')}; default 8080)")
     serve.add_argument("--fixtures", help=f"fixture JSON file (env {env_name('fixtures')}; default: embedded)")
+    serve.add_argument(
+        "--state",
+        help=f"durable mode: keep the wallet in this SQLite file, resumed on restart (env {env_name('state')})",
+    )
+    serve.add_argument(
+        "--fixtures-merge",
+        action="store_const",
+        const=True,
+        help="with an existing --state database: add the fixture's players and sessions it does not have "
+        f"(env {env_name('fixtures_merge')}=true; default: the fixture only seeds a new database)",
+    )
     serve.add_argument(
         "--admin-token", help=f"require this bearer token on the admin API (env {env_name('admin_token')})"
     )
@@ -180,10 +192,29 @@ def _serve(options: argparse.Namespace) -> int:
     from .state import SandboxState  # the server stack: only this command needs it
     from .web.app import create_app
 
+    store = None
+    durable_errors: tuple[type[Exception], ...] = ()  # none without a database
+    if config.state is not None:
+        from .store import StateFileError, StorageFailed, Store
+
+        durable_errors = (StateFileError, StorageFailed)
+
+        try:
+            store = Store(config.state)
+        except StateFileError as exc:
+            return _fail(str(exc), EXIT_STATE)
+    elif config.fixtures_merge:
+        return _fail(f"--fixtures-merge needs --state (or {env_name('state')})")
     try:
-        state = SandboxState(fixture, settings)  # an export's ledger is audited here
-    except FixtureError as exc:
+        state = SandboxState(fixture, settings, store=store, merge=config.fixtures_merge)
+    except FixtureError as exc:  # an export's ledger is audited here
+        if store is not None:
+            store.close()
         return _fail(str(exc))
+    except durable_errors as exc:  # a database that opened but cannot be read back or seeded
+        if store is not None:
+            store.close()
+        return _fail(str(exc), EXIT_STATE)
     for name in unknown_env_names(os.environ):
         LOG.warning("ignoring %s: no such option or setting (a typo?)", name)
     app = create_app(state, admin_token=config.admin_token, pace_gc=True, header_timeout=config.header_timeout)
@@ -195,7 +226,10 @@ def _serve(options: argparse.Namespace) -> int:
             env_name("admin_token"),
         )
     port = sock.getsockname()[1]
-    asyncio.run(_run(app, sock, lambda: _announce(config, port, fixture)))
+    try:
+        asyncio.run(_run(app, sock, lambda: _announce(config, port, fixture)))
+    finally:
+        state.close()
     for handler in logging.getLogger().handlers:
         handler.flush()
     LOG.info("stopped")
@@ -253,6 +287,7 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
                 "dashboard": f"{url}/__admin/ui/",
                 "version": __version__,
                 "fixtures": fixture.source,
+                "state": config.state,
                 "counterparties": counterparties,
                 "sessions": sessions,
             },
@@ -265,6 +300,8 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
         f"  dashboard     {url}/__admin/ui/  (open it in a browser)",
         f"  fixtures      {fixture.source}",
     ]
+    if config.state is not None:
+        lines.append(f"  state         {config.state} (durable)")
     lines += [f"  counterparty  {c['id']}  secret {c['secret']}  ({c['name']})" for c in counterparties]
     lines.append(f"  sessions      {', '.join(sessions)}")
     # The banner's own lines stay lines; the text formatter escapes and indents them (see logs.TextFormatter).

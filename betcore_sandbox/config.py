@@ -15,7 +15,19 @@ DEFAULT_PORT = 8080
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-SERVER_OPTIONS = ("host", "port", "fixtures", "admin_token", "log_format", "log_level", "header_timeout")
+SERVER_OPTIONS = (
+    "host",
+    "port",
+    "fixtures",
+    "fixtures_merge",
+    "state",
+    "admin_token",
+    "log_format",
+    "log_level",
+    "header_timeout",
+)
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
 
 
 class ConfigError(ValueError):
@@ -27,6 +39,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     fixtures: str | None = None
+    fixtures_merge: bool = False  # with an existing state database: add the fixture's new players and sessions
+    state: str | None = None  # the SQLite database of durable mode
     admin_token: str | None = None
     log_format: str = "text"
     log_level: str = "info"
@@ -71,8 +85,13 @@ def resolve(flags: Mapping[str, object], env: Mapping[str, str]) -> ServerConfig
         raise ConfigError(f"header timeout must be a number of seconds, got {timeout_text!r}") from None
     if not 0 < header_timeout <= 600:
         raise ConfigError(f"header timeout must be more than 0 and at most 600 seconds, got {timeout_text}")
+    merge_text = (pick("fixtures_merge") or "").lower()
+    if merge_text not in TRUE_WORDS + FALSE_WORDS:
+        raise ConfigError(f"{env_name('fixtures_merge')} must be true or false, got {merge_text!r}")
     return ServerConfig(
         header_timeout=header_timeout,
+        fixtures_merge=merge_text in TRUE_WORDS,
+        state=pick("state"),
         host=pick("host") or defaults.host,
         port=port,
         fixtures=pick("fixtures"),

@@ -157,11 +157,10 @@ def _bets(found: Iterable[Bet], session_id: str | None, player_id: str | None, s
 
 
 def bet(state: SandboxState, bet_id: str, counterparty_id: str | None = None) -> dict[str, Any]:
-    found = [
-        b
-        for (cp, bid), b in state.wallet.bets.items()
-        if bid == bet_id and (counterparty_id is None or cp == counterparty_id)
-    ]
+    wallet = state.wallet
+    # one lookup per counterparty, not a scan of every bet (in durable mode bets are read from the file)
+    counterparties = list(wallet.counterparties) if counterparty_id is None else [counterparty_id]
+    found = [b for cp in counterparties if (b := wallet.bets.get((cp, bet_id))) is not None]
     if not found:
         raise NotFound(f"no bet {bet_id!r}")
     if len(found) > 1:

@@ -8,7 +8,7 @@ as `LedgerEntry` records. Amounts are integers in the currency's minor units.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 ENTRY_TYPES = ("bet", "win", "refund", "reversal", "adjustment")
@@ -134,6 +134,10 @@ class Ledger:
         """Rows in order, up to `stop` (rows appended meanwhile are not read)."""
         for index in range(len(self) if stop is None else stop):
             yield self[index]
+
+    def rows_at(self, indices: Iterable[int]) -> dict[int, LedgerEntry]:
+        """Many rows by index at once (a durable ledger reads them in one query)."""
+        return {index: self[index] for index in indices}
 
     def amount(self, index: int) -> int:
         return self._amount.values[index]

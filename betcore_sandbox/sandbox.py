@@ -78,10 +78,34 @@ class Sandbox:
         admin_token: str | None = None,
         header_timeout: float = DEFAULT_HEADER_TIMEOUT,
         clock: datetime | str | int | None = None,
+        state: str | Path | None = None,
+        fixtures_merge: bool = False,
         **settings: Any,
     ) -> None:
+        """`state`: durable mode, the wallet kept in this SQLite file: a new file is seeded with the fixture, an
+        existing one resumed (with `fixtures_merge`, the fixture's players and sessions it lacks are added).
+        Other keyword arguments are runtime settings (payOutWithoutBet="accept", ...)."""
         self.fixture = resolve_fixture(fixtures)
-        self._state = SandboxState(self.fixture, settings, clock_ms=None if clock is None else moment_ms(clock))
+        store = None
+        if state is not None:
+            from .store import Store  # sqlite3 only for durable mode
+
+            store = Store(state)
+        elif fixtures_merge:
+            raise ValueError("fixtures_merge needs state=")
+        try:
+            self._state = SandboxState(
+                self.fixture,
+                settings,
+                clock_ms=None if clock is None else moment_ms(clock),
+                store=store,
+                merge=fixtures_merge,
+            )
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+        self._closed = False
         self.host = host
         self._port = port
         self._header_timeout = header_timeout
@@ -96,6 +120,8 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._thread is not None:
             raise RuntimeError("this sandbox is already running")
+        if self._closed:
+            raise RuntimeError("a durable sandbox let go of its database when stopped: create a new Sandbox(state=...)")
         loop = asyncio.new_event_loop()
         started: concurrent.futures.Future[int] = concurrent.futures.Future()
         thread = threading.Thread(target=self._serve, args=(loop, started), name="betcore-sandbox", daemon=True)
@@ -118,6 +144,9 @@ class Sandbox:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
         self._loop = self._thread = None
+        if self._state.store is not None:
+            self._state.close()
+            self._closed = True
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -469,7 +498,10 @@ class Sandbox:
 
         def run() -> None:
             try:
-                result.set_result(fn(*args, **kwargs))
+                value = fn(*args, **kwargs)
+                if self._state.store is not None:
+                    self._state.store.flush()  # durable: written before the caller hears of it
+                result.set_result(value)
             except BaseException as exc:
                 result.set_exception(exc)
 

@@ -92,9 +92,9 @@ def prepare_import(data: Any, clock: Callable[[], float]) -> tuple[Fixture, Wall
 def install(state: SandboxState, prepared: tuple[Fixture, Wallet]) -> dict[str, Any]:
     """Swap a checked import in (one synchronous step: no request sees half of it)."""
     fixture, candidate = prepared
+    state.wallet.replace_with(candidate)  # first: in durable mode it may fail, and then nothing has changed
     state.settings.replace_with(Settings(**fixture.settings))
     state.codes.reset(fixture.response_codes)
-    state.wallet.replace_with(candidate)
     state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
     for given in fixture.scenarios:  # as a fixture file's would be at start-up
         state.apply_scenario(given.name, given)

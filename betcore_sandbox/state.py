@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .audit import load_checked
 from .clock import Clock
@@ -20,6 +20,9 @@ from .scenarios import AppliedScenario, prepare
 from .settings import DEFAULT_DUPLICATE_RESPONSE, Settings, validate
 from .wallet import Wallet
 
+if TYPE_CHECKING:
+    from .store import Store
+
 MAX_INTERNAL_ERRORS = 100
 
 
@@ -30,9 +33,14 @@ class SandboxState:
         settings: Mapping[str, Any] | None = None,
         *,
         clock_ms: int | None = None,
+        store: Store | None = None,
+        merge: bool = False,
     ) -> None:
-        """clock_ms: start the sandbox clock at this time (epoch ms, virtual); None for wall time."""
+        """clock_ms: start the sandbox clock at this time (epoch ms, virtual); None for wall time.
+        `store`: durable mode, the wallet kept in that database: a new one is seeded with the fixture, an existing
+        one is resumed (and with `merge` the fixture's new players and sessions are added to it)."""
         self.fixture = fixture
+        self.store = store
         self.clock = Clock(clock_ms)  # the one time source: wallet, faults, request ids, timestamp window
         # Start-up settings: defaults < the fixture's "settings" < explicit overrides (a partial duplicateResponse
         # object of the overrides changes only the endpoints it names).
@@ -48,8 +56,18 @@ class SandboxState:
         self.internal_errors: list[str] = []  # the newest MAX_INTERNAL_ERRORS; every one is also logged
         self.request_log = RequestLog()  # one per sandbox: what it logs of each provider request
         self.scenarios: list[AppliedScenario] = []  # applied since the last reset, for the conformance report
-        load_checked(self.wallet, fixture)  # an export with a ledger that does not add up stops here
-        self.reset()
+        if store is None or store.new:
+            load_checked(self.wallet, fixture)  # an export with a ledger that does not add up stops here
+        else:
+            load_checked(Wallet(self.clock.now, self.settings), fixture)  # checked all the same: reset goes back to it
+        if store is not None:
+            store.attach(self.wallet, fixture if merge else None)
+        self._reset_runtime()
+
+    def close(self) -> None:
+        """Let go of the database, if any (its last changes are on disk already)."""
+        if self.store is not None:
+            self.store.close()
 
     def record_internal_error(self, text: str) -> None:
         self.internal_errors.append(text)
@@ -57,11 +75,15 @@ class SandboxState:
 
     def reset(self) -> None:
         """Back to the loaded fixture, the start-up settings and the start-up clock; journal, faults and seen ids
-        cleared."""
+        cleared. Durable: the database is replaced with the fixture's state first (when that fails, nothing
+        changes)."""
+        self.wallet.load(self.fixture)
+        self._reset_runtime()
+
+    def _reset_runtime(self) -> None:
         self.clock.restart()
         self.settings.replace_with(self.startup_settings)
         self.codes.reset(self.fixture.response_codes)
-        self.wallet.load(self.fixture)
         self.seen_request_ids.clear()
         self.journal.reset()
         self.journal.resize(self.settings.journalLimit, self.settings.journalMaxBytes)

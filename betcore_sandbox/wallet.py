@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import msgspec
 
@@ -149,6 +149,27 @@ class WalletCopy:
         return self.ledger.entries(self.ledger_length)
 
 
+class Recorder(Protocol):
+    """Where a durable wallet reports what each operation changed (see store.Store), which writes it before any
+    answer is sent. The ledger rows and bets it books reach it through the wallet's `ledger` and `bets`; the rest
+    is given."""
+
+    def commit(
+        self,
+        *,
+        last_transaction_id: int,
+        players: Iterable[Player] = (),
+        sessions: Iterable[Session] = (),
+        deleted_sessions: Iterable[str] = (),
+        tombstones: Iterable[Tombstone] = (),
+    ) -> None:
+        """Take the changes (written at once, or with the rest of the event-loop turn); a SandboxError when an
+        immediate write fails, and then the wallet is read back as the file has it."""
+
+    def replace_all(self, wallet: Wallet) -> None:
+        """Replace everything stored with the wallet's state, in one transaction."""
+
+
 class _Marker:
     pass
 
@@ -168,16 +189,23 @@ class Wallet:
         self.secrets: dict[str, str] = {}
         self.players: dict[str, Player] = {}
         self.sessions: dict[str, Session] = {}
-        self.bets: dict[tuple[str, str], Bet] = {}
+        self.bets: MutableMapping[tuple[str, str], Bet] = {}
         self.tombstones: dict[tuple[str, str], Tombstone] = {}
         self.ledger = Ledger()
         self.last_transaction_id = 0
+        # Durable mode: every change is written through it before an operation returns (None: in memory only).
+        self.recorder: Recorder | None = None
 
     # -- loading and copying -------------------------------------------------------------------------
 
     def load(self, fixture: Fixture) -> None:
         """Replace everything with the fixture's state, in place: its players and sessions, and for an export
         its bets, ledger, tombstones and transaction counter. Whether they are consistent is the audit's to say."""
+        if self.recorder is not None:  # durable: load apart, then replace what is stored in one step
+            loaded = Wallet(self.clock, self.settings)
+            loaded.load(fixture)
+            self.replace_with(loaded)
+            return
         self.currencies = dict(fixture.currencies)
         self.counterparties = {
             c.id: Counterparty(c.id, c.secret, c.name, None if c.provider_url is None else str(c.provider_url))
@@ -252,10 +280,15 @@ class Wallet:
         self.last_transaction_id = max([fixture.last_transaction_id] + [int(e.transaction_id) for e in fixture.ledger])
 
     def replace_with(self, other: Wallet) -> None:
-        """Take over another wallet's whole state, in place (a checked import)."""
+        """Take over another wallet's whole state, in place (a checked import). Durable: the database is replaced
+        first; when that fails nothing changes."""
+        if self.recorder is not None:
+            self.recorder.replace_all(other)  # bets and ledger stay the stored views, now of the new content
+        else:
+            self.bets, self.ledger = other.bets, other.ledger
         self.currencies, self.counterparties, self.secrets = other.currencies, other.counterparties, other.secrets
-        self.players, self.sessions, self.bets = other.players, other.sessions, other.bets
-        self.tombstones, self.ledger = other.tombstones, other.ledger
+        self.players, self.sessions = other.players, other.sessions
+        self.tombstones = other.tombstones
         self.last_transaction_id = other.last_transaction_id
 
     def consistent_copy(self) -> WalletCopy:
@@ -478,7 +511,9 @@ class Wallet:
         session, player = self._session(counterparty_id, session_id, active=False)
         key = (counterparty_id, bet_id)
         if key not in self.bets and key not in self.tombstones:
-            self.tombstones[key] = Tombstone(counterparty_id, bet_id, session.id, self.clock())
+            tombstone = Tombstone(counterparty_id, bet_id, session.id, self.clock())
+            self._save(tombstones=(tombstone,))
+            self.tombstones[key] = tombstone
         bet = self._placed_bet(counterparty_id, bet_id, session, player)
         if bet.status == REFUNDED:
             return self._repeat(bet, REFUND, player, True, "")
@@ -520,6 +555,7 @@ class Wallet:
             raise AdminInputError(f"currency: unknown currency {shown(currency)} (known: {', '.join(self.currencies)})")
         units = self._admin_units("balance", balance, currency)
         player = Player(player_id, currency, units, blocked, opening_balance=units)
+        self._save(players=(player,))
         self.players[player_id] = player
         return player
 
@@ -527,6 +563,7 @@ class Wallet:
         """Set the balance (recorded in the ledger as an `adjustment`) and/or the blocked flag."""
         player = self.player(player_id)
         units = None if balance is None else self._admin_units("balance", balance, player.currency)
+        before = (player.balance, player.blocked, self.last_transaction_id)
         if units is not None and units != player.balance:
             delta = units - player.balance
             player.balance = units
@@ -536,6 +573,12 @@ class Wallet:
             )
         if blocked is not None:
             player.blocked = blocked
+        if self.recorder is not None:
+            try:
+                self._save(players=(player,))
+            except SandboxError:
+                player.balance, player.blocked, self.last_transaction_id = before
+                raise
         return player
 
     def open_session(
@@ -580,6 +623,7 @@ class Wallet:
             min_bet=min_bet,
             max_bet=max_bet,
         )
+        self._save(players=(player,), sessions=(session,))
         self.players[player.id] = player
         self.sessions[session_id] = session
         return session
@@ -602,6 +646,7 @@ class Wallet:
             min_bet=min_bet,
             max_bet=max_bet,
         )
+        self._save(sessions=(updated,))
         self.sessions[session_id] = updated
         return updated
 
@@ -620,6 +665,7 @@ class Wallet:
             t.session_id == session_id for t in self.tombstones.values()
         ):
             raise AdminInputError(f"id: session {shown(session_id)} has bets: close it instead (PATCH status closed)")
+        self._save(deleted_sessions=(session_id,))
         del self.sessions[session_id]
 
     def player(self, player_id: str) -> Player:
@@ -824,6 +870,7 @@ class Wallet:
         limit = 10 ** (MAX_BALANCE_DIGITS + self.currencies[player.currency])
         if player.balance + sum(amount for _, _, amount in rows) >= limit:  # checked before anything moves
             raise self._error(InvalidRequest, player, f"the balance would pass {MAX_BALANCE_DIGITS} integer digits")
+        balance_before = player.balance
         added = []
         add = self.ledger.add
         for transaction_id, entry_type, amount in rows:
@@ -845,6 +892,32 @@ class Wallet:
             )
         # entries is the last field: a new record without NamedTuple._replace's generic (slow) path
         self.bets[(bet.counterparty_id, bet.bet_id)] = Bet(*bet[:-1], bet.entries + tuple(added))
+        if self.recorder is not None:  # the rows and the bet went to the recorder's staging through the tables
+            try:
+                self._save(players=(player,))
+            except SandboxError:
+                player.balance = balance_before
+                self.last_transaction_id = rows[0][0] - 1  # the operation's id was the last one taken
+                raise
+
+    def _save(
+        self,
+        *,
+        players: Iterable[Player] = (),
+        sessions: Iterable[Session] = (),
+        deleted_sessions: Iterable[str] = (),
+        tombstones: Iterable[Tombstone] = (),
+    ) -> None:
+        """Durable mode: report this operation's changes (an immediate write that fails raises; the caller then
+        undoes what it changed in memory). In memory only: nothing to do."""
+        if self.recorder is not None:
+            self.recorder.commit(
+                last_transaction_id=self.last_transaction_id,
+                players=players,
+                sessions=sessions,
+                deleted_sessions=deleted_sessions,
+                tombstones=tombstones,
+            )
 
     def _next_transaction_id(self) -> int:
         self.last_transaction_id += 1

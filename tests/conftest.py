@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from betcore_sandbox.fixtures import load_fixture, parse_fixture
 from betcore_sandbox.signing import signed_headers
 from betcore_sandbox.state import SandboxState
+from betcore_sandbox.store import Store
 from betcore_sandbox.web.app import create_app
 
 pytest_plugins = ["pytester"]
@@ -98,13 +100,23 @@ def default_fixture():
     return load_fixture()
 
 
+# BETCORE_TEST_STATE=durable runs the in-process tests against a durable sandbox (a state database per test).
+DURABLE = os.environ.get("BETCORE_TEST_STATE") == "durable"
+
+
 @pytest.fixture
-def make_state(default_fixture) -> Callable[..., SandboxState]:
+def make_state(default_fixture, tmp_path) -> Iterator[Callable[..., SandboxState]]:
+    made: list[SandboxState] = []
+
     def make(fixture: dict[str, Any] | None = None, **settings: Any) -> SandboxState:
         loaded = parse_fixture(fixture) if fixture is not None else default_fixture
-        return SandboxState(loaded, settings)
+        store = Store(tmp_path / f"state-{len(made)}.db") if DURABLE else None
+        made.append(SandboxState(loaded, settings, store=store))
+        return made[-1]
 
-    return make
+    yield make
+    for state in made:
+        state.close()
 
 
 @pytest.fixture

@@ -98,3 +98,14 @@ def test_unknown_sandbox_variables_are_named():
         "HOME": "/root",
     }
     assert unknown_env_names(env) == ["BETCORE_SANDBOX_ZEROSTAKE"]
+
+
+def test_state_and_fixtures_merge_from_flags_or_environment():
+    env = {"BETCORE_SANDBOX_STATE": "/data/sandbox.db", "BETCORE_SANDBOX_FIXTURES_MERGE": "TRUE"}
+    config = resolve({"state": None, "fixtures_merge": None}, env)
+    assert (config.state, config.fixtures_merge) == ("/data/sandbox.db", True)
+    assert resolve({"state": "x.db", "fixtures_merge": True}, {}).fixtures_merge
+    assert (resolve({}, {}).state, resolve({}, {}).fixtures_merge) == (None, False)
+    assert not resolve({}, {"BETCORE_SANDBOX_FIXTURES_MERGE": "no"}).fixtures_merge
+    with pytest.raises(ConfigError, match="BETCORE_SANDBOX_FIXTURES_MERGE must be true or false"):
+        resolve({}, {"BETCORE_SANDBOX_FIXTURES_MERGE": "maybe"})

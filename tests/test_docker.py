@@ -73,6 +73,7 @@ def test_image_config(image):
     env = dict(item.split("=", 1) for item in image["Env"])
     assert env["BETCORE_SANDBOX_HOST"] == "0.0.0.0" and env["BETCORE_SANDBOX_LOG_FORMAT"] == "json"
     assert image["Healthcheck"]["Test"] == ["CMD", "python", "-m", "betcore_sandbox", "healthcheck"]
+    assert not image.get("Volumes")  # in memory by default: no anonymous volume per run
 
 
 def test_container_serves_runs_as_non_root_and_stops_on_sigterm(image):
@@ -147,3 +148,36 @@ def test_custom_fixture_mount_and_admin_token(image, tmp_path):
                 process.kill()
         process.stdout.close()
         container.remove(name)
+
+
+def test_state_on_a_volume_survives_a_new_container(image, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    os.chown(data, 10001, 10001)  # as a new named volume would be: owned like the image's /data
+    env = {"BETCORE_SANDBOX_STATE": "/data/sandbox.db"}
+    body = b'{"betId":"docker-durable","betAmount":"12.50"}'
+    for round_no in range(2):  # a container, killed; a new container on the same volume
+        port = _port()
+        name, process = container.start(
+            image["Entrypoint"] + image["Cmd"], {**env, "BETCORE_SANDBOX_PORT": str(port)}, (f"{data}:/data",)
+        )
+        pid = None
+        try:
+            _wait_healthy(port, process)
+            servers = [(pid, *container.process_uid_and_args(pid)) for pid in container.descendants(process.pid)]
+            [(pid, _, _)] = [s for s in servers if s[2][-1:] == ["serve"] and "python" in s[2][0]]
+            answer = _call(port, "POST", "/v1/sessions/session-eur/bets/pay-in", body)
+            # the first container books it; the second one finds it booked (a duplicate, same transaction)
+            assert (answer["_responseCode"], answer["transactionId"]) == ([1, 104][round_no], "1"), answer
+            assert _call(port, "GET", "/v1/sessions/session-eur/balance")["balance"] == Decimal("987.50")
+            os.kill(pid, signal.SIGKILL if round_no == 0 else signal.SIGTERM)
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)  # the server itself: killing buildah alone would leave it
+                process.kill()
+                process.wait()
+            process.stdout.close()
+            container.remove(name)
+    assert (data / "sandbox.db").stat().st_uid == 10001

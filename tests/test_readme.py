@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -171,3 +172,30 @@ def test_docker_examples_match_what_the_image_test_runs():
     compose = next(body for lang, body, _ in blocks() if lang == "yaml")
     assert '["CMD", "python", "-m", "betcore_sandbox", "healthcheck"]' in compose
     assert '["python", "-m", "betcore_sandbox", "healthcheck"]' in dockerfile
+
+
+def test_the_durable_example_survives_a_kill(tmp_path):
+    items = blocks()
+    [index] = [i for i, (lang, _, marker) in enumerate(items) if marker and marker.startswith("durable")]
+    script, expected = items[index][1], items[index + 1]
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
+        "BETCORE_SANDBOX_PORT": str(port),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    script = script.replace("8080", str(port))
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert expected[0] == "json"
+    assert json.loads(result.stdout) == json.loads(expected[1])
+    assert (tmp_path / "sandbox.db").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

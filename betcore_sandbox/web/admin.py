@@ -18,7 +18,7 @@ from aiohttp import ClientPayloadError, web
 
 from .. import __version__, control, jsontext, launches, snapshot, views
 from .. import audit as money_audit
-from ..errors import AdminInputError, NotFound
+from ..errors import AdminInputError, NotFound, SandboxError
 from ..limits import MAX_ADMIN_BODY
 from . import dashboard, events
 from .keys import ADMIN_TOKEN, STATE
@@ -106,7 +106,11 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
     if token and _guarded(request) and not (dashboard.by_bearer(request, token) or dashboard.logged_in(request)):
         return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
     try:
-        return await handler(request)
+        response = await handler(request)
+        store = request.config_dict[STATE].store
+        if store is not None and (failure := await store.settled()) is not None:  # durable: written first
+            raise failure
+        return response
     except AdminInputError as exc:
         return reply({"error": str(exc)}, 400)
     except (ConnectionError, asyncio.IncompleteReadError, ClientPayloadError):
@@ -125,6 +129,9 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
         return response
     except web.HTTPException:
         raise
+    except SandboxError as exc:  # the state database could not be written (durable mode): nothing changed
+        _record_failure(request, exc)
+        return reply({"error": exc.message}, 500)
     except Exception as exc:
         _record_failure(request, exc)
         return reply({"error": f"unexpected sandbox failure: {exc!r}"}, 500)

@@ -121,12 +121,17 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
 
     rule = _fire(state, endpoint, admitted)
     if rule is None:
-        return _respond(state, entry, _operate(state, endpoint, admitted, entry), started)
+        reply = _operate(state, endpoint, admitted, entry)
+        if state.store is not None:
+            reply = await _written(state, reply)
+        return _respond(state, entry, reply, started)
     entry.fault = rule.summary()
     try:
         if rule.phase == "before" and (injected := await _inject(request, state, rule, admitted, entry, started)):
             return injected
         reply = _operate(state, endpoint, admitted, entry)
+        if state.store is not None:
+            reply = await _written(state, reply)
         if rule.phase == "after" and (injected := await _inject(request, state, rule, admitted, entry, started)):
             return injected
     except asyncio.CancelledError:  # the server shut down while the fault held the request: still journaled
@@ -187,6 +192,14 @@ def _operate(state: SandboxState, endpoint: str, admitted: Admitted, entry: Jour
         return _error_reply(state, error, admitted.counterparty_id, admitted.session_id)
     except Exception as exc:
         return _unexpected(state, entry, exc)
+
+
+async def _written(state: SandboxState, reply: Reply) -> Reply:
+    """Durable mode: the answer waits for the write of this loop turn's changes; when that fails, it is an error
+    (nothing of the operation was kept)."""
+    assert state.store is not None
+    failure = await state.store.settled()
+    return reply if failure is None else envelope.failure(state.codes, failure)
 
 
 def _fire(state: SandboxState, endpoint: str, admitted: Admitted) -> FaultRule | None:
