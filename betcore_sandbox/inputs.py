@@ -85,7 +85,7 @@ def parse_instant(value: object) -> Instant:
     except ValueError:
         raise ValueError(f"is not an ISO 8601 timestamp: {shown(value)}") from None
     if moment.tzinfo is None:
-        raise ValueError(f"needs a UTC offset, e.g. {shown(value)}Z")
+        raise ValueError(f"needs a UTC offset, e.g. {shown(str(value) + 'Z')}")
     try:  # in UTC it must still be a date between the years 1 and 9999, or nothing could write it back
         seconds = moment.astimezone(UTC).timestamp()
         datetime.fromtimestamp(seconds, UTC)

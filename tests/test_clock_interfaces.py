@@ -239,7 +239,7 @@ def test_the_clock_command_fails_cleanly(process):
     bad = clock_cli(process, "--advance", "soon")
     assert bad.returncode == 2 and b"is not a duration" in bad.stderr
     naive = clock_cli(process, "--set", "2035-07-01T00:00:00")
-    assert naive.returncode == 2 and b"needs a UTC offset" in naive.stderr
+    assert naive.returncode == 2 and b"needs a UTC offset, e.g. '2035-07-01T00:00:00Z'" in naive.stderr
     too_far = clock_cli(process, "--set", "9999-01-01T00:00:00Z")
     assert too_far.returncode == 1 and b"HTTP 400: setMs: must be an integer from 0 to" in too_far.stderr
     both = clock_cli(process, "--advance", "1s", "--real")
