@@ -224,9 +224,12 @@ async function loadFeed() {
   // Requests whose events came while the journal was being read are newer than what it gave: they stay.
   const newest = entries.length ? entries[entries.length - 1].id : 0;
   const later = [...feed.values()].filter((s) => s.id > newest).sort((a, b) => a.id - b.id);
+  // An outgoing call read while it waited, whose answer came meanwhile, stays answered.
+  const known = new Map(feed);
+  const freshest = (s) => (pending(s) && known.has(s.id) && !pending(known.get(s.id)) ? known.get(s.id) : s);
   feed.clear();
   $("#feed tbody").replaceChildren();
-  for (const entry of entries) addToFeed(summaryOf(entry));
+  for (const entry of entries) addToFeed(freshest(summaryOf(entry)));
   for (const summary of later) addToFeed(summary);
   feedLoaded = true;
 }
