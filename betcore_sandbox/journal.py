@@ -108,16 +108,30 @@ class Journal:
         self.max_bytes = max_bytes
         self.bytes = 0
         self._listeners: list[Callable[[JournalEntry | None], None]] = []
+        self._completion_listeners: list[Callable[[JournalEntry], None]] = []
         self.dropped = 0  # entries pushed out by the limits since the last clear: evidence the report lacks
         self.since = 0.0  # when it was last cleared: a request that arrived before (held by a fault) is of the past
 
-    def listen(self, listener: Callable[[JournalEntry | None], None]) -> Callable[[], None]:
-        """Call `listener` with each entry as it is recorded, and with None when the journal is cleared.
+    def listen(
+        self,
+        listener: Callable[[JournalEntry | None], None],
+        completed: Callable[[JournalEntry], None] | None = None,
+    ) -> Callable[[], None]:
+        """Call `listener` with each entry as it is recorded, and with None when the journal is cleared; call
+        `completed` (if given) with an outgoing entry when its answer or failure is in, while the journal holds it.
 
-        It runs inside `record`, on the sandbox's loop, so it must be quick and must not raise. Returns the function
-        that stops it."""
+        They run inside `record` and `completed`, on the sandbox's loop, so they must be quick and must not raise.
+        Returns the function that stops both."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        if completed is not None:
+            self._completion_listeners.append(completed)
+
+        def stop() -> None:
+            self._listeners.remove(listener)
+            if completed is not None:
+                self._completion_listeners.remove(completed)
+
+        return stop
 
     def resize(self, limit: int, max_bytes: int | None = None) -> None:
         self.limit = limit
@@ -143,6 +157,9 @@ class Journal:
             self.bytes += size - entry.size
         entry.size = size
         self._evict()
+        if self._holds(entry):  # one that is gone (evicted, cleared, reset) is of the past: nobody is told
+            for listener in self._completion_listeners:
+                listener(entry)
 
     def _holds(self, entry: JournalEntry) -> bool:
         # Ids are consecutive from the oldest kept entry on (eviction takes from the left), so an entry's place is

@@ -83,6 +83,13 @@ class Page:
         wait = WebDriverWait(self.driver, timeout, POLL, ignored_exceptions=(StaleElementReferenceException,))
         return wait.until(lambda _: condition())
 
+    def click(self, css: str) -> None:
+        """Scroll the element to the middle of the window first, as a person would: Chromium clicks an element
+        already in the window where it is, and the sticky header may be over it."""
+        element = self.find(css)
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
+
     def wait_text(self, css: str, text: str, timeout: float = 5.0) -> None:
         self.until(lambda: any(text in e.text for e in self.find_all(css)), timeout)
 
@@ -100,11 +107,18 @@ class Page:
         return path
 
 
+def leave_the_last_page(driver) -> None:
+    """Close an earlier test's page (its sandbox is gone: a reload it has pending would log a refused connection)
+    and drop what it logged."""
+    driver.get("about:blank")
+    driver.get_log("browser")
+
+
 @pytest.fixture
 def page(driver, betcore_sandbox, request):
     driver.set_window_size(1280, 800)
     driver.delete_all_cookies()
-    driver.get_log("browser")  # what an earlier test left
+    leave_the_last_page(driver)
     shown = Page(driver, betcore_sandbox)
     yield shown
     shown.screenshot(request.node.name)
@@ -131,13 +145,15 @@ def test_the_page_loads_with_no_console_errors_and_every_view_opens(page):
     assert page.driver.current_url.endswith("/__admin/ui/")
     tab = page.find("#tab-feed")
     tab.send_keys("\ue014")  # ArrowRight: keyboard navigation between the tabs
-    for name in ("bets", "wallets", "faults", "audit", "feed"):  # the report tab is skipped: it is hidden
+    for name in ("bets", "wallets", "faults", "audit", "report", "feed"):
         page.until(lambda name=name: page.find(f"#view-{name}").is_displayed())
         assert page.driver.switch_to.active_element.get_attribute("id") == f"tab-{name}"
         if name == "audit":
             page.wait_text("#audit-verdict", "The money adds up.")
+        if name == "report":
+            page.wait_text("#report-verdict", "Passed: no check failed.")
         page.driver.switch_to.active_element.send_keys("\ue014")
-    assert not page.find("#tab-report").is_displayed()  # no report endpoint in this sandbox: no tab for it
+    assert not page.find("#clock").is_displayed()  # the clock shows only when it is virtual
     assert page.errors() == []
 
 
@@ -147,8 +163,10 @@ def test_readable_at_desktop_and_narrow_widths(page, width, height):
     page.open()
     send(page.sandbox, "pay-in", {"betId": "wide-1", "betAmount": "1.00"})
     page.wait_text("#feed tbody", "wide-1")
-    for name in ("feed", "wallets", "faults"):
+    for name in ("feed", "wallets", "faults", "report"):
         page.tab(name)
+        if name == "report":
+            page.until(lambda: page.find_all("#report-checks tbody tr"))
         # Nothing makes the whole page scroll sideways: wide tables scroll inside their own box.
         overflow = page.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (name, overflow)
@@ -221,7 +239,7 @@ def test_a_fault_added_from_the_form_fails_the_next_call_and_its_counter_moves(p
     page.wait_text("#faults tbody tr[data-id='fault-1'] .fired", "1")
     assert page.find("#faults tbody tr[data-id='fault-1'] .remaining").text == "0"
     page.screenshot("faults")
-    page.find("#faults tbody tr[data-id='fault-1'] .remove-fault").click()
+    page.click("#faults tbody tr[data-id='fault-1'] .remove-fault")
     page.wait_text("#faults tbody", "No fault rules.")
     assert page.sandbox.faults() == []
     page.find("#fault-times").clear()  # empty: until removed
@@ -231,7 +249,7 @@ def test_a_fault_added_from_the_form_fails_the_next_call_and_its_counter_moves(p
     page.wait_text("#faults tbody tr[data-id='fault-2'] .remaining", "∞")
     [rule] = page.sandbox.faults()
     assert (rule.kind, rule.times, rule["delayMs"], rule["status"]) == ("delay", None, 5, 500)  # 503 was for http_error
-    page.find("#faults-clear").click()
+    page.click("#faults-clear")
     page.wait_text("#faults tbody", "No fault rules.")
     assert page.sandbox.faults() == []
     page.tab("feed")
@@ -330,7 +348,7 @@ def test_reset_asks_for_a_confirmation_first(page):
 
 def test_the_token_login_works_and_a_wrong_token_is_refused(driver, request):
     driver.delete_all_cookies()
-    driver.get_log("browser")
+    leave_the_last_page(driver)
     with Sandbox(admin_token="ui-s3cret") as sandbox:
         page = Page(driver, sandbox).open(live=False)
         page.until(lambda: page.find("#login-token").is_displayed())
@@ -352,61 +370,183 @@ def test_the_token_login_works_and_a_wrong_token_is_refused(driver, request):
         send(sandbox, "pay-in", {"betId": "login-1", "betAmount": "1.00"})
         page.wait_text("#feed tbody", "login-1", timeout=1.0)  # the stream works with the login
         page.screenshot("after-login")
+        page.tab("report")
+        page.wait_text("#report-verdict", "Passed")
+        # The report's HTML page opens with the login too (the cookie, never the token in its address).
+        driver.get(page.find("#report-html").get_attribute("href"))
+        page.until(lambda: "login-1" in driver.page_source)
+        assert "ui-s3cret" not in driver.current_url
+        driver.back()
+        page.wait_text("#live", "live")
         page.find("#logout").click()
         page.until(lambda: page.find("#login-token").is_displayed())
         driver.refresh()
         page.until(lambda: page.find("#login-token").is_displayed())
-        # The only console errors are the refused login's 401.
-        assert all("401" in error for error in page.errors())
+        # The only console errors are the refused login's 401s (and the report page's look for a /favicon.ico).
+        errors = [e for e in page.errors() if "/favicon.ico " not in e]
+        assert all("/__admin/ui/login " in e and "401" in e for e in errors), "\n".join(e[:300] for e in errors)
 
 
-def test_the_report_and_scenarios_appear_when_the_sandbox_has_them(driver, monkeypatch):
-    """A sandbox with `GET /__admin/report` and `/__admin/scenarios` (stand-ins here) gets a Report tab and a
-    scenario form; one without them (every other test) shows neither."""
-    from aiohttp import web
+def test_a_scenario_applied_from_the_form_shows_its_failed_check_in_the_report(page):
+    """The real scenarios and report: the form lists the sandbox's scenarios, applies one for a session, and the
+    report tab shows the check the unretried PayOut failed, failures first, with the evidence."""
+    from selenium.webdriver.support.ui import Select
 
-    from betcore_sandbox import control
-    from betcore_sandbox.web import app as web_app
-    from betcore_sandbox.web.keys import STATE
+    sandbox = page.sandbox
+    page.open()
+    page.tab("faults")
+    names = [s.name for s in sandbox.scenarios()]
+    page.until(lambda: [o.get_attribute("value") for o in page.find_all("#scenario-name option")] == names)
+    Select(page.find("#scenario-name")).select_by_value("pay-out-lost-answer")
+    page.wait_text("#scenario-description", "the next PayOut is applied, then answered with HTTP 500")
+    assert "checks: pay-out-acknowledged, retry-identical" in page.find("#scenario-description").text
+    page.find("#scenario-session").send_keys("session-eur")
+    page.find("#scenario-form button[type=submit]").click()
+    page.wait_text("#notice", "Applied pay-out-lost-answer: fault-1.")
+    page.wait_text("#faults tbody tr[data-id='fault-1']", "sessionId=session-eur")
+    [rule] = sandbox.faults()
+    assert (rule.endpoint, rule.kind, rule.phase, rule["sessionId"]) == (
+        "pay-out",
+        "http_error",
+        "after",
+        "session-eur",
+    )
+    assert send(sandbox, "pay-in", {"betId": "cert-1", "betAmount": "5.00"})["_responseCode"] == 1
+    assert send(sandbox, "pay-out", {"betId": "cert-1", "winAmount": "12.00"})["_responseCode"] == 99  # not retried
 
-    report = {"ok": False, "checks": [{"name": "payout-retried", "status": "failed", "message": "no retry seen"}]}
+    page.tab("report")
+    page.wait_text("#report-verdict", "Failed: pay-out-acknowledged")
+    judged = sandbox.report()
+    rows = page.find_all("#report-checks tbody tr")
+    assert [r.get_attribute("data-check") for r in rows] == [c.id for c in judged.checks]
+    first = rows[0]  # failures first
+    assert first.get_attribute("data-check") == "pay-out-acknowledged"
+    status = first.find_element("css selector", "td.status")
+    assert status.text == "fail" and "bad" in status.get_attribute("class").split()
+    [finding] = judged.check("pay-out-acknowledged").evidence
+    [shown] = first.find_elements("css selector", ".evidence li")
+    assert shown.text.startswith(f"bet cert-1: {finding.message}")
+    assert [b.text for b in shown.find_elements("css selector", "button.entry")] == [f"#{n}" for n in finding.entries]
+    scenario = page.find("#report-scenarios li[data-scenario='pay-out-lost-answer']").text
+    assert scenario.startswith("fail pay-out-lost-answer (sessionId=session-eur): faults fired 1 on cert-1")
+    # The link opens the HTML report (the same judgement, for a person).
+    link = page.find("#report-html").get_attribute("href")
+    assert link == sandbox.base_url + "/__admin/report?format=html"
+    with urllib.request.urlopen(link, timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "pay-out-acknowledged" in response.read().decode()
+    page.screenshot("report")
 
-    async def get_report(request):
-        return web.json_response(report)
+    shown.find_element("css selector", "button.entry").click()  # the evidence opens the request it names
+    page.until(lambda: page.find("#view-feed").is_displayed())
+    page.wait_text("#detail h3", f"#{finding.entries[0]} POST ")
+    assert "pay-out" in page.find("#detail h3").text
 
-    async def list_scenarios(request):
-        return web.json_response([{"name": "lost-payout", "description": "a pay-out whose answer is lost"}])
+    # The provider retries the PayOut: judged again, the report passes; a grace of 0 s flags an open bet.
+    assert send(sandbox, "pay-out", {"betId": "cert-1", "winAmount": "12.00"})["_responseCode"] == 1
+    page.tab("report")
+    page.wait_text("#report-verdict", "Passed: no check failed.")
+    assert send(sandbox, "pay-in", {"betId": "still-open", "betAmount": "1.00"})["_responseCode"] == 1
+    page.find("#report-grace").send_keys("0")
+    page.find("#report-refresh").click()
+    page.wait_text("#report-verdict", "Failed: no-open-bets")
+    assert page.find("#report-html").get_attribute("href").endswith("/__admin/report?format=html&graceSeconds=0")
+    assert page.errors() == []
 
-    async def apply_scenario(request):
-        rule = {"endpoint": "pay-out", "kind": "http_error", "phase": "after"}
-        target = await request.json()
-        added = control.add_fault(request.config_dict[STATE], {**rule, **target})
-        return web.json_response([added["id"]], status=201)
 
-    def with_extras(admin_token=None):
-        admin = real(admin_token)
-        admin.router.add_get("/report", get_report)
-        admin.router.add_get("/scenarios", list_scenarios)
-        admin.router.add_post("/scenarios/{name}", apply_scenario)
-        return admin
+class HeldProvider:
+    """A game server whose Launch answers only when the test says so (on a thread of its own)."""
 
-    real = web_app.create_admin_app
-    monkeypatch.setattr(web_app, "create_admin_app", with_extras)
-    driver.delete_all_cookies()
-    driver.get_log("browser")
-    with Sandbox() as sandbox:
-        page = Page(driver, sandbox).open()
-        page.until(lambda: page.find("#tab-report").is_displayed())
-        page.tab("report")
-        page.wait_text("#report", "payout-retried")
-        assert "bad" in page.find("#report td.bad").get_attribute("class")
-        page.screenshot("report")
-        page.tab("faults")
-        page.until(lambda: page.find("#scenarios").is_displayed())
-        page.find("#scenario-session").send_keys("session-eur")
-        page.find("#scenario-form button[type=submit]").click()
-        page.wait_text("#faults tbody tr[data-id='fault-1']", "sessionId=session-eur")
-        assert page.errors() == []
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.release = threading.Event()
+        release = self.release
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                release.wait(30)
+                answer = json.dumps({"_responseCode": 1, "frameUri": "https://games.example/play/ui-launch"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever)
+
+    def __enter__(self) -> HeldProvider:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+
+def test_an_outgoing_launch_shows_in_the_feed_and_its_answer_when_it_comes(page):
+    import threading
+
+    sandbox = page.sandbox
+    sandbox.settings(partner_timeout_ms=60_000)
+    page.open()
+    launched: list[Any] = []
+    with HeldProvider() as provider:
+        launching = threading.Thread(
+            target=lambda: launched.append(
+                sandbox.launch("aerobet", provider_url=provider.url, player_id="player-eur", session_id="ui-launch")
+            )
+        )
+        launching.start()
+        page.wait_text("#feed tbody tr.outgoing .http", "waiting…")  # journaled when sent, before the answer
+        row = page.find("#feed tbody tr.outgoing")
+        cells = [cell.text for cell in row.find_elements("css selector", "td")][2:7]
+        assert cells == ["outgoing launch", "ui-launch", "", "—", "waiting…"]
+        assert row.get_attribute("title") == f"the sandbox called {provider.url}/v1/games/aerobet/launch"
+        row.click()
+        page.wait_text("#detail h3", f"POST {provider.url}/v1/games/aerobet/launch")
+        assert "Outgoing" in page.find("#detail .direction").text
+        assert page.find("#detail .response-body").text == "waiting for the answer…"
+        provider.release.set()
+        page.wait_text("#feed tbody tr.outgoing .http", "200")  # the same row, completed in place
+        assert len(page.find_all("#feed tbody tr.outgoing")) == 1
+        assert page.find("#feed tbody tr.outgoing .code").text == "1"
+        page.wait_text("#detail .response-body", "https://games.example/play/ui-launch")  # its details follow
+        launching.join(30)
+    assert launched[0].status == "launched"
+    assert page.errors() == []
+
+
+def test_a_virtual_clock_shows_in_the_header(page):
+    from datetime import datetime, timedelta
+
+    sandbox = page.sandbox
+    page.open()
+    assert not page.find("#clock").is_displayed()
+    sandbox.advance_clock(timedelta(days=2))
+    send(sandbox, "balance")  # a change from Python makes no admin call: the next request shows it
+    page.wait_text("#clock", "virtual clock")
+    shown = datetime.fromisoformat(page.find("#clock").text.removeprefix("virtual clock ").replace(" UTC", "+00:00"))
+    assert abs((shown - sandbox.clock().now).total_seconds()) < 60
+    call = urllib.request.Request(
+        sandbox.base_url + "/__admin/clock",
+        data=b'{"mode": "real"}',
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(call, timeout=5) as response:
+        assert json.loads(response.read())["mode"] == "real"
+    page.until(lambda: not page.find("#clock").is_displayed())  # an admin change is announced: the badge goes
+    assert page.errors() == []
 
 
 def test_the_readme_screenshot(page):

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from betcore_sandbox import Sandbox
 from betcore_sandbox.journal import JournalEntry
@@ -20,6 +21,7 @@ from betcore_sandbox.web import dashboard, events
 from betcore_sandbox.web.app import create_app
 
 from .conftest import REPO, Admin, Provider
+from .partners import answering, serving
 from .process import SandboxProcess
 
 
@@ -116,7 +118,7 @@ async def guarded(aiohttp_client, make_state):
 
 async def test_without_a_token_no_login_is_needed(http):
     session = await (await http.get("/__admin/ui/session")).json()
-    assert session == {"tokenRequired": False, "loggedIn": True, "features": ["report", "scenarios"]}
+    assert session == {"tokenRequired": False, "loggedIn": True}
     response = await http.post("/__admin/ui/login", json={"token": "anything"})
     assert response.status == 200 and "Set-Cookie" not in response.headers
 
@@ -127,7 +129,6 @@ async def test_with_a_token_the_page_loads_but_the_api_and_the_stream_need_a_log
     assert await (await guarded.get("/__admin/ui/session")).json() == {
         "tokenRequired": True,
         "loggedIn": False,
-        "features": ["report", "scenarios"],
     }
     assert (await guarded.get("/__admin/events")).status == 401
     assert (await guarded.get("/__admin/players")).status == 401
@@ -259,6 +260,72 @@ async def test_a_failure_of_the_stream_never_fails_the_provider_request(http, st
     assert (await Provider(http).pay_in("session-eur", "b-1", "1.00"))["_responseCode"] == 1
     assert "a bug in the event stream" in state.internal_errors[-1]  # visible, as every sandbox bug is
     stream.close()
+
+
+async def test_an_outgoing_call_is_announced_when_sent_and_again_when_answered(http, admin):
+    stream = await open_stream(http)
+    answer = asyncio.Event()
+
+    async def held(request: web.Request) -> web.Response:
+        await request.read()
+        await answer.wait()
+        return web.json_response({"_responseCode": 1, "frameUri": "https://games.example/play"})
+
+    async with serving(answering(held)) as url:
+        body = {"gameId": "aerobet", "providerUrl": url, "playerId": "player-eur", "sessionId": "l-1"}
+        launching = asyncio.create_task(admin.call("POST", "/launches", body))
+        sent = await next_event(stream, "request")
+        shown = ("direction", "endpoint", "url", "sessionId", "betId", "status", "code", "error")
+        assert {k: sent[k] for k in shown} == {
+            "direction": "outgoing",
+            "endpoint": "launch",
+            "url": f"{url}/v1/games/aerobet/launch",
+            "sessionId": "l-1",
+            "betId": None,
+            "status": None,  # sent, not answered yet
+            "code": None,
+            "error": None,
+        }
+        answer.set()
+        done = await next_event(stream, "completed")
+        assert {k: done[k] for k in ("id", "direction", "status", "code", "error")} == {
+            "id": sent["id"],
+            "direction": "outgoing",
+            "status": 200,
+            "code": 1,
+            "error": None,
+        }
+        assert done["durationMs"] > 0
+        status, launched = await launching
+    assert status == 201 and launched["status"] == "launched"
+    stream.close()
+
+
+def outgoing() -> JournalEntry:
+    return JournalEntry(
+        time=0.0, method="POST", path="/v1/games/g/launch", endpoint="launch", session_id=None, headers=(), body=b""
+    )
+
+
+def test_a_completion_is_announced_only_while_the_journal_holds_the_call(state):
+    hub = events.Hub(state)
+    watcher = hub.subscribe()
+    kept, gone = outgoing(), outgoing()
+    for call in (kept, gone):
+        call.direction = "outgoing"
+    state.journal.record(kept)
+    kept.status, kept.response = 200, b'{"_responseCode":1}'
+    state.journal.completed(kept)
+    state.journal.record(gone)
+    state.journal.clear()  # a reset while the call was out: its answer belongs to the past
+    gone.status = 200
+    state.journal.completed(gone)
+    names = [message.split(b"\n")[0] for message in watcher.take()]
+    assert names == [b"event: request", b"event: completed", b"event: request", b"event: cleared"]
+    hub.close()
+    state.journal.record(kept)
+    state.journal.completed(kept)  # the closed hub listens to neither
+    assert len(watcher) == 0
 
 
 def entry(n: int) -> JournalEntry:

@@ -126,25 +126,42 @@ function wireTabs() {
   }
 }
 
-// At most a few reloads a second however fast requests arrive (an audit reads the whole ledger).
-const reloadCurrent = throttle(() => quietly(views[current].load), 400);
+// At most a few reloads a second however fast requests arrive (an audit reads the whole ledger). A reload asked
+// for by a view the user has left since is dropped: selecting a view loads it anyway.
+let reloadWanted = null;
+const reloadThrottled = throttle(() => {
+  if (reloadWanted === current) quietly(views[current].load);
+}, 400);
+
+function reloadCurrent() {
+  reloadWanted = current;
+  reloadThrottled();
+}
 
 // -- the live feed --------------------------------------------------------------------------------------------
 
 const feed = new Map(); // id -> summary, for the rows on the page
 
+/** An outgoing call (Games, Launch) journaled when sent, its answer not in yet. */
+function pending(summary) {
+  return summary.direction === "outgoing" && summary.status === null && !summary.error;
+}
+
 function failed(summary) {
+  if (pending(summary)) return false;
   return summary.status === null || summary.status >= 400 || (summary.code !== null && summary.code !== 1 && summary.code !== 104);
 }
 
 function feedRow(s) {
   const fault = s.fault ? `${s.fault.kind} (${s.fault.phase})` : "";
+  const outgoing = s.direction === "outgoing";
   const row = h(
     "tr",
     {
       tabindex: 0,
       "data-id": s.id,
-      class: failed(s) ? "failed" : null,
+      class: [failed(s) ? "failed" : "", outgoing ? "outgoing" : ""].join(" ").trim() || null,
+      title: outgoing ? `the sandbox called ${s.url}` : null,
       "aria-selected": "false",
       onclick: () => showRequest(s.id, row),
       onkeydown: (event) => {
@@ -156,15 +173,15 @@ function feedRow(s) {
     },
     h("td", {}, s.id),
     h("td", {}, (s.time || "").slice(11, 23)),
-    h("td", { class: "endpoint" }, s.endpoint),
+    h("td", { class: "endpoint" }, outgoing ? h("span", { class: "direction" }, "outgoing ") : null, s.endpoint),
     h("td", { class: "session" }, s.sessionId ?? ""),
     h("td", { class: "bet-id" }, s.betId ?? ""),
     h("td", { class: "code" }, s.code ?? (s.signature === "invalid" ? "8" : "—")),
-    h("td", { class: "http" }, s.status ?? "no answer"),
+    h("td", { class: "http" }, s.status ?? (pending(s) ? "waiting…" : "no answer")),
     h("td", { class: "fault" }, fault),
     h("td", {}, Number(s.durationMs).toFixed(1)),
   );
-  row.dataset.search = [s.endpoint, s.sessionId, s.betId, s.code, s.status, fault].join(" ").toLowerCase();
+  row.dataset.search = [outgoing ? "outgoing" : "", s.endpoint, s.sessionId, s.betId, s.url, s.code, s.status, fault].join(" ").toLowerCase();
   return row;
 }
 
@@ -181,6 +198,20 @@ function addToFeed(summary) {
   }
 }
 
+/** An outgoing call's answer came: its row (and its details, when shown) are redrawn in place. */
+function updateFeed(summary) {
+  const old = $(`#feed tbody tr[data-id="${summary.id}"]`);
+  if (!old) return; // no longer on the page
+  feed.set(summary.id, summary);
+  const row = feedRow(summary);
+  row.setAttribute("aria-selected", old.getAttribute("aria-selected"));
+  filterRow(row);
+  const focused = document.activeElement === old;
+  old.replaceWith(row);
+  if (focused) row.focus();
+  if (shownRequest === summary.id) showRequest(summary.id, row);
+}
+
 function filterRow(row) {
   const wanted = $("#feed-filter").value.trim().toLowerCase();
   row.hidden = Boolean(wanted) && !row.dataset.search.includes(wanted);
@@ -190,9 +221,16 @@ let feedLoaded = false;
 
 async function loadFeed() {
   const entries = await api("GET", `/requests?limit=${FEED_ROWS}`);
+  // Requests whose events came while the journal was being read are newer than what it gave: they stay.
+  const newest = entries.length ? entries[entries.length - 1].id : 0;
+  const later = [...feed.values()].filter((s) => s.id > newest).sort((a, b) => a.id - b.id);
+  // An outgoing call read while it waited, whose answer came meanwhile, stays answered.
+  const known = new Map(feed);
+  const freshest = (s) => (pending(s) && known.has(s.id) && !pending(known.get(s.id)) ? known.get(s.id) : s);
   feed.clear();
   $("#feed tbody").replaceChildren();
-  for (const entry of entries) addToFeed(summaryOf(entry));
+  for (const entry of entries) addToFeed(freshest(summaryOf(entry)));
+  for (const summary of later) addToFeed(summary);
   feedLoaded = true;
 }
 
@@ -209,6 +247,7 @@ function summaryOf(e) {
     id: e.id, time: e.time, method: e.method, path: e.path, endpoint: e.endpoint, sessionId: e.sessionId,
     betId: e.betId, counterpartyId: e.counterpartyId, status: e.response ? e.response.status : null, code, fault: e.fault,
     signature: e.signature.verdict, durationMs: e.durationMs, error: e.error, warnings: e.warnings,
+    direction: e.direction, url: e.url ?? null, sandboxTime: e.sandboxTime ?? null,
   };
 }
 
@@ -221,7 +260,10 @@ function pretty(text) {
   }
 }
 
+let shownRequest = null; // the id whose details are shown
+
 async function showRequest(id, row) {
+  shownRequest = id;
   for (const other of document.querySelectorAll("#feed tbody tr[aria-selected=true]")) {
     other.setAttribute("aria-selected", "false");
   }
@@ -234,8 +276,10 @@ async function showRequest(id, row) {
     detail.replaceChildren(h("p", { class: "error" }, error.message));
     return;
   }
+  const outgoing = e.direction === "outgoing";
   const parts = [
-    h("h3", {}, `#${e.id} ${e.method} ${e.path}`),
+    h("h3", {}, `#${e.id} ${e.method} ${outgoing ? e.url : e.path}`),
+    outgoing ? h("p", { class: "direction" }, "Outgoing: a call the sandbox made to your server.") : null,
     h("p", {}, `${e.time} · ${e.durationMs.toFixed(1)} ms · signature ${e.signature.verdict}`),
   ];
   if (e.fault) parts.push(h("p", { class: "fault" }, `fault ${e.fault.id}: ${e.fault.kind}, ${e.fault.phase}`));
@@ -248,10 +292,10 @@ async function showRequest(id, row) {
     h("h4", {}, "Body"),
     h("pre", { class: "request-body" }, pretty(e.body)),
     h("h4", {}, `Answer${e.response ? ` (HTTP ${e.response.status})` : ""}`),
-    h("pre", { class: "response-body" }, e.response ? pretty(e.response.body) : "no answer was sent"),
+    h("pre", { class: "response-body" }, e.response ? pretty(e.response.body) : outgoing && !e.error ? "waiting for the answer…" : "no answer was sent"),
   );
   if (e.truncated) parts.push(h("p", { class: "muted" }, `truncated: ${JSON.stringify(e.truncated)}`));
-  detail.replaceChildren(...parts);
+  detail.replaceChildren(...parts.filter(Boolean));
 }
 
 function signaturePanel(signature) {
@@ -460,11 +504,29 @@ function wireFaults() {
   $("#scenario-form").addEventListener("submit", (event) => {
     event.preventDefault();
     act(async () => {
-      const { name, ...target } = fields(event.target);
-      await api("POST", `/scenarios/${encodeURIComponent(name)}`, target);
+      const { name, ...options } = fields(event.target);
+      const applied = await api("POST", `/scenarios/${encodeURIComponent(name)}`, options);
       await loadFaults();
+      notify(`Applied ${applied.name}: ${applied.faultIds.join(", ")}. Play a round, then read the Report.`);
     });
   });
+  $("#scenario-name").addEventListener("change", describeScenario);
+}
+
+let scenarioList = [];
+
+/** The sandbox's named scenarios, in the form's list (read once: they are part of the sandbox's code). */
+async function loadScenarios() {
+  scenarioList = await api("GET", "/scenarios");
+  $("#scenario-name").replaceChildren(...scenarioList.map((s) => h("option", { value: s.name }, s.name)));
+  describeScenario();
+}
+
+function describeScenario() {
+  const chosen = scenarioList.find((s) => s.name === $("#scenario-name").value);
+  $("#scenario-description").replaceChildren(
+    ...(chosen ? [chosen.description, h("br"), h("span", { class: "muted" }, `checks: ${chosen.expects.join(", ")}`)] : []),
+  );
 }
 
 // -- audit and report -----------------------------------------------------------------------------------------
@@ -481,32 +543,109 @@ async function loadAudit() {
   );
 }
 
+const STATUS_CLASS = { fail: "bad", warn: "fault", pass: "good", not_applicable: "muted" };
+
+/** The report's admin path in a format, with the grace period asked for. */
+function reportPath(format) {
+  return "/report" + query({ format, graceSeconds: $("#report-grace").value.trim() });
+}
+
 async function loadReport() {
-  const report = await api("GET", "/report?format=json");
-  const checks = Array.isArray(report.checks) ? report.checks : [];
+  const report = await api("GET", reportPath("json"));
+  $("#report-html").href = ADMIN + reportPath("html");
+  $("#report-junit").href = ADMIN + reportPath("junit");
+  const s = report.summary;
+  const failedIds = report.checks.filter((c) => c.status === "fail").map((c) => c.id);
   $("#report").replaceChildren(
-    checks.length
-      ? h("div", { class: "table-wrap" }, h("table", {}, h("tbody", {}, checks.map((c) =>
-          h("tr", {}, h("th", { scope: "row" }, c.name ?? c.id ?? ""), h("td", { class: c.passed === false || c.status === "failed" ? "bad" : "good" }, c.status ?? (c.passed ? "passed" : "failed")), h("td", { class: "wrap" }, c.message ?? c.detail ?? ""))))))
-      : null,
-    h("pre", {}, JSON.stringify(report, null, 2)),
+    ...[
+      h("p", { id: "report-verdict", class: report.passed ? "good" : "bad" }, report.passed ? "Passed: no check failed." : `Failed: ${failedIds.join(", ")}`),
+      h(
+        "p",
+        { class: "muted" },
+        `${s.fail} failed · ${s.warn} warnings · ${s.pass} passed · ${s.notApplicable} not applicable, over ${s.requests} requests and ${s.bets} bets; open bets younger than ${s.graceSeconds} s are still in play.`,
+        s.journalDropped ? ` The journal dropped ${s.journalDropped} requests: the evidence is incomplete.` : null,
+      ),
+      report.scenarios.length ? h("h3", {}, "Scenarios applied") : null,
+      report.scenarios.length ? h("ul", { id: "report-scenarios" }, report.scenarios.map(scenarioItem)) : null,
+      h("h3", {}, "Checks (failures first)"),
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { id: "report-checks" },
+          h("thead", {}, h("tr", {}, h("th", {}, "status"), h("th", {}, "check"), h("th", {}, "finding and evidence"))),
+          h("tbody", {}, report.checks.map(checkRow)),
+        ),
+      ),
+    ].filter(Boolean),
   );
 }
 
-/** The report and scenarios come with newer sandboxes: shown only when the sandbox has their endpoints. */
-async function detectExtras(features) {
-  $("#tab-report").hidden = !features.includes("report");
-  $("#scenarios").hidden = true;
-  if (!features.includes("scenarios")) return;
-  try {
-    const scenarios = await api("GET", "/scenarios");
-    const names = (Array.isArray(scenarios) ? scenarios : Object.keys(scenarios || {})).map((s) => (typeof s === "string" ? s : s.name));
-    $("#scenario-name").replaceChildren(...names.map((name) => h("option", {}, name)));
-    $("#scenarios").hidden = names.length === 0;
-  } catch {
-    $("#scenarios").hidden = true;
-  }
+function scenarioItem(applied) {
+  const on = ["sessionId", "playerId"].filter((k) => applied[k]).map((k) => `${k}=${applied[k]}`).join(" ");
+  return h(
+    "li",
+    { "data-scenario": applied.name },
+    h("span", { class: STATUS_CLASS[applied.status] }, applied.status),
+    ` ${applied.name}${on ? ` (${on})` : ""}: faults fired ${applied.fired}`,
+    applied.betIds.length ? ` on ${applied.betIds.join(", ")}` : null,
+    " · ",
+    applied.checks.map((c) => `${c.id} ${c.status}`).join(", "),
+  );
 }
+
+function checkRow(check) {
+  return h(
+    "tr",
+    { "data-check": check.id, class: `check ${check.status}` },
+    h("td", { class: `status ${STATUS_CLASS[check.status]}` }, check.status),
+    h("th", { scope: "row" }, check.id, h("br"), h("span", { class: "muted rule" }, check.rule)),
+    h(
+      "td",
+      { class: "wrap" },
+      h("span", { class: "summary" }, check.summary),
+      check.evidence.length ? h("ul", { class: "evidence" }, check.evidence.map(evidenceItem)) : null,
+    ),
+  );
+}
+
+function evidenceItem(e) {
+  return h(
+    "li",
+    {},
+    e.betId ? h("span", { class: "bet-id" }, `bet ${e.betId}: `) : null,
+    e.message,
+    " ",
+    // Each journal entry opens in the Requests view, with its headers, bodies and answer.
+    e.entries.map((id) => h("button", { type: "button", class: "entry", "aria-label": `Open request ${id}`, onclick: () => openRequest(id) }, `#${id}`)),
+    Object.keys(e.details).length ? h("details", {}, h("summary", {}, "details"), h("pre", {}, JSON.stringify(e.details, null, 2))) : null,
+  );
+}
+
+function openRequest(id) {
+  select("feed");
+  showRequest(id, $(`#feed tbody tr[data-id="${id}"]`));
+}
+
+// -- the sandbox clock ----------------------------------------------------------------------------------------
+
+let clock = { virtual: false, offsetMs: 0 }; // offsetMs: sandbox time minus this browser's time
+
+async function loadClock() {
+  const now = await api("GET", "/clock");
+  clock = { virtual: now.mode === "virtual", offsetMs: now.nowMs - Date.now() };
+  showClock();
+}
+
+/** A virtual clock runs on from where it was set: the badge ticks with it, without asking the sandbox again. */
+function showClock() {
+  const badge = $("#clock");
+  badge.hidden = !clock.virtual;
+  if (clock.virtual) badge.textContent = `virtual clock ${new Date(Date.now() + clock.offsetMs).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+const reloadClock = throttle(() => quietly(loadClock), 400);
 
 // -- events ---------------------------------------------------------------------------------------------------
 
@@ -520,17 +659,24 @@ function connect() {
     live.textContent = "live";
     live.className = "badge live";
     quietly(loadFeed); // catch up with what arrived while not connected
+    reloadClock();
   });
   stream.addEventListener("error", () => {
     live.textContent = "reconnecting…";
     live.className = "badge down";
   });
   stream.addEventListener("request", (event) => {
-    addToFeed(JSON.parse(event.data));
+    const summary = JSON.parse(event.data);
+    addToFeed(summary);
+    // A clock changed from Python (no admin HTTP call, so no `changed` event) shows in the requests' times.
+    if (summary.direction === "incoming" && Boolean(summary.sandboxTime) !== clock.virtual) reloadClock();
+    // Not the report: judging a full journal takes a while, so it is judged when asked (or the state changes).
     if (current === "faults" || current === "bets" || current === "audit") reloadCurrent();
   });
+  stream.addEventListener("completed", (event) => updateFeed(JSON.parse(event.data)));
   stream.addEventListener("balance", (event) => updateBalance(JSON.parse(event.data)));
   stream.addEventListener("changed", () => {
+    reloadClock();
     if (current !== "feed") reloadCurrent();
   });
   stream.addEventListener("cleared", () => {
@@ -555,14 +701,14 @@ function showLogin() {
   $("#login-token").focus();
 }
 
-async function open({ tokenRequired, features }) {
+async function open({ tokenRequired }) {
   $("#login").hidden = true;
   $("#tabs").hidden = false;
   $("#reset").hidden = false;
   $("#logout").hidden = !tokenRequired;
   select(current);
   connect();
-  await detectExtras(features);
+  await Promise.all([quietly(loadScenarios), quietly(loadClock)]);
 }
 
 function wireLogin() {
@@ -612,7 +758,11 @@ async function start() {
   $("#feed-filter").addEventListener("input", () => document.querySelectorAll("#feed tbody tr").forEach(filterRow));
   $("#feed-clear").addEventListener("click", () => act(() => api("DELETE", "/requests")));
   $("#audit-refresh").addEventListener("click", () => act(loadAudit));
-  $("#report-refresh").addEventListener("click", () => act(loadReport));
+  $("#report-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(loadReport);
+  });
+  setInterval(showClock, 1000);
   const session = await api("GET", "/ui/session");
   if (session.loggedIn) await open(session);
   else showLogin();

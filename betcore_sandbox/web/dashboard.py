@@ -55,7 +55,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-OPTIONAL_FEATURES = ("report", "scenarios")
 # Reachable before logging in: the page itself, and the way to log in.
 OPEN_ROUTES = frozenset({"ui-redirect", "ui-index", "ui-file", "ui-login", "ui-logout", "ui-session"})
 
@@ -172,19 +171,7 @@ async def session(request: web.Request) -> web.Response:
     """Whether the admin API needs a login and whether this browser has one: the page asks before anything else."""
     token = request.config_dict.get(ADMIN_TOKEN)
     required = bool(token)
-    return web.json_response(
-        {
-            "tokenRequired": required,
-            "loggedIn": not required or logged_in(request),
-            "features": _features(request.match_info.current_app),
-        }
-    )
-
-
-def _features(admin: web.Application) -> list[str]:
-    """The optional admin endpoints this sandbox has (`report`, `scenarios`), so the page shows only what works."""
-    paths = {resource.canonical for resource in admin.router.resources()}
-    return [name for name in OPTIONAL_FEATURES if f"/__admin/{name}" in paths]
+    return web.json_response({"tokenRequired": required, "loggedIn": not required or logged_in(request)})
 
 
 async def _small_body(request: web.Request) -> bytes | None:

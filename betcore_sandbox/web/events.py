@@ -1,8 +1,10 @@
 """The live feed: `GET /__admin/events`, a server-sent event stream of what happens to the sandbox.
 
 Events (each `data:` is one JSON object):
-* `request` — a provider request was journaled: its summary (endpoint, session, betId, code, HTTP status, fault,
-  duration, signature verdict); the whole entry is at `GET /__admin/requests/{id}`.
+* `request` — a provider request was journaled: its summary (direction, endpoint, session, betId, code, HTTP
+  status, fault, duration, signature verdict); the whole entry is at `GET /__admin/requests/{id}`. A Games or
+  Launch call the sandbox makes (`direction` outgoing, with its `url`) is journaled when it is sent, unanswered.
+* `completed` — that outgoing call's answer (or failure) is in: its summary again, same id.
 * `balance` — the balance of the request's session after it (`sessionId`, `playerId`, `balance`, `currency`).
 * `bet` — the request's bet as it stands now (the admin API's bet view, without ledger entries).
 * `changed` — an admin call changed something (`method`, `path`): views showing state should reload.
@@ -20,6 +22,7 @@ import contextlib
 import logging
 import traceback
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -112,7 +115,7 @@ class Hub:
         self.queue_limit = queue_limit
         self.subscribers: set[Subscriber] = set()
         self.closed = False
-        self._stop_listening = state.journal.listen(self._journaled)
+        self._stop_listening = state.journal.listen(self._journaled, self._completed)
 
     def subscribe(self) -> Subscriber:
         subscriber = Subscriber(self.queue_limit)
@@ -140,11 +143,17 @@ class Hub:
             subscriber.close()
 
     def _journaled(self, entry: JournalEntry | None) -> None:
+        self._guarded(lambda: self._announce(entry))
+
+    def _completed(self, entry: JournalEntry) -> None:
+        self._guarded(lambda: self.publish("completed", request_summary(entry)))
+
+    def _guarded(self, announce: Callable[[], None]) -> None:
         if not self.subscribers:
             return
         try:
-            self._announce(entry)
-        except Exception as exc:  # a bug here must not fail the provider request being journaled
+            announce()
+        except Exception as exc:  # a bug here must not fail the request or the outgoing call being journaled
             self.state.record_internal_error("".join(traceback.format_exception(exc)))
             LOG.error("the event stream failed on a journal entry", exc_info=exc)
 
@@ -188,6 +197,9 @@ def request_summary(entry: JournalEntry) -> dict[str, Any]:
         "durationMs": entry.duration_ms,
         "error": entry.error,
         "warnings": list(entry.warnings or ()),
+        "direction": entry.direction,
+        "url": None if entry.url is None else printable(entry.url),
+        "sandboxTime": None if entry.sandbox_time is None else views.iso(entry.sandbox_time),
     }
 
 
