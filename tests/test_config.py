@@ -98,3 +98,20 @@ def test_unknown_sandbox_variables_are_named():
         "HOME": "/root",
     }
     assert unknown_env_names(env) == ["BETCORE_SANDBOX_ZEROSTAKE"]
+
+
+def test_an_environment_amount_is_read_exactly():
+    from betcore_sandbox import Sandbox
+
+    given = settings_from_env({"BETCORE_SANDBOX_DEMO_BALANCE": "12.50"})  # JSON, but never a float on the way
+    assert Sandbox(**given).settings().demoBalance == "12.50"
+    assert Sandbox(**settings_from_env({"BETCORE_SANDBOX_DEMO_BALANCE": "1e3"})).settings().demoBalance == "1000"
+
+
+def test_an_environment_object_error_names_the_path_inside_it():
+    with pytest.raises(
+        ConfigError, match=r"^BETCORE_SANDBOX_DUPLICATE_RESPONSE \$\.pay-in: must be one of code, replay$"
+    ):
+        settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-in": "bogus"}'})
+    with pytest.raises(ConfigError, match=r"^BETCORE_SANDBOX_DUPLICATE_RESPONSE \$\.x: unknown endpoint"):
+        settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"refund": "code", "x": "code"}'})
