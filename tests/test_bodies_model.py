@@ -162,9 +162,26 @@ def key_text(draw: st.DrawFn) -> str:
     return json.dumps(key)
 
 
+GOOD = {  # a valid value for each known field: bodies start from these, so most of them are accepted or nearly
+    "betId": st.sampled_from(['"b-1"', "4178696881", "1.50"]),
+    "betAmount": st.sampled_from(['"0.01"', "1.25", '"2"', "0", '"5.0E-5"']),
+    "winAmount": st.sampled_from(['"3.50"', "0", "55.25", "1e1"]),
+    "winOdd": st.sampled_from(["1.75", "null", '"2"']),
+    "gameRoundId": st.sampled_from(['"r-1"', "7", "null"]),
+    "sessionId": st.sampled_from(['"s"', "null"]),
+}
+
+
 @st.composite
-def bodies(draw: st.DrawFn) -> bytes:
-    pairs = draw(st.lists(st.tuples(key_text(), values), max_size=7))
+def bodies(draw: st.DrawFn, endpoint: str) -> bytes:
+    pairs = []
+    for name in KNOWN[endpoint]:  # each known field, valid, bad or left out
+        if draw(st.integers(0, 9)) == 0:
+            continue
+        value = draw(values) if draw(st.integers(0, 5)) == 0 else draw(GOOD[name])
+        pairs.append((json.dumps(name), value))
+    pairs += draw(st.lists(st.tuples(key_text(), values), max_size=4))  # unknown fields, and keys given twice
+    pairs = draw(st.permutations(pairs))
     space = st.sampled_from(["", " ", "\n"])
     text = "{" + ",".join(f"{draw(space)}{k}{draw(space)}:{draw(space)}{v}" for k, v in pairs) + "}"
     raw = text.encode("utf-8", "surrogatepass").replace(json.dumps(BAD)[1:-1].encode(), b"\xff")
@@ -184,15 +201,18 @@ def bodies(draw: st.DrawFn) -> bytes:
     return raw
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized and without an example database: the same bodies on every run, nothing written to the work tree.
+@settings(
+    max_examples=600, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
-    endpoint=st.sampled_from(sorted(KNOWN)),
-    raw=bodies(),
-    session=st.sampled_from(["s", "S", "1"]),
+    endpoint_and_raw=st.sampled_from(sorted(KNOWN)).flatmap(lambda e: st.tuples(st.just(e), bodies(e))),
+    session=st.sampled_from(["s", "S"]),
     notation=st.sampled_from(["any", "plain"]),
     zero=st.sampled_from(["accept", "reject"]),
 )
-def test_the_parser_reads_every_body_as_the_model_does(endpoint, raw, session, notation, zero):
+def test_the_parser_reads_every_body_as_the_model_does(endpoint_and_raw, session, notation, zero):
+    endpoint, raw = endpoint_and_raw
     config = Settings(amountNotation=notation, zeroStake=zero)
     expected, actual = model(endpoint, raw, session, config), parser(endpoint, raw, session, config)
     if expected[0] == "refused":
