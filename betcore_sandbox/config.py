@@ -96,8 +96,13 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         text = env.get(setting_env_name(name))
         if text is None or text == "":
             continue
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes as set: a byte that is not UTF-8 comes back
         try:
-            value: object = jsontext.decode(text.encode("utf-8", "surrogateescape"))  # numbers exact: 12.50 stays 12.50
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{setting_env_name(name)}: is not valid UTF-8") from None
+        try:
+            value: object = jsontext.decode(raw)  # numbers exact: 12.50 stays 12.50
         except jsontext.JsonError:
             value = text
         try:

@@ -115,3 +115,9 @@ def test_an_environment_object_error_names_the_path_inside_it():
         settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-in": "bogus"}'})
     with pytest.raises(ConfigError, match=r"^BETCORE_SANDBOX_DUPLICATE_RESPONSE \$\.x: unknown endpoint"):
         settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"refund": "code", "x": "code"}'})
+
+
+def test_an_environment_value_that_is_not_utf8_is_named():
+    # os.environ holds a byte that is not UTF-8 as a lone surrogate: refused by name, not a traceback
+    with pytest.raises(ConfigError, match=r"^BETCORE_SANDBOX_ZERO_STAKE: is not valid UTF-8$"):
+        settings_from_env({"BETCORE_SANDBOX_ZERO_STAKE": "re\udcffject"})
