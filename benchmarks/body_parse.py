@@ -31,6 +31,11 @@ BODIES = {
         "pay-in",
         b'{"betId":"bench-1234","betAmount":"0.01","gameRoundId":"round-1234","currency":"EUR"}',
     ),
+    "pay-in, colon inside a string": ("pay-in", b'{"betId":"b:1","betAmount":"0.01","gameRoundId":"r:1"}'),
+    "pay-in, nested unknown object": (
+        "pay-in",
+        b'{"betId":"b","betAmount":"0.01","meta":{"a":1,"b":[{"c":2}]}}',
+    ),
 }
 
 

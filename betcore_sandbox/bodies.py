@@ -126,7 +126,6 @@ BODIES: dict[str, type[BodyType]] = {
 FIELDS: dict[str, tuple[str, ...]] = {
     endpoint: tuple(f.encode_name for f in msgspec.structs.fields(body)) for endpoint, body in BODIES.items()
 }
-_KEYS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _DECODERS = {
     endpoint: msgspec.json.Decoder(body, dec_hook=_wire, float_hook=json_number) for endpoint, body in BODIES.items()
 }
@@ -194,11 +193,13 @@ def _decode(endpoint: str, raw: bytes) -> tuple[BodyType, tuple[str, ...]]:
     # present, there is no other key anywhere: no unknown field, no key given twice, nothing nested.
     if raw.count(b":") == len(FIELDS[endpoint]) - msgspec.structs.astuple(body).count(UNSET):
         return body, ()
-    keys = _KEYS.decode(raw)  # the same bytes as an object of still unread values: cannot fail
-    if raw.count(b":") != len(keys):  # a colon in a string, a nested object, or a key given twice
-        _refuse_duplicate_keys(raw, keys)
+    # Something else is there: an unknown field, a key given twice, or a colon inside a string. The typed decode
+    # skipped the values of unknown fields unread, so the body is read whole, as any JSON input is: text that is
+    # not UTF-8 and numbers out of range are refused wherever they stand.
+    data = decode_json(raw)
+    _refuse_duplicate_keys(raw, data)
     known = FIELDS[endpoint]
-    return body, tuple([key for key in keys if key not in known])
+    return body, tuple([key for key in data if key not in known])
 
 
 def _reread(endpoint: str, raw: bytes) -> tuple[BodyType, tuple[str, ...]]:

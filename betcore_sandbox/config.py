@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import jsontext
 from . import settings as runtime_settings
 from .limits import DEFAULT_HEADER_TIMEOUT
 from .logs import FORMATS, LEVELS
@@ -115,14 +115,21 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
         text = env.get(setting_env_name(name))
         if text is None or text == "":
             continue
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes as set: a byte that is not UTF-8 comes back
         try:
-            value: object = json.loads(text)
-        except ValueError:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{setting_env_name(name)}: is not valid UTF-8") from None
+        try:
+            value: object = jsontext.decode(raw)  # numbers exact: 12.50 stays 12.50
+        except jsontext.JsonError:
             value = text
         try:
             runtime_settings.validate({name: value})
         except runtime_settings.SettingError as exc:
-            raise ConfigError(f"{setting_env_name(name)}: {exc.message}") from None
+            inside = exc.path.removeprefix(f"$.{name}")  # where in the variable's JSON object, if that is where
+            where = f" ${inside}" if inside else ""
+            raise ConfigError(f"{setting_env_name(name)}{where}: {exc.message}") from None
         found[name] = value  # as given: a partial duplicateResponse object is merged over the fixture's
     return found
 

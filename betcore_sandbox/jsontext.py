@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -32,20 +33,47 @@ def decode(raw: bytes) -> Any:
         raise JsonError("is nested too deeply") from None
 
 
-def refuse_duplicate_keys(raw: bytes, data: dict[str, Any]) -> None:
+def refuse_duplicate_keys(raw: bytes, data: Any) -> None:
     """JsonError naming a key that appears twice in one object: which of two amounts was meant is anyone's guess.
 
-    Every key is followed by a colon, so when the bytes hold no more colons than the object has keys there is no
-    other key anywhere (none given twice, none nested); only otherwise (a colon inside a string, a nested object,
-    or a duplicate) is the body parsed again to find out."""
-    if raw.count(b":") == len(data):
+    raw: the bytes of a JSON document, already read without error into data. Every key is followed by exactly one
+    colon outside a string, and a decoded object keeps one entry per distinct key, so the body has a key twice
+    exactly when it has more such colons than the decoded objects have entries. Counting needs no recursion, so
+    no depth of nesting hides a duplicate; the parse that names the key runs only once one is known to be there."""
+    colons = raw.count(b":")
+    if isinstance(data, dict) and colons == len(data):
+        return  # not one colon in a string, nothing nested: the common flat body
+    if not colons or _STRING.sub(b"", raw).count(b":") == _entries(data):
         return
+    key = _duplicate_key(raw)
+    raise JsonError(f"has the key {key!r} twice in one object" if key is not None else "has a key twice in one object")
+
+
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')  # one JSON string: outside strings a '"' only ever opens one
+
+
+def _entries(data: Any) -> int:
+    """How many entries the objects in a decoded document hold, all depths together."""
+    count, pending = 0, [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            count += len(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return count
+
+
+def _duplicate_key(raw: bytes) -> str | None:
+    """The first key found given twice; None when the document is nested past what the standard parser reads."""
     try:
         json.loads(raw, object_pairs_hook=_unique_pairs)
     except _DuplicateKey as exc:
-        raise JsonError(f"has the key {exc.args[0]!r} twice in one object") from None
+        return str(exc.args[0])
     except (ValueError, RecursionError):
-        return  # msgspec read it; a parser limit here is no reason to refuse it
+        pass
+    return None
 
 
 class _DuplicateKey(ValueError):

@@ -19,11 +19,14 @@ import pytest
 if TYPE_CHECKING:
     from .sandbox import Sandbox
 
+__all__ = ["MARKER", "SandboxFactory", "betcore_sandbox", "betcore_sandbox_factory"]
+
 MARKER = "betcore_sandbox"
 _outcome_key = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker, so `--strict-markers` knows it. config: the pytest configuration."""
     config.addinivalue_line(
         "markers",
         f"{MARKER}(fixtures=None, clock=None, **settings): configure the betcore_sandbox fixture for this test "
@@ -36,6 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the item (item: the test; call: its phase), so teardown can tell whether the
+    test passed before failing it for a sandbox's internal error."""
     report = yield
     item.stash.setdefault(_outcome_key, {})[report.when] = report
     return report
@@ -66,7 +71,12 @@ def _stop_and_check(request: pytest.FixtureRequest, sandboxes: list[Sandbox]) ->
 
 @pytest.fixture
 def betcore_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    """A running sandbox with fresh state on 127.0.0.1 and a free port, stopped after the test."""
+    """A running sandbox with fresh state on 127.0.0.1 and a free port, stopped after the test.
+
+    Configured by the test's `@pytest.mark.betcore_sandbox(fixtures=None, clock=None, **settings)`: fixtures, a
+    fixture file (relative to the test file) or a dict in fixture format (also the marker's first positional
+    argument); clock, the sandbox clock's start time; settings, runtime settings in camelCase or snake_case. A bad
+    setting fails the test's setup with its path ($.zeroStake: ...)."""
     marker = request.node.get_closest_marker(MARKER)
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     if marker and marker.args:
@@ -89,8 +99,8 @@ class SandboxFactory(Protocol):
 
 @pytest.fixture
 def betcore_sandbox_factory(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    """Start as many sandboxes as the test needs: factory(fixtures=None, clock=None, **settings). All stop after
-    the test."""
+    """Start as many sandboxes as the test needs: factory(fixtures=None, clock=None, **settings), with the
+    parameters of `SandboxFactory.__call__`. All stop after the test."""
     started: list[Sandbox] = []
 
     def factory(fixtures: Any = None, clock: Any = None, **settings: Any) -> Sandbox:

@@ -35,7 +35,7 @@ class Record(Mapping[str, Any]):
 
     @classmethod
     def of(cls: type[R], view: Mapping[str, Any]) -> R:
-        """The record of an admin API view (camelCase keys)."""
+        """The record of an admin API view (`view`: its JSON shape, camelCase keys), nested records too."""
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             value = view.get(_camel(f.name))
@@ -76,6 +76,8 @@ def _plain(value: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class PlayerInfo(Record):
+    """A player: its id, currency, exact balance, and whether its bets are refused (`blocked`)."""
+
     id: str
     currency: str
     balance: Decimal
@@ -84,6 +86,9 @@ class PlayerInfo(Record):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SessionInfo(Record):
+    """A session: the player and counterparty it belongs to, its status and expiry, its stake limits, and
+    the player's balance and currency."""
+
     id: str
     player_id: str
     counterparty_id: str
@@ -125,6 +130,9 @@ class HistoryStep(Record):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class BetRecord(Record):
+    """A bet: who placed it, its kind and status, stake and win (exact), its history step by step and its
+    ledger transactions."""
+
     bet_id: str
     counterparty_id: str
     session_id: str
@@ -171,12 +179,16 @@ class JournalEntry(Record):
 
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> JournalEntry:
+        """The record of an admin API journal entry (`view`, camelCase keys); headers look up case-insensitively."""
         entry = super().of(view)
         return dataclasses.replace(entry, headers=CIMultiDict(view["headers"]))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class FaultInfo(Record):
+    """A fault rule: what it matches (endpoint, session, player, bet), what it does (`kind`, `phase`,
+    `status`, `response_code`, `delay_ms`), and how often it fired and may still fire."""
+
     id: str
     kind: str
     endpoint: str
@@ -213,6 +225,8 @@ class ClockInfo(Record):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class OpenBet(Record):
+    """A bet whose stake was taken and that was neither settled nor refunded, with its age."""
+
     bet_id: str
     counterparty_id: str
     session_id: str
@@ -224,6 +238,9 @@ class OpenBet(Record):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class AuditReport(Record):
+    """The money audit: `ok` when it found no `violations` (balances against the ledger, bet records); the bets left
+    open."""
+
     ok: bool
     violations: list[str]
     open_bets: list[OpenBet]
@@ -314,6 +331,9 @@ class Finding(Record):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ConformanceCheck(Record):
+    """One conformance check: its id and rule, its status (pass | fail | warn | not_applicable), and
+    the findings that are its evidence."""
+
     id: str
     rule: str
     status: str  # pass | fail | warn | not_applicable
@@ -337,7 +357,7 @@ class ConformanceReport(Record):
     _nested: ClassVar[dict[str, Any]] = {"checks": ConformanceCheck}
 
     def check(self, check_id: str) -> ConformanceCheck:
-        """The result of one check by its id (KeyError for an unknown id)."""
+        """The result of the check `check_id` (KeyError for an unknown id)."""
         for found in self.checks:
             if found.id == check_id:
                 return found
@@ -345,6 +365,7 @@ class ConformanceReport(Record):
 
     @property
     def failed(self) -> list[ConformanceCheck]:
+        """The checks that failed."""
         return [c for c in self.checks if c.status == "fail"]
 
 

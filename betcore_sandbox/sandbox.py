@@ -43,6 +43,8 @@ from .web.app import create_app
 from .web.connections import SandboxRunner
 from .web.outgoing import send
 
+__all__ = ["Sandbox"]
+
 T = TypeVar("T")
 _default_fixture: Fixture | None = None
 
@@ -118,6 +120,8 @@ class Sandbox:
     # -- life cycle --------------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
+        """Serve on a background thread with its own event loop; returns once it listens (the port is known).
+        RuntimeError when it is already running."""
         if self._thread is not None:
             raise RuntimeError("this sandbox is already running")
         if self._closed:
@@ -136,6 +140,8 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        """Stop serving and end the thread; Games and Launch calls still waiting are cancelled. Stopping a sandbox
+        that is not running does nothing."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
@@ -182,10 +188,12 @@ class Sandbox:
 
     @property
     def port(self) -> int:
+        """The TCP port it listens on (the one it was given, or the free one found when given 0)."""
         return self._port
 
     @property
     def base_url(self) -> str:
+        """http://host:port, without a path."""
         return f"http://{self.host}:{self._port}"
 
     @property
@@ -195,20 +203,25 @@ class Sandbox:
 
     @property
     def admin_url(self) -> str:
+        """The admin API base, e.g. http://127.0.0.1:41234/__admin."""
         return f"{self.base_url}/__admin"
 
     @property
     def counterparty_id(self) -> str:
+        """The fixture's first counterparty: the one signed_headers() signs for."""
         return self.fixture.counterparties[0].id
 
     @property
     def secret(self) -> str:
+        """The first counterparty's signing secret."""
         return self.fixture.counterparties[0].secret
 
     def signed_headers(self, method: str, body: bytes | str = b"", **kwargs: Any) -> dict[str, str]:
         """X-Counterparty-Id, X-Timestamp, X-Request-Id and X-Sign for a request of the first counterparty.
 
-        X-Timestamp is the sandbox clock's time (a virtual clock's too) unless `timestamp_ms` is given."""
+        method: the HTTP method (GET, POST). body: the exact bytes (or text, sent as UTF-8) of the request body.
+        kwargs, passed on to `signing.signed_headers`: timestamp_ms (default the sandbox clock's time, a virtual
+        clock's too) and request_id (default a fresh one)."""
         raw = body.encode() if isinstance(body, str) else body
         if kwargs.get("timestamp_ms") is None:
             kwargs["timestamp_ms"] = self._state.clock.now_ms()  # a read of one int: safe from any thread
@@ -217,20 +230,26 @@ class Sandbox:
     # -- the admin API, in Python ------------------------------------------------------------------
 
     def reset(self) -> None:
+        """Back to the fixture, the start-up settings and the start-up clock; journal, faults and seen ids cleared."""
         self._call(control.reset, self._state)
 
     def create_player(
         self, id: str | None = None, *, currency: str = "EUR", balance: Any = 0, blocked: bool = False
     ) -> PlayerInfo:
+        """A new player. id: its id (default a fresh one); currency: one the fixture knows; balance: an exact amount
+        (int, Decimal or decimal string, never a float) in that currency's precision; blocked: refuses its bets."""
         body = {"currency": currency, "balance": _wire(balance), "blocked": blocked}
         if id is not None:
             body["id"] = id
         return PlayerInfo.of(self._call(control.create_player, self._state, body))
 
     def player(self, player_id: str) -> PlayerInfo:
+        """The player `player_id` (AdminInputError when there is none)."""
         return PlayerInfo.of(self._call(control.player, self._state, player_id))
 
     def update_player(self, player_id: str, *, balance: Any = None, blocked: bool | None = None) -> PlayerInfo:
+        """Change the player `player_id`. balance: a new exact balance (an admin adjustment in the ledger);
+        blocked: refuse or accept its bets again. None leaves a field as it is."""
         body = {k: v for k, v in {"balance": _wire(balance), "blocked": blocked}.items() if v is not None}
         return PlayerInfo.of(self._call(control.update_player, self._state, player_id, body))
 
@@ -246,7 +265,11 @@ class Sandbox:
         min_bet: Any = None,
         max_bet: Any = None,
     ) -> SessionInfo:
-        """A session for an existing player, or with `currency` (+ `balance`) for a new one."""
+        """A session for an existing player, or with `currency` (+ `balance`) for a new one.
+
+        player_id: the player it plays for; currency, balance: a new player's (default EUR, 0); id: the session's id
+        (default a fresh one); counterparty_id: the counterparty it belongs to (default the first); ttl_seconds: how
+        long it lives; min_bet, max_bet: exact stake limits. None leaves a field at its default."""
         if player_id is None and currency is None:
             currency = "EUR"
         body = {
@@ -264,31 +287,36 @@ class Sandbox:
         )
 
     def session(self, session_id: str) -> SessionInfo:
+        """The session `session_id` (AdminInputError when there is none)."""
         return SessionInfo.of(self._call(control.session, self._state, session_id))
 
     def update_session(self, session_id: str, **changes: Any) -> SessionInfo:
+        """Change the session `session_id`; changes: the admin API's PATCH /__admin/sessions/{id} fields in
+        camelCase or snake_case (status "active" | "expired" | "closed", ttl_seconds, min_bet, max_bet), amounts
+        exact."""
         body = {_camel(k): v if k == "ttl_seconds" else _wire(v) for k, v in changes.items()}
         return SessionInfo.of(self._call(control.update_session, self._state, session_id, body))
 
     def balance(self, session_id: str) -> Decimal:
-        """The balance of the player behind the session."""
+        """The balance of the player behind the session `session_id`, exact."""
         return self.session(session_id).balance
 
     def bet(self, bet_id: str, counterparty_id: str | None = None) -> BetRecord:
-        """One bet with its history; name the counterparty when two used the same betId."""
+        """One bet with its history. bet_id: as the provider sent it; counterparty_id: which counterparty's, when two
+        used the same betId."""
         return BetRecord.of(self._call(control.bet, self._state, bet_id, counterparty_id))
 
     def bets(
         self, *, session_id: str | None = None, player_id: str | None = None, status: str | None = None
     ) -> list[BetRecord]:
-        """The bets, filtered by session, player and/or status (open | settled | refunded)."""
+        """The bets, filtered by `session_id`, `player_id` and/or `status` (open | settled | refunded)."""
         views = self._call(control.bets, self._state, session_id=session_id, player_id=player_id, status=status)
         return [BetRecord.of(v) for v in views]
 
     def transactions(
         self, *, player_id: str | None = None, session_id: str | None = None, bet_id: str | None = None
     ) -> list[Transaction]:
-        """The ledger, filtered by player, session and/or bet."""
+        """The ledger, filtered by `player_id`, `session_id` and/or `bet_id`."""
         views = self._call(control.transactions, self._state, player_id=player_id, session_id=session_id, bet_id=bet_id)
         return [Transaction.of(v) for v in views]
 
@@ -300,8 +328,8 @@ class Sandbox:
         bet_id: str | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
-        """The journal, oldest first (with `limit`, the newest N). `headers` keep the names as sent, and look up
-        case-insensitively."""
+        """The journal, oldest first, filtered by `endpoint` (pay-in, balance, ...), `session_id` and/or `bet_id`;
+        with `limit`, the newest N. `headers` keep the names as sent, and look up case-insensitively."""
         views = self._call(
             control.requests, self._state, endpoint=endpoint, session_id=session_id, bet_id=bet_id, limit=limit
         )
@@ -313,9 +341,11 @@ class Sandbox:
         return FaultInfo.of(self._call(control.add_fault, self._state, {_camel(k): v for k, v in rule.items()}))
 
     def faults(self) -> list[FaultInfo]:
+        """The fault rules in force, oldest first, with how often each fired and how many times it has left."""
         return [FaultInfo.of(v) for v in self._call(control.faults, self._state)]
 
     def clear_faults(self) -> None:
+        """Remove every fault rule."""
         self._call(control.clear_faults, self._state)
 
     def audit(self) -> AuditReport:
@@ -335,8 +365,9 @@ class Sandbox:
         seed: int | None = None,
         delay_ms: int | None = None,
     ) -> AppliedScenario:
-        """Apply a named scenario (see `scenarios()`): its fault rules, only for requests of that session and/or
-        player when given; `seed` for `chaos` (drawn and shown when omitted), `delay_ms` for a timeout's hold."""
+        """Apply a named scenario (see `scenarios()`): its fault rules, only for requests of that `session_id`
+        and/or `player_id` when given; `seed` for `chaos` (drawn and shown when omitted), `delay_ms` for a
+        timeout's hold."""
         options = {"sessionId": session_id, "playerId": player_id, "seed": seed, "delayMs": delay_ms}
         body = {k: v for k, v in options.items() if v is not None}
         return AppliedScenario.of(self._call(control.apply_scenario, self._state, name, body))
@@ -348,7 +379,8 @@ class Sandbox:
         return ConformanceReport.of(report.judged(given))  # judged here, from a snapshot: the sandbox keeps serving
 
     def assert_conformant(self, *, grace_seconds: float | None = None) -> None:
-        """AssertionError listing every failed check with its evidence, unless the report passed."""
+        """AssertionError listing every failed check with its evidence, unless the report passed. grace_seconds:
+        as for `report()`."""
         found = self.report(grace_seconds=grace_seconds)
         if not found.passed:
             listed = "\n".join(
@@ -364,10 +396,12 @@ class Sandbox:
         return self._call(self._state.settings.copy)
 
     def export_state(self) -> dict[str, Any]:
+        """The whole state (players, sessions, bets, ledger, settings) as JSON-ready data, in fixture format."""
         return self._call(control.export_state, self._state)
 
     def import_state(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Replace the state with an export (all or nothing); a summary of what was imported."""
+        """Replace the state with `data`, an export (all or nothing: a bad one changes nothing); a summary of what
+        was imported."""
         return self._call(control.import_state, self._state, data)
 
     # -- the provider's Games and Launch (the sandbox calls them) ----------------------------------------
@@ -379,26 +413,30 @@ class Sandbox:
         self, provider_url: str | None = None, *, counterparty_id: str | None = None, sign: bool = True
     ) -> GamesResult:
         """Call the provider's GET /v1/games (`provider_url`: its base URL, default the counterparty's
-        providerUrl) and check every game; `status` ok, or failed with `problems`."""
+        providerUrl) and check every game; `status` ok, or failed with `problems`. counterparty_id: whose request
+        it is (default the first); sign: False sends it unsigned."""
         return self._wait(self._games(provider_url, counterparty_id, sign))
 
     async def games_async(
         self, provider_url: str | None = None, *, counterparty_id: str | None = None, sign: bool = True
     ) -> GamesResult:
-        """`games()` for an async test: the caller's loop keeps running (and serving) while it waits."""
+        """`games()` for an async test, with the same provider_url, counterparty_id and sign: the caller's loop
+        keeps running (and serving) while it waits."""
         return await asyncio.wrap_future(self._submit(self._games(provider_url, counterparty_id, sign)))
 
     def launch(self, game_id: str, **options: Any) -> LaunchResult:
-        """Open a session and send the provider's POST /v1/games/{game_id}/launch; `status` launched (with
+        """Open a session and send the provider's POST /v1/games/{game_id}/launch for the game `game_id`;
+        `status` launched (with
         `frame_uri`) or failed (with `problems`); the session is `result.session`.
 
-        Options, as the admin API's POST /__admin/launches body in snake_case: provider_url, counterparty_id,
+        options, as the admin API's POST /__admin/launches body in snake_case: provider_url, counterparty_id,
         player_id or currency (+ balance), language, min_bet, max_bet, game_mode ("real" | "demo"),
         session_id, ttl_seconds, sign (False sends it unsigned)."""
         return self._wait(self._launch(game_id, options))
 
     async def launch_async(self, game_id: str, **options: Any) -> LaunchResult:
-        """`launch()` for an async test: the caller's loop keeps running (and serving) while it waits."""
+        """`launch()` for an async test, with the same `game_id` and options: the caller's loop keeps running
+        (and serving) while it waits."""
         return await asyncio.wrap_future(self._submit(self._launch(game_id, options)))
 
     def launches(self) -> list[LaunchResult]:
@@ -467,22 +505,26 @@ class Sandbox:
     # -- assertions --------------------------------------------------------------------------------
 
     def assert_no_open_bets(self) -> None:
+        """AssertionError listing every bet whose stake was taken and never settled or refunded."""
         open_bets = self.audit()["openBets"]
         if open_bets:
             listed = ", ".join(f"{b['betId']} ({b['stake']} in {b['sessionId']})" for b in open_bets)
             raise AssertionError(f"{len(open_bets)} bet(s) left open, stake taken and never settled: {listed}")
 
     def assert_audit_ok(self) -> None:
+        """AssertionError listing the money audit's violations, unless it found none."""
         report = self.audit()
         if not report["ok"]:
             raise AssertionError("money audit failed:\n  " + "\n  ".join(report["violations"]))
 
     def assert_balance(self, session_id: str, expected: Any) -> None:
+        """AssertionError unless the balance behind `session_id` equals `expected` (a number or decimal text)."""
         actual = self.balance(session_id)
         if actual != Decimal(str(expected)):
             raise AssertionError(f"balance of {session_id!r} is {actual}, expected {expected}")
 
     def assert_bet(self, bet_id: str, *, status: str) -> None:
+        """AssertionError unless the bet `bet_id` has the `status` (open | settled | refunded)."""
         actual = self.bet(bet_id)["status"]
         if actual != status:
             raise AssertionError(f"bet {bet_id!r} is {actual}, expected {status}")

@@ -24,7 +24,7 @@ def test_fixture_cost_benchmark():
 def test_body_parse_benchmark():
     out = _run("benchmarks.body_parse", "--number", "200", "--repeat", "1")
     assert "| body | parse_bet_request | JSON decode only |" in out
-    assert out.count(" µs |") == 2 * 6  # six bodies, two columns each
+    assert out.count(" µs |") == 2 * 8  # eight bodies, two columns each
 
 
 @pytest.mark.load

@@ -107,3 +107,54 @@ def test_null_optional_fields_are_not_given():
     req = parse_bet_request("pay-out", b'{"betId":"b","winAmount":"1","gameRoundId":null,"sessionId":null}', "s")
     assert req.command == PayOut("b", Decimal(1), None, None) and req.unknown_fields == ()
     assert parse_bet_request("refund", b'{"betId":"b","gameRoundId":""}', "s").command == Refund("b", "")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b'{"betId":"b","betAmount":"1","x\xff":1}', "body is not valid UTF-8"),  # an unknown key
+        (b'{"betId":"b","betAmount":"1","x":"\xff"}', "body is not valid UTF-8"),  # an unknown field's value
+        (b'{"betId":"b","betAmount":"1","x":' + b"9" * 5000 + b"}", "body has a number out of range"),
+        (b'{"betId":"b","betAmount":"1","x":' + b"[" * 5000 + b"]" * 5000 + b"}", "body is nested too deeply"),
+    ],
+)
+def test_unknown_fields_are_read_as_strictly_as_known_ones(body, message):
+    with pytest.raises(InvalidRequest, match=message):
+        parse_bet_request("pay-in", body, "s")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # colons in strings cannot stand in for the key given twice: strings only ever add colons
+        b'{"betId" :"a","betId":"b","x" :"\\":","betAmount":1}',
+        b'{"betId":"a","bet\\u0049d":"b","betAmount":1}',
+        b'{"betId":"a","betAmount":1,"x":{"a:":1,"a":2,"a" :3}}',
+        b'{"betId":"a","betAmount":1,"x":[{"k":1},{"k":1,"k\\u0020":2,"k":3}]}',
+    ],
+)
+def test_a_key_given_twice_is_refused_however_the_colons_add_up(body):
+    with pytest.raises(InvalidRequest, match="twice in one object"):
+        parse_bet_request("pay-in", body, "s")
+
+
+def test_a_key_given_twice_is_refused_in_a_body_nested_as_deep_as_it_is_read():
+    def body(depth: int, twice: bool) -> bytes:
+        head = b'{"betId":"a","betId":"b",' if twice else b'{"betId":"b",'
+        return head + b'"betAmount":1,"x":' + b"[" * depth + b"]" * depth + b"}"
+
+    def readable(depth: int) -> bool:
+        try:
+            parse_bet_request("pay-in", body(depth, twice=False), "s")
+        except InvalidRequest:
+            return False
+        return True
+
+    low, high = 1, 5000  # the deepest body still read, found by bisection: it depends on the stack in use
+    assert readable(low) and not readable(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if readable(middle) else (low, middle)
+    for depth in (low, low - 5, low - 20):
+        with pytest.raises(InvalidRequest, match="twice in one object"):
+            parse_bet_request("pay-in", body(depth, twice=True), "s")

@@ -109,3 +109,26 @@ def test_state_and_fixtures_merge_from_flags_or_environment():
     assert not resolve({}, {"BETCORE_SANDBOX_FIXTURES_MERGE": "no"}).fixtures_merge
     with pytest.raises(ConfigError, match="BETCORE_SANDBOX_FIXTURES_MERGE must be true or false"):
         resolve({}, {"BETCORE_SANDBOX_FIXTURES_MERGE": "maybe"})
+
+
+def test_an_environment_amount_is_read_exactly():
+    from betcore_sandbox import Sandbox
+
+    given = settings_from_env({"BETCORE_SANDBOX_DEMO_BALANCE": "12.50"})  # JSON, but never a float on the way
+    assert Sandbox(**given).settings().demoBalance == "12.50"
+    assert Sandbox(**settings_from_env({"BETCORE_SANDBOX_DEMO_BALANCE": "1e3"})).settings().demoBalance == "1000"
+
+
+def test_an_environment_object_error_names_the_path_inside_it():
+    with pytest.raises(
+        ConfigError, match=r"^BETCORE_SANDBOX_DUPLICATE_RESPONSE \$\.pay-in: must be one of code, replay$"
+    ):
+        settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-in": "bogus"}'})
+    with pytest.raises(ConfigError, match=r"^BETCORE_SANDBOX_DUPLICATE_RESPONSE \$\.x: unknown endpoint"):
+        settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"refund": "code", "x": "code"}'})
+
+
+def test_an_environment_value_that_is_not_utf8_is_named():
+    # os.environ holds a byte that is not UTF-8 as a lone surrogate: refused by name, not a traceback
+    with pytest.raises(ConfigError, match=r"^BETCORE_SANDBOX_ZERO_STAKE: is not valid UTF-8$"):
+        settings_from_env({"BETCORE_SANDBOX_ZERO_STAKE": "re\udcffject"})
