@@ -291,6 +291,13 @@ class Wallet:
         self.tombstones = other.tombstones
         self.last_transaction_id = other.last_transaction_id
 
+    def latest_booking(self) -> float | None:
+        """The time of the newest ledger entry or tombstone (epoch seconds), None when nothing is booked."""
+        times = [t.time for t in self.tombstones.values()]
+        if len(self.ledger):  # append-only, booked in time order: the last is the newest (one row read when stored)
+            times.append(self.ledger.time(len(self.ledger) - 1))
+        return max(times, default=None)
+
     def consistent_copy(self) -> WalletCopy:
         """Everything as it is now, cheaply: stored bets and sessions are replaced, never changed in place, and
         the ledger only grows, so shallow copies and the ledger's length stand for this moment."""
@@ -655,6 +662,7 @@ class Wallet:
         session = self.session(session_id)
         changes = {k: v for k, v in {"demo": demo, "launch_failed": launch_failed}.items() if v is not None}
         updated = dataclasses.replace(session, **changes)  # type: ignore[arg-type]
+        self._save(sessions=(updated,))
         self.sessions[session_id] = updated
         return updated
 
