@@ -63,11 +63,19 @@ class SandboxState:
         if store is not None:
             store.attach(self.wallet, fixture if merge else None)
         self._reset_runtime()
+        if store is not None:  # after the start-up clock: a resumed sandbox's clock carries on where it was
+            store.keep_clock(self.clock, self.wallet)
 
     def close(self) -> None:
         """Let go of the database, if any (its last changes are on disk already)."""
         if self.store is not None:
             self.store.close()
+
+    async def written(self) -> None:
+        """Durable: wait until the wallet's changes so far are in the database (StorageFailed when they could not
+        be written: then the wallet is as the file says). In memory: at once."""
+        if self.store is not None and (failure := await self.store.settled()) is not None:
+            raise failure
 
     def record_internal_error(self, text: str) -> None:
         self.internal_errors.append(text)
