@@ -20,7 +20,7 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from .clock import Clock, ClockError
 from .errors import SandboxError
 from .fixtures import Fixture, FixtureError
 from .ledger import Ledger, LedgerEntry
-from .wallet import Bet, Counterparty, Player, Session, Tombstone, Wallet
+from .wallet import OPEN, Bet, Counterparty, Player, Session, Tombstone, Wallet
 
 __all__ = ["StateFileError", "StorageFailed", "Store", "StoredBets", "StoredLedger"]
 
@@ -446,6 +446,36 @@ class Store:
         self.flush()
         for row in self._db.execute(f"SELECT {_BET_COLUMNS} FROM bets ORDER BY position"):
             yield _bet(row)
+
+    def open_bets(self) -> list[Bet]:
+        self.flush()
+        found = self._db.execute(f"SELECT {_BET_COLUMNS} FROM bets WHERE status = ? ORDER BY position", (OPEN,))
+        return [_bet(row) for row in found]
+
+    def pinned_bets(self) -> Callable[[], list[Bet]]:
+        """Every bet as it is now, read later, in any thread: a read-only connection of its own holds a snapshot
+        of the file (WAL keeps it while writes go on) until the read is done. StorageFailed if none can be taken."""
+        self.flush()
+        try:
+            reader = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StorageFailed(f"the state database cannot be read ({exc})") from None
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT 1 FROM meta LIMIT 1").fetchall()  # the snapshot (of every table) starts here
+        except sqlite3.Error as exc:
+            reader.close()
+            raise StorageFailed(f"the state database cannot be read ({exc})") from None
+
+        def read() -> list[Bet]:
+            try:
+                return [_bet(row) for row in reader.execute(f"SELECT {_BET_COLUMNS} FROM bets ORDER BY position")]
+            finally:
+                reader.close()
+
+        return read
 
     def bet_count(self) -> int:
         self.flush()

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from betcore_sandbox import Sandbox
+from betcore_sandbox.audit import audit_steps, run
 from betcore_sandbox.control import latest_booking
 from betcore_sandbox.errors import AdminInputError
-from betcore_sandbox.store import FORMAT, StateFileError
+from betcore_sandbox.fixtures import default_fixture_bytes, parse_fixture
+from betcore_sandbox.state import SandboxState
+from betcore_sandbox.store import FORMAT, StateFileError, Store
 
 from .partners import answering, raw, reference_provider, serving
 from .providers import SEEDED
@@ -161,3 +165,22 @@ async def test_the_report_and_audit_read_stored_bets(tmp_path):
     with Sandbox(state=db) as again:  # journal and scenarios were in memory; the bets are in the file
         assert again.audit().ok and again.bets() == bets
         assert [f.bet_id for f in again.report(grace_seconds=0).check("no-open-bets").evidence] == ["left-open"]
+
+
+async def test_an_audit_reads_the_bets_of_its_moment_while_bookings_go_on(tmp_path):
+    fixture = parse_fixture(default_fixture_bytes())
+    state = SandboxState(fixture, store=Store(tmp_path / "state.db"))
+    try:
+        wallet, cp = state.wallet, next(iter(state.wallet.counterparties))
+        wallet.pay_in(cp, "session-eur", "b1", Decimal("1.00"))
+        read_later = state.store.pinned_bets()  # the moment of an audit's copy
+        wallet.pay_out(cp, "session-eur", "b1", Decimal("2.00"))
+        wallet.pay_in(cp, "session-eur", "b2", Decimal("1.00"))
+        state.store.flush()
+        assert [(b.bet_id, b.status) for b in read_later()] == [("b1", "open")]
+        copy = await state.consistent_copy()
+        assert [(b.bet_id, b.status) for b in copy.bets] == [("b1", "settled"), ("b2", "open")]
+        assert run(audit_steps(copy))["ok"]
+        assert [b.bet_id for b in wallet.open_bets()] == ["b2"]
+    finally:
+        state.close()
