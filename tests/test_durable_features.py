@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ from betcore_sandbox.store import FORMAT, StateFileError, Store
 
 from .partners import answering, raw, reference_provider, serving
 from .providers import SEEDED
+from .test_durable import admin, start
 from .test_report_api import faulty_run
 
 ref = reference_provider()
@@ -184,3 +186,17 @@ async def test_an_audit_reads_the_bets_of_its_moment_while_bookings_go_on(tmp_pa
         assert [b.bet_id for b in wallet.open_bets()] == ["b2"]
     finally:
         state.close()
+
+
+def test_an_acknowledged_clock_change_survives_a_kill(tmp_path):
+    db = tmp_path / "state.db"
+    process, url = start("--state", str(db))
+    try:
+        moved = admin(url, "/clock", "POST", {"advanceMs": 86_400_000})
+        process.stop(signal.SIGKILL)
+        process, url = start("--state", str(db))
+        clock = admin(url, "/clock")
+        assert clock["mode"] == "virtual" and clock["offsetMs"] == moved["offsetMs"] == 86_400_000
+        assert clock["nowMs"] >= moved["nowMs"]
+    finally:
+        process.close()
