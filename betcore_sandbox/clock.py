@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ class Clock:
 
     Both are cheap enough for the request path: one clock read and one addition."""
 
-    __slots__ = ("_offset_ms", "_offset_s", "_start_ms", "virtual")
+    __slots__ = ("_offset_ms", "_offset_s", "_start_ms", "on_change", "virtual")
 
     def __init__(self, start_ms: int | None = None) -> None:
         """start_ms: the sandbox time to start at (virtual, running on from there); None for wall time."""
@@ -38,6 +39,8 @@ class Clock:
         self._offset_ms = 0
         self._offset_s = 0.0
         self.virtual = False
+        # Called after every change (a durable sandbox writes the clock with the wallet's changes).
+        self.on_change: Callable[[Clock], None] | None = None
         self.restart()
 
     def now(self) -> float:
@@ -81,6 +84,11 @@ class Clock:
         _check_not_before("mode", _wall_ms(), not_before)
         self._use(0, virtual=False)
 
+    def carry_on(self, offset_ms: int) -> None:
+        """Virtual at this offset from wall time (a resumed sandbox's clock, running on where it was)."""
+        _check_range("offsetMs", _wall_ms() + offset_ms)
+        self._use(offset_ms, virtual=True)
+
     def view(self) -> dict[str, Any]:
         """What the admin API shows: {"nowMs", "offsetMs", "mode"}."""
         return {"nowMs": self.now_ms(), "offsetMs": self._offset_ms, "mode": self.mode}
@@ -89,6 +97,8 @@ class Clock:
         self._offset_ms = offset_ms
         self._offset_s = offset_ms / 1000
         self.virtual = virtual
+        if self.on_change is not None:
+            self.on_change(self)
 
 
 def _wall_ms() -> int:

@@ -318,11 +318,7 @@ def change_clock(state: SandboxState, body: Any) -> dict[str, Any]:
 
 def latest_booking(wallet: Wallet) -> float | None:
     """The time of the newest ledger entry or tombstone (epoch seconds), None when nothing is booked."""
-    ledger = wallet.ledger
-    times = [t.time for t in wallet.tombstones.values()]
-    if len(ledger):
-        times.append(ledger.time(len(ledger) - 1))  # append-only, booked in time order: the last is the newest
-    return max(times, default=None)
+    return wallet.latest_booking()
 
 
 # -- scenarios and the conformance report ----------------------------------------------------------

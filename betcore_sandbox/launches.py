@@ -99,6 +99,7 @@ async def launch(state: SandboxState, body: Any, send: Send) -> dict[str, Any]:
         raise AdminInputError(f"demoBalance{str(exc).removeprefix('balance')} (the setting; or give balance)") from None
     if demo:
         session = wallet.flag_session(session.id, demo=True)
+    await state.written()  # durable: the player and session are in the file before the provider hears of them
     shown_session = Views.of(wallet).session(session, wallet.clock())
     fields = {
         "sessionId": session.id,
@@ -129,6 +130,7 @@ async def launch(state: SandboxState, body: Any, send: Send) -> dict[str, Any]:
         "problems": problems,
         **partner.exchange_view(request, answer),
     }
+    await state.written()  # durable: a launch-failed flag is in the file before the answer
     return state.launches.add(result)
 
 

@@ -27,7 +27,6 @@ from .money import from_minor
 from .scenarios import AppliedScenario
 from .state import SandboxState
 from .views import iso
-from .wallet import OPEN
 
 DEFAULT_GRACE_SECONDS = 60.0  # an open bet younger than this is still in play
 STATUS_ORDER = ("fail", "warn", "pass", "not_applicable")  # worst first
@@ -78,12 +77,11 @@ def context_of(state: SandboxState, grace_seconds: float = DEFAULT_GRACE_SECONDS
             None if s.max_bet is None else from_minor(s.max_bet, scale),
         )
     now = wallet.clock()
+    found = wallet.open_bets()  # durable: found by the database, their first rows read in one go
+    first = wallet.ledger.rows_at(b.entries[0] for b in found if b.entries)
     open_bets = [
-        OpenBet(
-            b.bet_id, b.counterparty_id, b.session_id, now - (wallet.ledger[b.entries[0]].time if b.entries else now)
-        )
-        for b in wallet.bets.values()
-        if b.status == OPEN
+        OpenBet(b.bet_id, b.counterparty_id, b.session_id, now - (first[b.entries[0]].time if b.entries else now))
+        for b in found
     ]
     return Context(
         codes=Codes(

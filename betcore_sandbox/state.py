@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,7 @@ from .partner import LaunchBook
 from .request_ids import SeenRequestIds
 from .scenarios import AppliedScenario, prepare
 from .settings import DEFAULT_DUPLICATE_RESPONSE, Settings, validate
-from .wallet import Wallet
+from .wallet import Wallet, WalletCopy
 
 if TYPE_CHECKING:
     from .store import Store
@@ -63,11 +65,28 @@ class SandboxState:
         if store is not None:
             store.attach(self.wallet, fixture if merge else None)
         self._reset_runtime()
+        if store is not None:  # after the start-up clock: a resumed sandbox's clock carries on where it was
+            store.keep_clock(self.clock, self.wallet)
 
     def close(self) -> None:
         """Let go of the database, if any (its last changes are on disk already)."""
         if self.store is not None:
             self.store.close()
+
+    async def written(self) -> None:
+        """Durable: wait until the wallet's changes so far are in the database (StorageFailed when they could not
+        be written: then the wallet is as the file says). In memory: at once."""
+        if self.store is not None and (failure := await self.store.settled()) is not None:
+            raise failure
+
+    async def consistent_copy(self) -> WalletCopy:
+        """The wallet as it is now (Wallet.consistent_copy). Durable: the bets are read from a snapshot of the
+        file in a worker thread, so a long read does not hold up the requests the loop serves meanwhile."""
+        if self.store is None:
+            return self.wallet.consistent_copy()
+        read_bets = self.store.pinned_bets()  # the same moment as the copy: nothing changes in between
+        copy = self.wallet.consistent_copy(with_bets=False)
+        return dataclasses.replace(copy, bets=await asyncio.get_running_loop().run_in_executor(None, read_bets))
 
     def record_internal_error(self, text: str) -> None:
         self.internal_errors.append(text)

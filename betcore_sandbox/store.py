@@ -17,21 +17,29 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .clock import Clock, ClockError
 from .errors import SandboxError
 from .fixtures import Fixture, FixtureError
 from .ledger import Ledger, LedgerEntry
-from .wallet import Bet, Counterparty, Player, Session, Tombstone, Wallet
+from .wallet import OPEN, Bet, Counterparty, Player, Session, Tombstone, Wallet
 
 __all__ = ["StateFileError", "StorageFailed", "Store", "StoredBets", "StoredLedger"]
 
-FORMAT = "betcore-sandbox state 1"
+FORMAT = "betcore-sandbox state 2"
+# An older file is brought up to FORMAT when opened (in one transaction, so a failed upgrade leaves it as it was);
+# a newer one is refused. Format 1 had no session flags (demo, launch failed): its sessions get them unset.
+_UPGRADES = {
+    "betcore-sandbox state 1": "ALTER TABLE sessions ADD COLUMN demo INTEGER NOT NULL DEFAULT 0; "
+    "ALTER TABLE sessions ADD COLUMN launch_failed INTEGER NOT NULL DEFAULT 0;",
+}
 BUSY_TIMEOUT_MS = 2000
 CHUNK = 1000  # rows per query of a long read
 _INT64 = 2**63
@@ -41,7 +49,8 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE players (id TEXT PRIMARY KEY, currency TEXT NOT NULL, balance, blocked INTEGER NOT NULL,
     opening_balance);
 CREATE TABLE sessions (id TEXT PRIMARY KEY, player_id TEXT NOT NULL, counterparty_id TEXT NOT NULL, expires_at REAL,
-    min_bet, max_bet, status TEXT NOT NULL);
+    min_bet, max_bet, status TEXT NOT NULL, demo INTEGER NOT NULL DEFAULT 0,
+    launch_failed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE tombstones (counterparty_id TEXT NOT NULL, bet_id TEXT NOT NULL, session_id TEXT NOT NULL,
     time REAL NOT NULL, PRIMARY KEY (counterparty_id, bet_id));
 CREATE TABLE bets (counterparty_id TEXT NOT NULL, bet_id TEXT NOT NULL, session_id TEXT NOT NULL,
@@ -60,15 +69,17 @@ _UPSERT_PLAYER = (
     "balance = excluded.balance, blocked = excluded.blocked, opening_balance = excluded.opening_balance"
 )
 _UPSERT_SESSION = (
-    "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET player_id = excluded.player_id, "
+    "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET player_id = excluded.player_id, "
     "counterparty_id = excluded.counterparty_id, expires_at = excluded.expires_at, min_bet = excluded.min_bet, "
-    "max_bet = excluded.max_bet, status = excluded.status"
+    "max_bet = excluded.max_bet, status = excluded.status, demo = excluded.demo, "
+    "launch_failed = excluded.launch_failed"
 )
 _UPSERT_BET = (
     "INSERT INTO bets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET status = excluded.status, "
     "win = excluded.win, win_odd = excluded.win_odd, entries = excluded.entries"
 )
 _SET_LAST_TRANSACTION = "UPDATE meta SET value = ? WHERE key = 'last_transaction_id'"
+_SET_CLOCK = "INSERT INTO meta VALUES ('clock', ?) ON CONFLICT DO UPDATE SET value = excluded.value"
 _BET_COLUMNS = (
     "counterparty_id, bet_id, session_id, player_id, kind, stake, game_round_id, status, win, win_odd, entries"
 )
@@ -112,6 +123,8 @@ class Store:
         self._tombstones: dict[tuple[str, str], Tombstone] = {}
         self._counterparties: Wallet | None = None
         self._last_transaction_id: int | None = None
+        self._clock: Clock | None = None  # the sandbox clock, written with the changes once kept (keep_clock)
+        self._clock_changed = False
         self._turn: asyncio.Future[StorageFailed | None] | None = None  # the write at the end of this loop turn
         self._wallet: Wallet | None = None
         self._lock_fd: int | None = None
@@ -142,8 +155,11 @@ class Store:
                 if "meta" in tables or not tables
                 else {}
             )
-            if json.loads(meta.get("format", "null")) != FORMAT or not set(_TABLES) <= (tables or set(_TABLES)):
+            found = json.loads(meta.get("format", "null"))
+            if not isinstance(found, str) or not set(_TABLES) <= (tables or set(_TABLES)):
                 raise StateFileError(f"{self.path}: not a betcore-sandbox state database")
+            if found != FORMAT:
+                self._upgrade(found)
             # new until seeded: a start that stopped before (a bad fixture) leaves the schema only
             self.new = "currencies" not in meta
             if self.new:
@@ -158,6 +174,23 @@ class Store:
         except StateFileError:
             self.close()
             raise
+
+    def _upgrade(self, found: str) -> None:
+        """Bring a file written by an older sandbox up to FORMAT; refuse a format this sandbox does not know."""
+        upgrade = _UPGRADES.get(found)
+        if upgrade is None:
+            known = found.startswith(FORMAT.rsplit(" ", 1)[0])
+            raise StateFileError(
+                f"{self.path}: "
+                + (
+                    f"written by a newer betcore-sandbox ({found!r}; this one reads up to {FORMAT!r}): upgrade it"
+                    if known
+                    else "not a betcore-sandbox state database"
+                )
+            )
+        self._db.executescript(
+            f"BEGIN; {upgrade} UPDATE meta SET value = '{json.dumps(FORMAT)}' WHERE key = 'format'; COMMIT;"
+        )
 
     def _release_lock(self) -> None:
         if self._lock_fd is not None:
@@ -206,10 +239,12 @@ class Store:
                 )
             }
             wallet.sessions = {
-                row[0]: Session(row[0], row[1], row[2], row[3], _back(row[4]), _back(row[5]), row[6])
+                row[0]: Session(
+                    row[0], row[1], row[2], row[3], _back(row[4]), _back(row[5]), row[6], bool(row[7]), bool(row[8])
+                )
                 for row in self._db.execute(
-                    "SELECT id, player_id, counterparty_id, expires_at, min_bet, max_bet, status FROM sessions "
-                    "ORDER BY rowid"
+                    "SELECT id, player_id, counterparty_id, expires_at, min_bet, max_bet, status, demo, launch_failed "
+                    "FROM sessions ORDER BY rowid"
                 )
             }
             wallet.tombstones = {
@@ -240,6 +275,8 @@ class Store:
                     ("last_transaction_id", json.dumps(wallet.last_transaction_id)),
                 ],
             )
+            if self._clock is not None:
+                db.execute(_SET_CLOCK, (_clock_value(self._clock),))
             db.executemany(_UPSERT_PLAYER, map(_player_row, wallet.players.values()))
             db.executemany(_UPSERT_SESSION, map(_session_row, wallet.sessions.values()))
             db.executemany("INSERT INTO tombstones VALUES (?, ?, ?, ?)", wallet.tombstones.values())
@@ -278,11 +315,37 @@ class Store:
         self._last_transaction_id = last_transaction_id
         if counterparties is not None:
             self._counterparties = counterparties
+        self._taken(at_once=counterparties is not None)
+
+    def keep_clock(self, clock: Clock, wallet: Wallet) -> None:
+        """Carry sandbox time over restarts: a resumed database gives the clock back as it was (a virtual clock
+        keeps its offset from wall time), and in any case the clock starts no earlier than the latest booking (a
+        file written where wall time ran ahead); from here on every clock change is written like a wallet change."""
+        try:
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+            stored = None if found is None else json.loads(found[0])
+            if stored is not None and stored["mode"] == "virtual":
+                clock.carry_on(int(stored["offsetMs"]))
+        except (sqlite3.Error, KeyError, TypeError, ValueError, ClockError) as exc:
+            raise StateFileError(f"{self.path}: cannot read the state database's clock: {exc!r}") from None
+        latest = wallet.latest_booking()
+        if latest is not None and clock.now_ms() < math.ceil(latest * 1000):
+            clock.set(math.ceil(latest * 1000))
+        self._clock = clock
+        clock.on_change = self._clock_change
+        self._clock_change(clock)
+
+    def _clock_change(self, clock: Clock) -> None:
+        self._clock_changed = True
+        self._taken(at_once=False)
+
+    def _taken(self, *, at_once: bool) -> None:
+        """Changes were taken: written now without a loop (or when asked), else at the end of this loop turn."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        if loop is None or counterparties is not None:
+        if loop is None or at_once:
             self.flush()
         elif self._turn is None:
             self._turn = loop.create_future()
@@ -302,7 +365,7 @@ class Store:
         the wallet is read back from the file (so memory is what the file says) and StorageFailed is raised."""
         turn, self._turn = self._turn, None
         rows, bets = self._pending_rows, self._pending_bets
-        if self._last_transaction_id is None and not (rows or bets):  # nothing taken since the last write
+        if self._last_transaction_id is None and not (rows or bets or self._clock_changed):  # nothing taken since
             if turn is not None:
                 _settle(turn, None)
             return
@@ -334,6 +397,8 @@ class Store:
                 )
             if self._last_transaction_id is not None:
                 db.execute(_SET_LAST_TRANSACTION, (str(self._last_transaction_id),))
+            if self._clock_changed and self._clock is not None:
+                db.execute(_SET_CLOCK, (_clock_value(self._clock),))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -357,6 +422,7 @@ class Store:
         self._tombstones.clear()
         self._counterparties = None
         self._last_transaction_id = None
+        self._clock_changed = False
 
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -380,6 +446,36 @@ class Store:
         self.flush()
         for row in self._db.execute(f"SELECT {_BET_COLUMNS} FROM bets ORDER BY position"):
             yield _bet(row)
+
+    def open_bets(self) -> list[Bet]:
+        self.flush()
+        found = self._db.execute(f"SELECT {_BET_COLUMNS} FROM bets WHERE status = ? ORDER BY position", (OPEN,))
+        return [_bet(row) for row in found]
+
+    def pinned_bets(self) -> Callable[[], list[Bet]]:
+        """Every bet as it is now, read later, in any thread: a read-only connection of its own holds a snapshot
+        of the file (WAL keeps it while writes go on) until the read is done. StorageFailed if none can be taken."""
+        self.flush()
+        try:
+            reader = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StorageFailed(f"the state database cannot be read ({exc})") from None
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT 1 FROM meta LIMIT 1").fetchall()  # the snapshot (of every table) starts here
+        except sqlite3.Error as exc:
+            reader.close()
+            raise StorageFailed(f"the state database cannot be read ({exc})") from None
+
+        def read() -> list[Bet]:
+            try:
+                return [_bet(row) for row in reader.execute(f"SELECT {_BET_COLUMNS} FROM bets ORDER BY position")]
+            finally:
+                reader.close()
+
+        return read
 
     def bet_count(self) -> int:
         self.flush()
@@ -562,6 +658,10 @@ def _settle(turn: asyncio.Future[StorageFailed | None], result: StorageFailed | 
         turn.set_result(result)
 
 
+def _clock_value(clock: Clock) -> str:
+    return json.dumps({"offsetMs": clock.offset_ms, "mode": clock.mode})
+
+
 def _counterparties(wallet: Wallet) -> list[dict[str, str]]:
     return [{"id": c.id, "secret": c.secret, "name": c.name} for c in wallet.counterparties.values()]
 
@@ -571,7 +671,17 @@ def _player_row(p: Player) -> tuple[Any, ...]:
 
 
 def _session_row(s: Session) -> tuple[Any, ...]:
-    return (s.id, s.player_id, s.counterparty_id, s.expires_at, _int(s.min_bet), _int(s.max_bet), s.status)
+    return (
+        s.id,
+        s.player_id,
+        s.counterparty_id,
+        s.expires_at,
+        _int(s.min_bet),
+        _int(s.max_bet),
+        s.status,
+        int(s.demo),
+        int(s.launch_failed),
+    )
 
 
 def _bet_row(b: Bet) -> tuple[Any, ...]:

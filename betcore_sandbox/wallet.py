@@ -169,6 +169,9 @@ class Recorder(Protocol):
     def replace_all(self, wallet: Wallet) -> None:
         """Replace everything stored with the wallet's state, in one transaction."""
 
+    def open_bets(self) -> list[Bet]:
+        """The bets still open, in booking order (found by the database: settled bets are not read)."""
+
 
 class _Marker:
     pass
@@ -291,15 +294,30 @@ class Wallet:
         self.tombstones = other.tombstones
         self.last_transaction_id = other.last_transaction_id
 
-    def consistent_copy(self) -> WalletCopy:
+    def latest_booking(self) -> float | None:
+        """The time of the newest ledger entry or tombstone (epoch seconds), None when nothing is booked."""
+        times = [t.time for t in self.tombstones.values()]
+        if len(self.ledger):  # append-only, booked in time order: the last is the newest (one row read when stored)
+            times.append(self.ledger.time(len(self.ledger) - 1))
+        return max(times, default=None)
+
+    def open_bets(self) -> list[Bet]:
+        """The bets still open, in booking order."""
+        if self.recorder is not None:
+            return self.recorder.open_bets()
+        return [b for b in self.bets.values() if b.status == OPEN]
+
+    def consistent_copy(self, *, with_bets: bool = True) -> WalletCopy:
         """Everything as it is now, cheaply: stored bets and sessions are replaced, never changed in place, and
-        the ledger only grows, so shallow copies and the ledger's length stand for this moment."""
+        the ledger only grows, so shallow copies and the ledger's length stand for this moment.
+
+        with_bets: False leaves `bets` empty, for a caller that reads them apart (SandboxState.consistent_copy)."""
         return WalletCopy(
             currencies=dict(self.currencies),
             counterparties=list(self.counterparties.values()),
             players=[dataclasses.replace(p) for p in self.players.values()],
             sessions=list(self.sessions.values()),
-            bets=list(self.bets.values()),
+            bets=list(self.bets.values()) if with_bets else [],
             tombstones=list(self.tombstones.values()),
             ledger=self.ledger,
             ledger_length=len(self.ledger),
@@ -655,6 +673,7 @@ class Wallet:
         session = self.session(session_id)
         changes = {k: v for k, v in {"demo": demo, "launch_failed": launch_failed}.items() if v is not None}
         updated = dataclasses.replace(session, **changes)  # type: ignore[arg-type]
+        self._save(sessions=(updated,))
         self.sessions[session_id] = updated
         return updated
 

@@ -19,15 +19,15 @@ from betcore_sandbox.limits import MAX_PARTNER_ANSWER
 from betcore_sandbox.partner import MAX_GAME_PROBLEMS, Answer, read_games
 from betcore_sandbox.signing import compute_sign, signed_headers, string_to_sign
 
-from .conftest import CP, SECRET
+from .conftest import CP, DURABLE, SECRET
 from .partners import answering, closed_port_url, never_answers, raw, reference_provider, serving
 
 ref = reference_provider()
 
 
 @pytest.fixture
-def sandbox():
-    with Sandbox() as running:
+def sandbox(tmp_path):
+    with Sandbox(state=tmp_path / "state.db" if DURABLE else None) as running:
         yield running
         assert running.internal_errors == []
 

@@ -277,7 +277,7 @@ async def remove_fault(request: web.Request) -> web.Response:
 
 
 async def audit(request: web.Request) -> web.StreamResponse:
-    report = await paused(money_audit.audit_steps(request.config_dict[STATE].wallet.consistent_copy()))
+    report = await paused(money_audit.audit_steps(await request.config_dict[STATE].consistent_copy()))
     open_bets = report.pop("openBets")
     head = views.encode(report)
     return await stream(
