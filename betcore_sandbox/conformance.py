@@ -12,14 +12,13 @@ An answer is *definite* when it carries code 1 (ok), 104 (already processed) or 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from . import jsontext
+from . import jsontext, partner
 from .money import AmountError, parse_amount
 
 Status = Literal["pass", "fail", "warn", "not_applicable"]
@@ -29,7 +28,6 @@ BET_ENDPOINTS = ("pay-in", "pay-out", "pay-in-out", "refund")
 JUDGED_HEADERS = frozenset({"x-counterparty-id", "x-timestamp", "x-request-id"})
 _HEADER_LENGTHS = frozenset(map(len, JUDGED_HEADERS))
 DEFAULT_TOLERANCE_MS = 300_000  # the window judged when the sandbox's own check is switched off (0)
-LAUNCH_PATH = re.compile(r"/games/[^/]+/launch/?$")
 SECONDS_LOOKALIKE_MS = 60_000  # a timestamp this close to now once multiplied by 1000 was sent in seconds
 SHOWN_BYTES = 512  # of a body shown in evidence
 
@@ -74,6 +72,8 @@ class Call:
     signature_error: str | None = None
     fault: Mapping[str, Any] | None = None
     unknown_fields: tuple[str, ...] = ()
+    error: str | None = None  # why an outgoing call got no usable answer (unreachable, timeout, too large)
+    sandbox_time: float | None = None  # a virtual sandbox clock's time at arrival (None: it is `time`)
 
     @property
     def request_id(self) -> str | None:
@@ -103,6 +103,8 @@ class Call:
             signature_error=entry.signature_error,
             fault=entry.fault,
             unknown_fields=tuple(entry.unknown_fields),
+            error=getattr(entry, "error", None),
+            sandbox_time=getattr(entry, "sandbox_time", None),
         )
 
 
@@ -576,26 +578,43 @@ def _unknown_fields(f: _Facts) -> CheckResult:
 
 
 def _balance_after_launch(calls: list[Call], incoming: list[Call], context: Context) -> CheckResult:
-    launches = [c for c in calls if c.direction == "outgoing" and LAUNCH_PATH.search(c.path)]
+    launches = [c for c in calls if c.direction == "outgoing" and c.endpoint == partner.LAUNCH]
     if not launches:
         return CheckResult("balance-after-launch", "not_applicable", "no Launch calls in the journal")
     found, judged = [], 0
     for launch in launches:
-        if answer(launch, context.codes)[0] != "ok":
+        # Successful as the launch itself judged it: a frameUri in a `_responseCode` 1 answer.
+        if partner.read_launch(partner.Answer(launch.status, launch.response, launch.error))[1]:
             continue
         judged += 1
-        try:
-            session_id = jsontext.decode(launch.body).get("sessionId")
-        except (jsontext.JsonError, AttributeError):
-            session_id = None
+        session_id = launch.session_id or _launched_session(launch)
         if not any(
-            c.endpoint == "balance" and c.session_id == session_id and c.signature == "valid" and c.time >= launch.time
+            c.endpoint == "balance"
+            and c.session_id == session_id
+            and c.signature == "valid"
+            and (launch.counterparty_id is None or c.counterparty_id == launch.counterparty_id)
+            and (c.time, c.id) > (launch.time, launch.id)
             for c in incoming
         ):
-            found.append(Evidence(f"no Balance call for session {session_id!r} after its Launch", (launch.id,)))
+            found.append(
+                Evidence(
+                    f"no Balance call for session {session_id!r} after its Launch",
+                    (launch.id,),
+                    details={"sessionId": str(session_id), "path": launch.path},
+                )
+            )
     if not judged:
         return CheckResult("balance-after-launch", "not_applicable", "no Launch call succeeded")
     return _result("balance-after-launch", found, f"{judged} launch(es), each followed by a Balance call")
+
+
+def _launched_session(launch: Call) -> str | None:
+    try:
+        given = jsontext.decode(launch.body)
+    except jsontext.JsonError:
+        return None
+    session_id = given.get("sessionId") if isinstance(given, dict) else None
+    return session_id if isinstance(session_id, str) else None
 
 
 _CHECK_FUNCTIONS: tuple[Callable[[_Facts], CheckResult], ...] = (

@@ -95,6 +95,7 @@ def launch(id: int, session_id: str, code: int = 1) -> Call:
         response={"_responseCode": code, "frameUri": "https://game.example/f"},
         direction="outgoing",
         path="/v1/games/aerobet/launch",
+        session_id=session_id,
     )
 
 
@@ -134,7 +135,7 @@ class EntryLike:
     path: str = "/v1/games/aerobet/launch"
     body: bytes = b'{"sessionId":"s-1"}'
     headers: tuple[tuple[bytes, bytes], ...] = ((b"X-Request-Id", b"r-1"), (b"x-request-id", b"r-2"))
-    response: bytes | None = b'{"_responseCode":1}'
+    response: bytes | None = b'{"_responseCode":1,"frameUri":"https://game.example/f"}'
     status: int | None = 200
     direction: str = "outgoing"
     session_id: str | None = None
