@@ -304,7 +304,8 @@ def _timestamp_problem(c: Call, context: Context) -> str | None:
         return "no X-Timestamp header"
     if not (text.isascii() and text.isdigit()) or len(text) > 16:
         return f"X-Timestamp {text[:40]!r} is not an integer"
-    sent, arrived = int(text), round(c.time * 1000)
+    # The sandbox judged the window on its own clock (a virtual one too): so does the report.
+    sent, arrived = int(text), round((c.time if c.sandbox_time is None else c.sandbox_time) * 1000)
     if abs(arrived - sent * 1000) <= SECONDS_LOOKALIKE_MS:
         return f"X-Timestamp {text} is in seconds, not milliseconds"
     if abs(arrived - sent) > context.tolerance_ms:
@@ -650,6 +651,7 @@ def judge_with_timelines(calls: Iterable[Call], context: Context) -> tuple[list[
             {
                 "entry": c.id,
                 "time": c.time,
+                "sandboxTime": c.sandbox_time,
                 "endpoint": c.endpoint,
                 "requestId": c.request_id,
                 "body": _shown(c.body),

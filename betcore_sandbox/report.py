@@ -163,6 +163,10 @@ def _scenario(applied: AppliedScenario, results: list[CheckResult], calls: list[
     return {**applied.view(), "status": worst, "fired": len(hit), "betIds": bet_ids, "checks": checks}
 
 
+def _iso(moment: float | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
 def _bets(timelines: dict[tuple[str | None, str], list[dict[str, Any]]], results: list[CheckResult]) -> list[Any]:
     """Each bet's attempts; bets with findings first, each naming the checks that found something."""
     findings: dict[str, set[str]] = defaultdict(set)
@@ -176,7 +180,7 @@ def _bets(timelines: dict[tuple[str | None, str], list[dict[str, Any]]], results
             "betId": bet_id,
             "counterpartyId": counterparty_id,
             "findings": sorted(findings.get(bet_id, ())),
-            "attempts": [{**a, "time": iso(a["time"])} for a in attempts],
+            "attempts": [{**a, "time": iso(a["time"]), "sandboxTime": _iso(a["sandboxTime"])} for a in attempts],
         }
         for (counterparty_id, bet_id), attempts in timelines.items()
     ]

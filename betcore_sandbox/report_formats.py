@@ -146,6 +146,11 @@ def _check(check: Mapping[str, Any], heading: str) -> str:
     return "\n".join(out)
 
 
+def _sandbox_time(attempt: Mapping[str, Any]) -> str:
+    moment = attempt.get("sandboxTime")
+    return "" if moment is None else f"<br><small>sandbox clock {html.escape(str(moment))}</small>"
+
+
 def _bet(bet: Mapping[str, Any]) -> str:
     e = html.escape
     findings = ", ".join(bet["findings"])
@@ -153,7 +158,8 @@ def _bet(bet: Mapping[str, Any]) -> str:
     for a in bet["attempts"]:
         fault = a["fault"]
         rows.append(
-            f'<tr class="{e(a["answer"])}"><td>{a["entry"]}</td><td>{e(str(a["time"]))}</td><td>{e(a["endpoint"])}</td>'
+            f'<tr class="{e(a["answer"])}"><td>{a["entry"]}</td><td>{e(str(a["time"]))}{_sandbox_time(a)}</td>'
+            f"<td>{e(a['endpoint'])}</td>"
             f"<td><code>{e(str(a['requestId']))}</code></td><td><code>{e(a['body'])}</code></td>"
             f"<td>{'' if a['status'] is None else a['status']}</td>"
             f"<td>{'' if a['responseCode'] is None else a['responseCode']}</td><td>{e(a['answer'])}</td>"
