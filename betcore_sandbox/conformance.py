@@ -37,9 +37,11 @@ CHECKS: Mapping[str, str] = {
     "request-id-fresh": "every HTTP attempt, retries included, has a new X-Request-Id",
     "retry-identical": "a retry after an answer that never came (or was not definite) resends the same body bytes",
     "no-retry-on-final": "an operation answered with a final code (2-8) is not sent again with the same data",
-    "pay-in-resolved": "a PayIn without a definite answer is followed by an acknowledged retry or a Refund",
+    "pay-in-resolved": "a PayIn without a definite answer is followed by an acknowledged retry or a Refund that "
+    "was acknowledged or found no bet",
     "pay-out-acknowledged": "a PayOut or PayInOut without a definite answer is retried until it gets 1 or 104",
-    "refund-only-when-needed": "no Refund of a bet whose PayIn was acknowledged and that was then settled",
+    "refund-only-when-needed": "no Refund of a bet once its PayIn was acknowledged and it was settled (or its "
+    "PayInOut acknowledged)",
     "amount-precision": "amounts have no more decimals than the session currency's minor unit",
     "within-limits": "stakes are within the session's minBet and maxBet",
     "session-valid": "no balance, PayIn or PayInOut on an unknown, expired or closed session",
@@ -132,6 +134,7 @@ class Codes:
     ok: int = 1
     already_processed: int = 104
     session_not_found: int = 3
+    bet_not_found: int = 5
     final: frozenset[int] = frozenset(range(2, 9))
 
 
@@ -255,6 +258,13 @@ class _Facts:
 
     def acknowledged(self, c: Call) -> bool:
         return self.kind(c) in ("ok", "duplicate")
+
+    def refunded(self, c: Call) -> bool:
+        """A Refund that leaves no stake taken: applied (1, 104), or bet not found (the PayIn never landed, and
+        the tombstone it leaves keeps a late one out). Another final code (a bad body, say) gave nothing back."""
+        return c.endpoint == "refund" and (
+            self.acknowledged(c) or self.answers[c.id][1] == self.context.codes.bet_not_found
+        )
 
 
 def claimed_bet_id(c: Call) -> str | None:
@@ -417,15 +427,12 @@ def _pay_in_resolved(f: _Facts) -> CheckResult:
                 continue
             judged += 1
             later = calls[i + 1 :]
-            if not any(
-                (d.endpoint == "pay-in" and f.acknowledged(d)) or (d.endpoint == "refund" and f.kind(d) != "indefinite")
-                for d in later
-            ):
+            if not any((d.endpoint == "pay-in" and f.acknowledged(d)) or f.refunded(d) for d in later):
                 unresolved.append(c)
         if unresolved:
             refunds = [d.id for d in calls if d.endpoint == "refund"]
             message = f"PayIn without a definite answer (entries {', '.join(str(c.id) for c in unresolved)}) was " + (
-                "refunded, but no Refund was answered definitely"
+                "refunded, but no Refund was acknowledged (1, 104) or answered bet not found"
                 if refunds
                 else "neither retried to success nor refunded"
             )
@@ -463,19 +470,29 @@ def _pay_out_acknowledged(f: _Facts) -> CheckResult:
 def _refund_only_when_needed(f: _Facts) -> CheckResult:
     found, refunds = [], 0
     for (_, bet_id), calls in f.by_bet.items():
-        refunded = [c for c in calls if c.endpoint == "refund"]
-        refunds += bool(refunded)
-        acked = [c for c in calls if c.endpoint == "pay-in" and f.acknowledged(c)]
-        settled = [c for c in calls if c.endpoint == "pay-out"]
-        if refunded and acked and settled:
-            found.append(
-                Evidence(
-                    f"Refund of a bet whose PayIn was acknowledged (entry {acked[0].id}) and that was settled "
-                    f"(entry {settled[0].id})",
-                    tuple(c.id for c in refunded),
-                    bet_id,
+        refunds += any(c.endpoint == "refund" for c in calls)
+        staked: Call | None = None  # the acknowledged PayIn
+        settled: Call | None = None  # a PayOut that may have paid (acknowledged, or no definite answer); a PayInOut
+        for c in calls:
+            if c.endpoint == "pay-in" and staked is None and f.acknowledged(c):
+                staked = c
+            elif settled is None and (
+                (c.endpoint == "pay-out" and f.kind(c) != "final") or (c.endpoint == "pay-in-out" and f.acknowledged(c))
+            ):
+                settled = c
+            elif (
+                c.endpoint == "refund" and settled is not None and (staked is not None or settled.endpoint != "pay-out")
+            ):
+                what = "PayInOut" if settled.endpoint == "pay-in-out" else "PayOut"
+                stake = "" if staked is None else f"whose PayIn was acknowledged (entry {staked.id}) and "
+                found.append(
+                    Evidence(
+                        f"Refund of a bet {stake}that was then settled by a {what} (entry {settled.id})",
+                        tuple(d.id for d in (staked, settled, c) if d is not None),
+                        bet_id,
+                    )
                 )
-            )
+                break
     empty = None if refunds else "no Refund was sent"
     return _result("refund-only-when-needed", found, f"{refunds} refunded bet(s), each needed", empty)
 
@@ -497,6 +514,16 @@ def _amounts(c: Call) -> dict[str, Decimal]:
     return found
 
 
+def _decimals(amount: Decimal) -> int:
+    """How many decimals the amount has, trailing zeros aside (counted on its digits: exact at any size, where a
+    quantize could exceed the decimal context's precision)."""
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing)
+
+
 def _amount_precision(f: _Facts) -> CheckResult:
     found, judged = [], 0
     for c in f.bet_calls:
@@ -505,7 +532,7 @@ def _amount_precision(f: _Facts) -> CheckResult:
             continue
         for name, amount in f.amounts(c).items():
             judged += 1
-            if amount != amount.quantize(Decimal(1).scaleb(-session.scale)):
+            if _decimals(amount) > session.scale:
                 found.append(
                     Evidence(
                         f"{name} {amount} has more than {session.scale} decimals",

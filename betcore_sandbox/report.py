@@ -90,6 +90,7 @@ def context_of(state: SandboxState, grace_seconds: float = DEFAULT_GRACE_SECONDS
             ok=codes.code("ok"),
             already_processed=codes.code("already_processed"),
             session_not_found=codes.code("session_not_found"),
+            bet_not_found=codes.code("bet_not_found"),
             final=frozenset(codes.code(name) for name in FINAL_CODES),
         ),
         tolerance_ms=state.settings.timestampToleranceMs or DEFAULT_TOLERANCE_MS,

@@ -75,3 +75,24 @@ async def test_html_shows_hostile_bytes_escaped_and_inert(betcore_sandbox: Sandb
     assert "b" not in tags  # the betId's <b> is text, not markup
     stripped = [t.strip() for t in texts]
     assert SHOWN in stripped and f"{SHOWN}-2" in stripped  # bet headings, readable
+
+
+async def test_a_huge_amount_in_an_18_decimal_currency_is_judged_not_a_crash() -> None:
+    fixture = {
+        "counterparties": [{"id": "cp", "secret": "s"}],
+        "currencies": {"ETH": 18},
+        "players": [{"id": "p", "currency": "ETH", "balance": "1"}],
+        "sessions": [{"id": "s", "playerId": "p", "counterpartyId": "cp", "expiresAt": None}],
+    }
+    with Sandbox(fixtures=fixture) as sandbox:
+        raw = b'{"betId":"b","betAmount":"99999999999.0000000000000000001"}'
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{sandbox.url}/sessions/s/bets/pay-in", data=raw, headers=sandbox.signed_headers("POST", raw)),
+            http.get(f"{sandbox.admin_url}/report") as answer,
+        ):
+            assert answer.status == 200
+            report = await answer.json()
+        precision = next(c for c in report["checks"] if c["id"] == "amount-precision")
+        assert precision["status"] == "fail" and precision["evidence"][0]["betId"] == "b"
+        assert sandbox.internal_errors == []
