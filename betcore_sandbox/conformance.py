@@ -444,13 +444,17 @@ def _pay_in_resolved(f: _Facts) -> CheckResult:
 def _pay_out_acknowledged(f: _Facts) -> CheckResult:
     found, judged = [], 0
     for (_, bet_id), calls in f.by_bet.items():
-        for endpoint in ("pay-out", "pay-in-out"):
-            mine = [c for c in calls if c.endpoint == endpoint]
-            lost = [i for i, c in enumerate(mine) if f.kind(c) == "indefinite"]
-            if not lost:
+        # One settlement is one endpoint and body: a PayOut with other bytes is another win (or a changed retry,
+        # which leaves the first win unacknowledged as well).
+        settlements: dict[tuple[str, bytes], list[Call]] = defaultdict(list)
+        for c in calls:
+            if c.endpoint in ("pay-out", "pay-in-out"):
+                settlements[(c.endpoint, c.body)].append(c)
+        for (endpoint, _), mine in settlements.items():
+            if not any(f.kind(c) == "indefinite" for c in mine):
                 continue
             judged += 1
-            if not any(f.acknowledged(c) for c in mine[lost[-1] + 1 :]):
+            if not any(f.acknowledged(c) for c in mine):
                 answered = [
                     f"{c.id}: {f.answers[c.id][1] if f.answers[c.id][1] is not None else 'no answer'}" for c in mine
                 ]
@@ -460,7 +464,7 @@ def _pay_out_acknowledged(f: _Facts) -> CheckResult:
                         "may be lost",
                         tuple(c.id for c in mine),
                         bet_id,
-                        {"answers": "; ".join(answered)},
+                        {"answers": "; ".join(answered), "body": _shown(mine[0].body)},
                     )
                 )
     empty = None if judged else "no PayOut or PayInOut went without a definite answer"

@@ -3,6 +3,7 @@ and the edges of the rules."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,3 +254,34 @@ def test_amount_precision_is_judged_at_any_size_and_scale() -> None:
     zeros = call(3, "pay-in", {"betId": "d", "betAmount": "1.50000000000000000000000"}, response=OK)
     result = next(r for r in judge([big, over, zeros], Context(sessions=facts)) if r.id == "amount-precision")
     assert [e.bet_id for e in result.evidence] == ["c"]
+
+
+def test_a_win_retried_but_never_acknowledged_is_dropped() -> None:
+    lost = call(1, "pay-out", PAY_OUT, response={"_responseCode": 99}, status=500)
+    again = call(2, "pay-out", PAY_OUT, response={"_responseCode": 99}, status=500)
+    assert statuses([lost, again])["pay-out-acknowledged"] == "fail"
+    final = call(3, "pay-out", PAY_OUT, response={"_responseCode": 5})  # a final code is no acknowledgement
+    assert statuses([lost, again, final])["pay-out-acknowledged"] == "fail"
+    assert statuses([lost, again, call(3, "pay-out", PAY_OUT, response={"_responseCode": 104})])[
+        "pay-out-acknowledged"
+    ] == ("pass")
+
+
+def test_a_win_already_acknowledged_is_safe_when_a_later_resend_goes_unanswered() -> None:
+    acked = call(1, "pay-out", PAY_OUT, response=OK)
+    assert statuses([acked, call(2, "pay-out", PAY_OUT, response=None)])["pay-out-acknowledged"] == "pass"
+
+
+def test_each_win_of_a_bet_is_acknowledged_on_its_own() -> None:
+    # A second PayOut with another amount (additional PayOuts) is another win: the first one's ack does not cover it.
+    first = call(1, "pay-out", PAY_OUT, response=OK)
+    second = call(2, "pay-out", {"betId": "b", "winAmount": "5.00"}, response=None)
+    result = next(r for r in judge([first, second], Context()) if r.id == "pay-out-acknowledged")
+    assert result.status == "fail" and [e.entries for e in result.evidence] == [(2,)]
+
+
+def test_an_injected_session_code_is_not_the_provider_s_mistake() -> None:
+    injected = call(1, "balance", response={"_responseCode": 3})
+    injected = dataclasses.replace(injected, fault={"id": "fault-1", "kind": "response_code", "phase": "before"})
+    assert statuses([injected])["session-valid"] == "pass"
+    assert statuses([call(1, "balance", response={"_responseCode": 3})])["session-valid"] == "fail"
