@@ -288,5 +288,6 @@ def test_an_injected_session_code_is_not_the_provider_s_mistake() -> None:
 
 
 def test_a_balance_of_another_counterparty_does_not_follow_a_launch() -> None:
-    other = dataclasses.replace(call(2, "balance", response={"_responseCode": 3}, session_id="s-1"), counterparty_id="x")
+    other = call(2, "balance", response={"_responseCode": 3}, session_id="s-1")
+    other = dataclasses.replace(other, counterparty_id="x")
     assert statuses([launch(1, "s-1"), other])["balance-after-launch"] == "fail"
