@@ -51,6 +51,7 @@ class Inputs:
     since: float
     context: Context
     scenarios: tuple[AppliedScenario, ...]
+    sandbox_time: float | None = None  # a virtual sandbox clock's time when taken (open bets' ages are counted to it)
 
 
 def inputs_of(state: SandboxState, grace_seconds: float | None = None) -> Inputs:
@@ -60,6 +61,7 @@ def inputs_of(state: SandboxState, grace_seconds: float | None = None) -> Inputs
         state.journal.since,
         context_of(state, DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds),
         tuple(state.scenarios),
+        state.clock.now() if state.clock.virtual else None,
     )
 
 
@@ -126,6 +128,7 @@ def judged(given: Inputs) -> dict[str, Any]:
             "journalDropped": context.dropped,
             "graceSeconds": context.grace_seconds,
             "generatedAt": iso(time.time()),
+            "sandboxTime": _iso(given.sandbox_time),
         },
         "checks": [r.view() for r in sorted(results, key=lambda r: STATUS_ORDER.index(r.status))],
         "scenarios": [_scenario(applied, results, calls) for applied in given.scenarios],

@@ -123,7 +123,9 @@ def page(report: Mapping[str, Any]) -> bytes:
         f"<style>{_STYLE}</style></head><body>",
         f'<h1>Conformance report <span class="verdict {verdict}">{word}</span></h1>',
         f"<p>{s['fail']} failed, {s['warn']} warnings, {s['pass']} passed, {s['notApplicable']} not applicable; "
-        f"{s['requests']} requests, {s['bets']} bets; generated {e(str(s['generatedAt']))}.</p>",
+        f"{s['requests']} requests, {s['bets']} bets; generated {e(str(s['generatedAt']))}"
+        + ("" if s.get("sandboxTime") is None else f" (sandbox clock {e(str(s['sandboxTime']))})")
+        + ".</p>",
     ]
     if s["journalDropped"]:
         parts.append(

@@ -43,6 +43,7 @@ async def test_timestamps_stamped_with_the_sandbox_clock_pass(sandbox: Sandbox) 
     report = sandbox.report()
     assert report.check("timestamp-milliseconds").status == "pass", report.check("timestamp-milliseconds")
     assert report.passed
+    assert report.summary["sandboxTime"].startswith("2030-01-01T00:")
     (attempt,) = report.bets[0]["attempts"]
     assert attempt["sandboxTime"].startswith("2030-01-01T00:") and not attempt["time"].startswith("2030")
 
@@ -74,3 +75,8 @@ async def test_the_html_timeline_shows_the_sandbox_clock(sandbox: Sandbox) -> No
     parser.handle_data = texts.append  # type: ignore[method-assign]
     parser.feed(page)
     assert any(t.startswith("sandbox clock 2030-01-01T00:") for t in texts)
+
+
+def test_on_wall_time_the_report_names_no_sandbox_time() -> None:
+    with Sandbox() as sandbox:
+        assert sandbox.report().summary["sandboxTime"] is None
