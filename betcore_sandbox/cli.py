@@ -549,18 +549,21 @@ def _scenario(options: argparse.Namespace) -> int:
     client = AdminClient.from_options(options.sandbox, options.admin_token)
     try:
         if options.name is None:
-            raw, _ = client.call("GET", "/scenarios")
-            for found in json.loads(raw):
-                print(f"{found['name']}: {found['description']} (checks: {', '.join(found['expects'])})")
+            listed, _ = client.result("GET", "/scenarios", kind=list)
+            for found in listed:
+                if not (isinstance(found, dict) and {"name", "description", "expects"} <= found.keys()):
+                    raise RemoteError(f"{client.base_url} is not a betcore-sandbox: its scenarios are not scenarios")
+                print(f"{found['name']}: {found['description']} (checks: {', '.join(map(str, found['expects']))})")
             return 0
         given = {"sessionId": options.session_id, "playerId": options.player_id, "seed": options.seed}
         given["delayMs"] = options.delay_ms
-        raw, _ = client.call("POST", f"/scenarios/{options.name}", {k: v for k, v in given.items() if v is not None})
+        path = f"/scenarios/{urllib.parse.quote(options.name, safe='')}"  # a name is one path segment, whatever it is
+        body = {k: v for k, v in given.items() if v is not None}
+        applied, _ = client.result("POST", path, body, keys=("name", "faultIds"))
     except RemoteError as exc:
         return _fail(str(exc))
-    applied = json.loads(raw)
     seed = f", seed {applied['seed']}" if applied.get("seed") is not None else ""
-    print(f"applied {applied['name']}: faults {', '.join(applied['faultIds'])}{seed}")
+    print(f"applied {applied['name']}: faults {', '.join(map(str, applied['faultIds']))}{seed}")
     return 0
 
 
@@ -571,15 +574,25 @@ def _report(options: argparse.Namespace) -> int:
     client = AdminClient.from_options(options.sandbox, options.admin_token)
     grace = None if options.grace_seconds is None else str(options.grace_seconds)
     try:  # one JSON report, rendered here: the file and the exit code judge the same moment
-        raw, _ = client.call("GET", "/report", query={"graceSeconds": grace})
+        verdict, raw = client.result(
+            "GET", "/report", query={"graceSeconds": grace}, keys=("passed", "summary", "checks", "scenarios", "bets")
+        )
     except RemoteError as exc:
         return _fail(str(exc))
-    verdict = json.loads(raw)
-    rendered = {
-        "json": lambda: raw,
-        "junit": lambda: report_formats.junit(verdict),
-        "html": lambda: report_formats.page(verdict),
-    }[options.format]()
+    try:
+        rendered = {
+            "json": lambda: raw,
+            "junit": lambda: report_formats.junit(verdict),
+            "html": lambda: report_formats.page(verdict),
+        }[options.format]()
+        counts = verdict["summary"]
+        failed = [c["id"] for c in verdict["checks"] if c["status"] == "fail"]
+        line = (
+            f"conformance: {'passed' if verdict['passed'] else 'FAILED'} ({counts['fail']} failed, {counts['warn']} "
+            f"warnings, {counts['pass']} passed){': ' + ', '.join(failed) if failed else ''}"
+        )
+    except (KeyError, TypeError, AttributeError):
+        return _fail(f"{client.base_url} is not a betcore-sandbox: its report is not a conformance report")
     if options.output:
         try:
             Path(options.output).write_bytes(rendered)
@@ -588,11 +601,5 @@ def _report(options: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(rendered)
         sys.stdout.flush()
-    counts = verdict["summary"]
-    failed = [c["id"] for c in verdict["checks"] if c["status"] == "fail"]
-    print(
-        f"conformance: {'passed' if verdict['passed'] else 'FAILED'} ({counts['fail']} failed, {counts['warn']} "
-        f"warnings, {counts['pass']} passed){': ' + ', '.join(failed) if failed else ''}",
-        file=sys.stderr,
-    )
+    print(line, file=sys.stderr)
     return 0 if verdict["passed"] else 1

@@ -12,14 +12,13 @@ An answer is *definite* when it carries code 1 (ok), 104 (already processed) or 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from . import jsontext
+from . import jsontext, partner
 from .money import AmountError, parse_amount
 
 Status = Literal["pass", "fail", "warn", "not_applicable"]
@@ -29,7 +28,6 @@ BET_ENDPOINTS = ("pay-in", "pay-out", "pay-in-out", "refund")
 JUDGED_HEADERS = frozenset({"x-counterparty-id", "x-timestamp", "x-request-id"})
 _HEADER_LENGTHS = frozenset(map(len, JUDGED_HEADERS))
 DEFAULT_TOLERANCE_MS = 300_000  # the window judged when the sandbox's own check is switched off (0)
-LAUNCH_PATH = re.compile(r"/games/[^/]+/launch/?$")
 SECONDS_LOOKALIKE_MS = 60_000  # a timestamp this close to now once multiplied by 1000 was sent in seconds
 SHOWN_BYTES = 512  # of a body shown in evidence
 
@@ -39,9 +37,11 @@ CHECKS: Mapping[str, str] = {
     "request-id-fresh": "every HTTP attempt, retries included, has a new X-Request-Id",
     "retry-identical": "a retry after an answer that never came (or was not definite) resends the same body bytes",
     "no-retry-on-final": "an operation answered with a final code (2-8) is not sent again with the same data",
-    "pay-in-resolved": "a PayIn without a definite answer is followed by an acknowledged retry or a Refund",
+    "pay-in-resolved": "a PayIn without a definite answer is followed by an acknowledged retry or a Refund that "
+    "was acknowledged or found no bet",
     "pay-out-acknowledged": "a PayOut or PayInOut without a definite answer is retried until it gets 1 or 104",
-    "refund-only-when-needed": "no Refund of a bet whose PayIn was acknowledged and that was then settled",
+    "refund-only-when-needed": "no Refund of a bet once its PayIn was acknowledged and it was settled (or its "
+    "PayInOut acknowledged)",
     "amount-precision": "amounts have no more decimals than the session currency's minor unit",
     "within-limits": "stakes are within the session's minBet and maxBet",
     "session-valid": "no balance, PayIn or PayInOut on an unknown, expired or closed session",
@@ -74,6 +74,8 @@ class Call:
     signature_error: str | None = None
     fault: Mapping[str, Any] | None = None
     unknown_fields: tuple[str, ...] = ()
+    error: str | None = None  # why an outgoing call got no usable answer (unreachable, timeout, too large)
+    sandbox_time: float | None = None  # a virtual sandbox clock's time at arrival (None: it is `time`)
 
     @property
     def request_id(self) -> str | None:
@@ -103,6 +105,8 @@ class Call:
             signature_error=entry.signature_error,
             fault=entry.fault,
             unknown_fields=tuple(entry.unknown_fields),
+            error=getattr(entry, "error", None),
+            sandbox_time=getattr(entry, "sandbox_time", None),
         )
 
 
@@ -130,6 +134,7 @@ class Codes:
     ok: int = 1
     already_processed: int = 104
     session_not_found: int = 3
+    bet_not_found: int = 5
     final: frozenset[int] = frozenset(range(2, 9))
 
 
@@ -254,6 +259,13 @@ class _Facts:
     def acknowledged(self, c: Call) -> bool:
         return self.kind(c) in ("ok", "duplicate")
 
+    def refunded(self, c: Call) -> bool:
+        """A Refund that leaves no stake taken: applied (1, 104), or bet not found (the PayIn never landed, and
+        the tombstone it leaves keeps a late one out). Another final code (a bad body, say) gave nothing back."""
+        return c.endpoint == "refund" and (
+            self.acknowledged(c) or self.answers[c.id][1] == self.context.codes.bet_not_found
+        )
+
 
 def claimed_bet_id(c: Call) -> str | None:
     """The call's betId; for a request refused before its body was read, the betId its body names (shown as
@@ -302,7 +314,8 @@ def _timestamp_problem(c: Call, context: Context) -> str | None:
         return "no X-Timestamp header"
     if not (text.isascii() and text.isdigit()) or len(text) > 16:
         return f"X-Timestamp {text[:40]!r} is not an integer"
-    sent, arrived = int(text), round(c.time * 1000)
+    # The sandbox judged the window on its own clock (a virtual one too): so does the report.
+    sent, arrived = int(text), round((c.time if c.sandbox_time is None else c.sandbox_time) * 1000)
     if abs(arrived - sent * 1000) <= SECONDS_LOOKALIKE_MS:
         return f"X-Timestamp {text} is in seconds, not milliseconds"
     if abs(arrived - sent) > context.tolerance_ms:
@@ -414,15 +427,12 @@ def _pay_in_resolved(f: _Facts) -> CheckResult:
                 continue
             judged += 1
             later = calls[i + 1 :]
-            if not any(
-                (d.endpoint == "pay-in" and f.acknowledged(d)) or (d.endpoint == "refund" and f.kind(d) != "indefinite")
-                for d in later
-            ):
+            if not any((d.endpoint == "pay-in" and f.acknowledged(d)) or f.refunded(d) for d in later):
                 unresolved.append(c)
         if unresolved:
             refunds = [d.id for d in calls if d.endpoint == "refund"]
             message = f"PayIn without a definite answer (entries {', '.join(str(c.id) for c in unresolved)}) was " + (
-                "refunded, but no Refund was answered definitely"
+                "refunded, but no Refund was acknowledged (1, 104) or answered bet not found"
                 if refunds
                 else "neither retried to success nor refunded"
             )
@@ -434,13 +444,17 @@ def _pay_in_resolved(f: _Facts) -> CheckResult:
 def _pay_out_acknowledged(f: _Facts) -> CheckResult:
     found, judged = [], 0
     for (_, bet_id), calls in f.by_bet.items():
-        for endpoint in ("pay-out", "pay-in-out"):
-            mine = [c for c in calls if c.endpoint == endpoint]
-            lost = [i for i, c in enumerate(mine) if f.kind(c) == "indefinite"]
-            if not lost:
+        # One settlement is one endpoint and body: a PayOut with other bytes is another win (or a changed retry,
+        # which leaves the first win unacknowledged as well).
+        settlements: dict[tuple[str, bytes], list[Call]] = defaultdict(list)
+        for c in calls:
+            if c.endpoint in ("pay-out", "pay-in-out"):
+                settlements[(c.endpoint, c.body)].append(c)
+        for (endpoint, _), mine in settlements.items():
+            if not any(f.kind(c) == "indefinite" for c in mine):
                 continue
             judged += 1
-            if not any(f.acknowledged(c) for c in mine[lost[-1] + 1 :]):
+            if not any(f.acknowledged(c) for c in mine):
                 answered = [
                     f"{c.id}: {f.answers[c.id][1] if f.answers[c.id][1] is not None else 'no answer'}" for c in mine
                 ]
@@ -450,7 +464,7 @@ def _pay_out_acknowledged(f: _Facts) -> CheckResult:
                         "may be lost",
                         tuple(c.id for c in mine),
                         bet_id,
-                        {"answers": "; ".join(answered)},
+                        {"answers": "; ".join(answered), "body": _shown(mine[0].body)},
                     )
                 )
     empty = None if judged else "no PayOut or PayInOut went without a definite answer"
@@ -460,19 +474,29 @@ def _pay_out_acknowledged(f: _Facts) -> CheckResult:
 def _refund_only_when_needed(f: _Facts) -> CheckResult:
     found, refunds = [], 0
     for (_, bet_id), calls in f.by_bet.items():
-        refunded = [c for c in calls if c.endpoint == "refund"]
-        refunds += bool(refunded)
-        acked = [c for c in calls if c.endpoint == "pay-in" and f.acknowledged(c)]
-        settled = [c for c in calls if c.endpoint == "pay-out"]
-        if refunded and acked and settled:
-            found.append(
-                Evidence(
-                    f"Refund of a bet whose PayIn was acknowledged (entry {acked[0].id}) and that was settled "
-                    f"(entry {settled[0].id})",
-                    tuple(c.id for c in refunded),
-                    bet_id,
+        refunds += any(c.endpoint == "refund" for c in calls)
+        staked: Call | None = None  # the acknowledged PayIn
+        settled: Call | None = None  # a PayOut that may have paid (acknowledged, or no definite answer); a PayInOut
+        for c in calls:
+            if c.endpoint == "pay-in" and staked is None and f.acknowledged(c):
+                staked = c
+            elif settled is None and (
+                (c.endpoint == "pay-out" and f.kind(c) != "final") or (c.endpoint == "pay-in-out" and f.acknowledged(c))
+            ):
+                settled = c
+            elif (
+                c.endpoint == "refund" and settled is not None and (staked is not None or settled.endpoint != "pay-out")
+            ):
+                what = "PayInOut" if settled.endpoint == "pay-in-out" else "PayOut"
+                stake = "" if staked is None else f"whose PayIn was acknowledged (entry {staked.id}) and "
+                found.append(
+                    Evidence(
+                        f"Refund of a bet {stake}that was then settled by a {what} (entry {settled.id})",
+                        tuple(d.id for d in (staked, settled, c) if d is not None),
+                        bet_id,
+                    )
                 )
-            )
+                break
     empty = None if refunds else "no Refund was sent"
     return _result("refund-only-when-needed", found, f"{refunds} refunded bet(s), each needed", empty)
 
@@ -494,6 +518,16 @@ def _amounts(c: Call) -> dict[str, Decimal]:
     return found
 
 
+def _decimals(amount: Decimal) -> int:
+    """How many decimals the amount has, trailing zeros aside (counted on its digits: exact at any size, where a
+    quantize could exceed the decimal context's precision)."""
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing)
+
+
 def _amount_precision(f: _Facts) -> CheckResult:
     found, judged = [], 0
     for c in f.bet_calls:
@@ -502,7 +536,7 @@ def _amount_precision(f: _Facts) -> CheckResult:
             continue
         for name, amount in f.amounts(c).items():
             judged += 1
-            if amount != amount.quantize(Decimal(1).scaleb(-session.scale)):
+            if _decimals(amount) > session.scale:
                 found.append(
                     Evidence(
                         f"{name} {amount} has more than {session.scale} decimals",
@@ -576,26 +610,43 @@ def _unknown_fields(f: _Facts) -> CheckResult:
 
 
 def _balance_after_launch(calls: list[Call], incoming: list[Call], context: Context) -> CheckResult:
-    launches = [c for c in calls if c.direction == "outgoing" and LAUNCH_PATH.search(c.path)]
+    launches = [c for c in calls if c.direction == "outgoing" and c.endpoint == partner.LAUNCH]
     if not launches:
         return CheckResult("balance-after-launch", "not_applicable", "no Launch calls in the journal")
     found, judged = [], 0
     for launch in launches:
-        if answer(launch, context.codes)[0] != "ok":
+        # Successful as the launch itself judged it: a frameUri in a `_responseCode` 1 answer.
+        if partner.read_launch(partner.Answer(launch.status, launch.response, launch.error))[1]:
             continue
         judged += 1
-        try:
-            session_id = jsontext.decode(launch.body).get("sessionId")
-        except (jsontext.JsonError, AttributeError):
-            session_id = None
+        session_id = launch.session_id or _launched_session(launch)
         if not any(
-            c.endpoint == "balance" and c.session_id == session_id and c.signature == "valid" and c.time >= launch.time
+            c.endpoint == "balance"
+            and c.session_id == session_id
+            and c.signature == "valid"
+            and (launch.counterparty_id is None or c.counterparty_id == launch.counterparty_id)
+            and (c.time, c.id) > (launch.time, launch.id)
             for c in incoming
         ):
-            found.append(Evidence(f"no Balance call for session {session_id!r} after its Launch", (launch.id,)))
+            found.append(
+                Evidence(
+                    f"no Balance call for session {session_id!r} after its Launch",
+                    (launch.id,),
+                    details={"sessionId": str(session_id), "path": launch.path},
+                )
+            )
     if not judged:
         return CheckResult("balance-after-launch", "not_applicable", "no Launch call succeeded")
     return _result("balance-after-launch", found, f"{judged} launch(es), each followed by a Balance call")
+
+
+def _launched_session(launch: Call) -> str | None:
+    try:
+        given = jsontext.decode(launch.body)
+    except jsontext.JsonError:
+        return None
+    session_id = given.get("sessionId") if isinstance(given, dict) else None
+    return session_id if isinstance(session_id, str) else None
 
 
 _CHECK_FUNCTIONS: tuple[Callable[[_Facts], CheckResult], ...] = (
@@ -631,6 +682,7 @@ def judge_with_timelines(calls: Iterable[Call], context: Context) -> tuple[list[
             {
                 "entry": c.id,
                 "time": c.time,
+                "sandboxTime": c.sandbox_time,
                 "endpoint": c.endpoint,
                 "requestId": c.request_id,
                 "body": _shown(c.body),

@@ -6,6 +6,7 @@ views with Decimal amounts. AdminInputError names a bad field; NotFound an unkno
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -324,6 +325,7 @@ def latest_booking(wallet: Wallet) -> float | None:
 # -- scenarios and the conformance report ----------------------------------------------------------
 
 MAX_GRACE_SECONDS = 10 * 365 * 24 * 3600
+_GRACE_TEXT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
 def scenario_list() -> list[dict[str, Any]]:
@@ -356,10 +358,12 @@ def render_report(given: report.Inputs, form: str) -> tuple[bytes, str]:
 def _grace(value: Any) -> float | None:
     if value is None:
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise AdminInputError("graceSeconds: must be a number of seconds") from None
-    if isinstance(value, bool) or not 0 <= number <= MAX_GRACE_SECONDS:
+    # Query text is plain decimal notation only (float() would also take "1_0", "inf", "-0" or full-width digits).
+    if isinstance(value, bool) or not (
+        isinstance(value, (int, float)) or (isinstance(value, str) and _GRACE_TEXT.fullmatch(value))
+    ):
+        raise AdminInputError("graceSeconds: must be a number of seconds, like 60 or 0.5")
+    number = float(value)
+    if not 0 <= number <= MAX_GRACE_SECONDS:
         raise AdminInputError(f"graceSeconds: must be from 0 to {MAX_GRACE_SECONDS}")
     return number

@@ -7,6 +7,7 @@ BETCORE_SANDBOX_ADMIN_TOKEN.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.error
@@ -61,6 +62,32 @@ class AdminClient:
             raise RemoteError(f"{method} {url}: HTTP {error.code}: {_problem(error.read())}") from None
         except (OSError, urllib.error.URLError) as error:
             raise RemoteError(f"{method} {url}: no sandbox answered ({error})") from None
+        except (ValueError, http.client.HTTPException) as error:  # a URL it cannot send, an answer not HTTP
+            said = repr(str(error))[:200]  # one line, whatever the other end sent
+            raise RemoteError(f"{method} {url}: {type(error).__name__} {said}") from None
+
+    def result(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Mapping[str, str | None] | None = None,
+        *,
+        kind: type = dict,
+        keys: tuple[str, ...] = (),
+    ) -> tuple[Any, bytes]:
+        """(the decoded answer, its bytes): a JSON `kind` (with `keys`, for an object), else RemoteError saying
+        this is not a sandbox's answer."""
+        raw, _ = self.call(method, path, body, query)
+        try:
+            found = json.loads(raw)
+        except ValueError:
+            found = None
+        if not isinstance(found, kind) or (isinstance(found, dict) and not all(key in found for key in keys)):
+            raise RemoteError(
+                f"{self.base_url} is not a betcore-sandbox: its answer to {method} /__admin{path} is not one"
+            )
+        return found, raw
 
 
 def _problem(raw: bytes) -> str:

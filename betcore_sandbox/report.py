@@ -50,6 +50,7 @@ class Inputs:
     since: float
     context: Context
     scenarios: tuple[AppliedScenario, ...]
+    sandbox_time: float | None = None  # a virtual sandbox clock's time when taken (open bets' ages are counted to it)
 
 
 def inputs_of(state: SandboxState, grace_seconds: float | None = None) -> Inputs:
@@ -59,6 +60,7 @@ def inputs_of(state: SandboxState, grace_seconds: float | None = None) -> Inputs
         state.journal.since,
         context_of(state, DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds),
         tuple(state.scenarios),
+        state.clock.now() if state.clock.virtual else None,
     )
 
 
@@ -88,6 +90,7 @@ def context_of(state: SandboxState, grace_seconds: float = DEFAULT_GRACE_SECONDS
             ok=codes.code("ok"),
             already_processed=codes.code("already_processed"),
             session_not_found=codes.code("session_not_found"),
+            bet_not_found=codes.code("bet_not_found"),
             final=frozenset(codes.code(name) for name in FINAL_CODES),
         ),
         tolerance_ms=state.settings.timestampToleranceMs or DEFAULT_TOLERANCE_MS,
@@ -123,6 +126,7 @@ def judged(given: Inputs) -> dict[str, Any]:
             "journalDropped": context.dropped,
             "graceSeconds": context.grace_seconds,
             "generatedAt": iso(time.time()),
+            "sandboxTime": _iso(given.sandbox_time),
         },
         "checks": [r.view() for r in sorted(results, key=lambda r: STATUS_ORDER.index(r.status))],
         "scenarios": [_scenario(applied, results, calls) for applied in given.scenarios],
@@ -161,6 +165,10 @@ def _scenario(applied: AppliedScenario, results: list[CheckResult], calls: list[
     return {**applied.view(), "status": worst, "fired": len(hit), "betIds": bet_ids, "checks": checks}
 
 
+def _iso(moment: float | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
 def _bets(timelines: dict[tuple[str | None, str], list[dict[str, Any]]], results: list[CheckResult]) -> list[Any]:
     """Each bet's attempts; bets with findings first, each naming the checks that found something."""
     findings: dict[str, set[str]] = defaultdict(set)
@@ -174,7 +182,7 @@ def _bets(timelines: dict[tuple[str | None, str], list[dict[str, Any]]], results
             "betId": bet_id,
             "counterpartyId": counterparty_id,
             "findings": sorted(findings.get(bet_id, ())),
-            "attempts": [{**a, "time": iso(a["time"])} for a in attempts],
+            "attempts": [{**a, "time": iso(a["time"]), "sandboxTime": _iso(a["sandboxTime"])} for a in attempts],
         }
         for (counterparty_id, bet_id), attempts in timelines.items()
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,27 @@ from typing import Any
 FORMATS = ("json", "junit", "html")
 CONTENT_TYPES = {"json": "application/json", "junit": "application/xml", "html": "text/html"}
 SUITE = "betcore-sandbox conformance"
+
+
+# Characters XML 1.0 forbids (C0 controls but tab and newlines, lone surrogates, U+FFFE/U+FFFF) and the ones a
+# reader cannot see (DEL, C1 controls): a betId or body may carry them, escaped in JSON; shown as \xNN / \uNNNN.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(value: Any) -> Any:
+    """The same JSON-like value with every invisible or XML-forbidden character in its strings escaped."""
+    if isinstance(value, str):
+        return _INVISIBLE.sub(_escaped, value)
+    if isinstance(value, Mapping):
+        return {visible(key): visible(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [visible(item) for item in value]
+    return value
 
 
 def render(report: Mapping[str, Any], form: str) -> bytes:
@@ -41,6 +63,7 @@ def evidence_text(check: Mapping[str, Any]) -> str:
 
 
 def junit(report: Mapping[str, Any]) -> bytes:
+    report = visible(report)
     suites = ET.Element("testsuites", name=SUITE)
     _suite(suites, "checks", "betcore_sandbox.checks", report["checks"])
     for scenario in report["scenarios"]:
@@ -89,6 +112,7 @@ section{margin-bottom:2em}.evidence{margin:.3em 0 .8em 1.5em}tr.indefinite td{ba
 
 
 def page(report: Mapping[str, Any]) -> bytes:
+    report = visible(report)
     e = html.escape
     verdict, word = ("pass", "passed") if report["passed"] else ("fail", "failed")
     s = report["summary"]
@@ -99,7 +123,9 @@ def page(report: Mapping[str, Any]) -> bytes:
         f"<style>{_STYLE}</style></head><body>",
         f'<h1>Conformance report <span class="verdict {verdict}">{word}</span></h1>',
         f"<p>{s['fail']} failed, {s['warn']} warnings, {s['pass']} passed, {s['notApplicable']} not applicable; "
-        f"{s['requests']} requests, {s['bets']} bets; generated {e(str(s['generatedAt']))}.</p>",
+        f"{s['requests']} requests, {s['bets']} bets; generated {e(str(s['generatedAt']))}"
+        + ("" if s.get("sandboxTime") is None else f" (sandbox clock {e(str(s['sandboxTime']))})")
+        + ".</p>",
     ]
     if s["journalDropped"]:
         parts.append(
@@ -146,6 +172,11 @@ def _check(check: Mapping[str, Any], heading: str) -> str:
     return "\n".join(out)
 
 
+def _sandbox_time(attempt: Mapping[str, Any]) -> str:
+    moment = attempt.get("sandboxTime")
+    return "" if moment is None else f"<br><small>sandbox clock {html.escape(str(moment))}</small>"
+
+
 def _bet(bet: Mapping[str, Any]) -> str:
     e = html.escape
     findings = ", ".join(bet["findings"])
@@ -153,7 +184,8 @@ def _bet(bet: Mapping[str, Any]) -> str:
     for a in bet["attempts"]:
         fault = a["fault"]
         rows.append(
-            f'<tr class="{e(a["answer"])}"><td>{a["entry"]}</td><td>{e(str(a["time"]))}</td><td>{e(a["endpoint"])}</td>'
+            f'<tr class="{e(a["answer"])}"><td>{a["entry"]}</td><td>{e(str(a["time"]))}{_sandbox_time(a)}</td>'
+            f"<td>{e(a['endpoint'])}</td>"
             f"<td><code>{e(str(a['requestId']))}</code></td><td><code>{e(a['body'])}</code></td>"
             f"<td>{'' if a['status'] is None else a['status']}</td>"
             f"<td>{'' if a['responseCode'] is None else a['responseCode']}</td><td>{e(a['answer'])}</td>"
@@ -167,4 +199,4 @@ def _bet(bet: Mapping[str, Any]) -> str:
     )
 
 
-__all__ = ["CONTENT_TYPES", "FORMATS", "evidence_text", "junit", "page", "render"]
+__all__ = ["CONTENT_TYPES", "FORMATS", "evidence_text", "junit", "page", "render", "visible"]

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 import xmlschema
 
 from betcore_sandbox.signing import signed_headers
@@ -81,3 +82,86 @@ def test_report_says_when_no_sandbox_answers() -> None:
         port = s.getsockname()[1]
     result = run_cli("report", "--sandbox", f"http://127.0.0.1:{port}")
     assert result.returncode == 2 and "no sandbox answered" in result.stderr.decode()
+
+
+class Impostor:
+    """An HTTP server on 127.0.0.1 that answers every request 200 with the same body, and notes the paths asked."""
+
+    def __init__(self, body: bytes) -> None:
+        import http.server
+        import threading
+
+        paths = self.paths = []  # type: list[str]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self) -> None:
+                paths.append(self.path)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Impostor:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("body", [b"<html>hello</html>", b"[1, 2]", b'{"passed": true}', b"null"])
+def test_a_sandbox_url_that_is_no_sandbox_is_a_one_line_error(body: bytes) -> None:
+    with Impostor(body) as impostor:
+        for args in (("report",), ("report", "--format", "junit"), ("scenario",), ("scenario", "chaos")):
+            result = run_cli(*args, "--sandbox", impostor.url)
+            assert result.returncode == 2, (args, result.stderr)
+            (line,) = result.stderr.decode().splitlines()
+            assert line.startswith(f"betcore-sandbox: error: {impostor.url} is not a betcore-sandbox"), line
+
+
+def test_a_report_whose_inner_shape_is_wrong_is_a_one_line_error() -> None:
+    shaped = json.dumps({"passed": True, "summary": {}, "checks": [{}], "scenarios": [], "bets": []}).encode()
+    with Impostor(shaped) as impostor:
+        result = run_cli("report", "--sandbox", impostor.url)
+    assert result.returncode == 2 and "its report is not a conformance report" in result.stderr.decode()
+
+
+def test_a_scenario_name_is_sent_as_one_path_segment() -> None:
+    with Impostor(b'{"name": "x", "faultIds": ["fault-1"]}') as impostor:
+        result = run_cli("scenario", "a b/../report?x", "--sandbox", impostor.url)
+        assert result.returncode == 0, result.stderr
+        assert impostor.paths == ["/__admin/scenarios/a%20b%2F..%2Freport%3Fx"]
+    spaced = run_cli("report", "--sandbox", "http://127.0.0.1:1/a b")
+    assert spaced.returncode == 2 and len(spaced.stderr.decode().splitlines()) == 1
+
+
+def test_a_sandbox_url_that_does_not_speak_http_is_a_one_line_error() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        import threading
+
+        def garbage() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"SSH-2.0-OpenSSH\r\n\r\n")
+
+        thread = threading.Thread(target=garbage, daemon=True)
+        thread.start()
+        result = run_cli("report", "--sandbox", f"http://127.0.0.1:{port}")
+        thread.join(5)
+    assert result.returncode == 2 and len(result.stderr.decode().splitlines()) == 1, result.stderr

@@ -155,3 +155,19 @@ async def test_a_journal_that_lost_entries_turns_passes_into_warnings(betcore_sa
     assert report.passed
     assert {c.status for c in report.checks} <= {"warn", "not_applicable"}
     assert "evidence is incomplete" in report.check("signature-valid").summary
+
+
+async def test_a_win_retried_once_and_then_given_up_is_a_dropped_win(betcore_sandbox: Sandbox) -> None:
+    betcore_sandbox.add_fault(kind="http_error", endpoint="pay-out", phase="after", times=2)
+    async with aiohttp.ClientSession() as http:
+        provider = CorrectProvider(http, betcore_sandbox)
+        assert await provider.pay_in(SEEDED)
+        body = b'{"betId":"seeded-bet","winAmount":"2.00"}'
+        assert [await provider.attempt("pay-out", body, SEEDED) for _ in range(2)] == [("indefinite", 99)] * 2
+    found = betcore_sandbox.report().check("pay-out-acknowledged")
+    assert found.status == "fail" and [e.bet_id for e in found.evidence] == [SEEDED]
+    assert found.evidence[0].details["answers"].count(": 99") == 2
+    # One more retry, acknowledged (the win was booked by the first: a replay of it), and the win is safe.
+    async with aiohttp.ClientSession() as http:
+        assert await CorrectProvider(http, betcore_sandbox).attempt("pay-out", body, SEEDED) == ("ok", 1)
+    assert betcore_sandbox.report().check("pay-out-acknowledged").status == "pass"

@@ -3,13 +3,14 @@ and the edges of the rules."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from betcore_sandbox.conformance import Call, Codes, Context, OpenBet, answer, judge
+from betcore_sandbox.conformance import Call, Codes, Context, OpenBet, SessionFacts, answer, judge
 
 NOW = 1_790_000_000.0
 
@@ -95,6 +96,7 @@ def launch(id: int, session_id: str, code: int = 1) -> Call:
         response={"_responseCode": code, "frameUri": "https://game.example/f"},
         direction="outgoing",
         path="/v1/games/aerobet/launch",
+        session_id=session_id,
     )
 
 
@@ -134,7 +136,7 @@ class EntryLike:
     path: str = "/v1/games/aerobet/launch"
     body: bytes = b'{"sessionId":"s-1"}'
     headers: tuple[tuple[bytes, bytes], ...] = ((b"X-Request-Id", b"r-1"), (b"x-request-id", b"r-2"))
-    response: bytes | None = b'{"_responseCode":1}'
+    response: bytes | None = b'{"_responseCode":1,"frameUri":"https://game.example/f"}'
     status: int | None = 200
     direction: str = "outgoing"
     session_id: str | None = None
@@ -194,3 +196,98 @@ def test_calls_are_judged_in_order_of_arrival_not_of_journaling() -> None:
     held = call(1, "pay-out", body, response=None, at=NOW)
     retry = call(2, "pay-out", body, response=OK, at=NOW + 1)
     assert statuses([retry, held])["pay-out-acknowledged"] == "pass"
+
+
+PAY_IN = {"betId": "b", "betAmount": "1.00"}
+PAY_OUT = {"betId": "b", "winAmount": "2.00"}
+REFUND = {"betId": "b"}
+
+
+@pytest.mark.parametrize(
+    ("refund_code", "status"),
+    [(1, "pass"), (104, "pass"), (5, "pass"), (2, "fail"), (6, "fail"), (99, "fail")],
+)
+def test_only_a_refund_that_gave_the_stake_back_resolves_an_unanswered_pay_in(refund_code: int, status: str) -> None:
+    # 5: the PayIn never landed (and its tombstone keeps a late one out); 2: a refused Refund gave nothing back.
+    calls = [
+        call(1, "pay-in", PAY_IN, response=None),
+        call(2, "refund", REFUND, response={"_responseCode": refund_code}, status=500 if refund_code == 99 else 200),
+    ]
+    assert statuses(calls)["pay-in-resolved"] == status
+
+
+def refund_verdict(*calls: Call) -> str:
+    return statuses(list(calls))["refund-only-when-needed"]
+
+
+def test_a_refund_after_the_win_was_paid_is_not_needed() -> None:
+    paid = [call(1, "pay-in", PAY_IN, response=OK), call(2, "pay-out", PAY_OUT, response=OK)]
+    assert refund_verdict(*paid, call(3, "refund", REFUND, response={"_responseCode": 6})) == "fail"
+    # A PayOut whose answer was lost may have paid: refunding instead of retrying it is not needed either.
+    lost = [call(1, "pay-in", PAY_IN, response=OK), call(2, "pay-out", PAY_OUT, response=None)]
+    assert refund_verdict(*lost, call(3, "refund", REFUND, response=OK)) == "fail"
+
+
+def test_a_refund_of_an_acknowledged_pay_in_out_is_not_needed() -> None:
+    both = call(1, "pay-in-out", {**PAY_IN, "winAmount": "3.00"}, response=OK)
+    result = next(r for r in judge([both, call(2, "refund", REFUND, response=OK)], Context()) if r.id.startswith("ref"))
+    assert result.status == "fail" and [e.entries for e in result.evidence] == [(1, 2)]
+    lost = call(1, "pay-in-out", {**PAY_IN, "winAmount": "3.00"}, response=None)  # unanswered: a refund may be due
+    assert refund_verdict(lost, call(2, "refund", REFUND, response=OK)) == "pass"
+
+
+def test_a_refund_before_any_settlement_or_after_a_refused_one_is_allowed() -> None:
+    staked = call(1, "pay-in", PAY_IN, response=OK)
+    # The round was cancelled: Refund, then a PayOut (refused with 6) — the Refund came before any win.
+    assert refund_verdict(staked, call(2, "refund", REFUND, response=OK), call(3, "pay-out", PAY_OUT, response=OK)) == (
+        "pass"
+    )
+    refused = call(2, "pay-out", PAY_OUT, response={"_responseCode": 2}, status=400)  # a bad PayOut paid nothing
+    assert refund_verdict(staked, refused, call(3, "refund", REFUND, response=OK)) == "pass"
+
+
+def test_amount_precision_is_judged_at_any_size_and_scale() -> None:
+    # 11 integer digits and 18 decimals: more digits than the default decimal context holds.
+    facts = {"s-1": SessionFacts(18)}
+    big = call(1, "pay-in", {"betId": "b", "betAmount": "99999999999.000000000000000001"}, response=OK)
+    over = call(2, "pay-in", {"betId": "c", "betAmount": "99999999999.0000000000000000001"}, response=OK)
+    zeros = call(3, "pay-in", {"betId": "d", "betAmount": "1.50000000000000000000000"}, response=OK)
+    result = next(r for r in judge([big, over, zeros], Context(sessions=facts)) if r.id == "amount-precision")
+    assert [e.bet_id for e in result.evidence] == ["c"]
+
+
+def test_a_win_retried_but_never_acknowledged_is_dropped() -> None:
+    lost = call(1, "pay-out", PAY_OUT, response={"_responseCode": 99}, status=500)
+    again = call(2, "pay-out", PAY_OUT, response={"_responseCode": 99}, status=500)
+    assert statuses([lost, again])["pay-out-acknowledged"] == "fail"
+    final = call(3, "pay-out", PAY_OUT, response={"_responseCode": 5})  # a final code is no acknowledgement
+    assert statuses([lost, again, final])["pay-out-acknowledged"] == "fail"
+    assert statuses([lost, again, call(3, "pay-out", PAY_OUT, response={"_responseCode": 104})])[
+        "pay-out-acknowledged"
+    ] == ("pass")
+
+
+def test_a_win_already_acknowledged_is_safe_when_a_later_resend_goes_unanswered() -> None:
+    acked = call(1, "pay-out", PAY_OUT, response=OK)
+    assert statuses([acked, call(2, "pay-out", PAY_OUT, response=None)])["pay-out-acknowledged"] == "pass"
+
+
+def test_each_win_of_a_bet_is_acknowledged_on_its_own() -> None:
+    # A second PayOut with another amount (additional PayOuts) is another win: the first one's ack does not cover it.
+    first = call(1, "pay-out", PAY_OUT, response=OK)
+    second = call(2, "pay-out", {"betId": "b", "winAmount": "5.00"}, response=None)
+    result = next(r for r in judge([first, second], Context()) if r.id == "pay-out-acknowledged")
+    assert result.status == "fail" and [e.entries for e in result.evidence] == [(2,)]
+
+
+def test_an_injected_session_code_is_not_the_provider_s_mistake() -> None:
+    injected = call(1, "balance", response={"_responseCode": 3})
+    injected = dataclasses.replace(injected, fault={"id": "fault-1", "kind": "response_code", "phase": "before"})
+    assert statuses([injected])["session-valid"] == "pass"
+    assert statuses([call(1, "balance", response={"_responseCode": 3})])["session-valid"] == "fail"
+
+
+def test_a_balance_of_another_counterparty_does_not_follow_a_launch() -> None:
+    other = call(2, "balance", response={"_responseCode": 3}, session_id="s-1")
+    other = dataclasses.replace(other, counterparty_id="x")
+    assert statuses([launch(1, "s-1"), other])["balance-after-launch"] == "fail"

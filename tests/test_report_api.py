@@ -103,9 +103,17 @@ async def test_bad_scenario_input_is_refused_and_adds_nothing(
     assert betcore_sandbox.faults() == [] and betcore_sandbox.report().scenarios == []
 
 
+GRACE_TEXTS_REFUSED = ("nan", "inf", "1e3", "-0", "1_0", "%EF%BC%95", "0x10", "%ff", "5%00", " 5", "1." + "0" * 10)
+
+
 @pytest.mark.parametrize(
     ("query", "error"),
-    [("format=xml", "format: must be one of json, junit, html"), ("graceSeconds=-1", "graceSeconds: must be from 0")],
+    [
+        ("format=xml", "format: must be one of json, junit, html"),
+        ("graceSeconds=-1", "graceSeconds: must be a number of seconds"),
+        ("graceSeconds=99999999999", "graceSeconds: must be from 0 to"),
+        *((f"graceSeconds={text}", "graceSeconds: must be a number of seconds") for text in GRACE_TEXTS_REFUSED),
+    ],
 )
 async def test_bad_report_queries_are_refused(betcore_sandbox: Sandbox, query: str, error: str) -> None:
     async with aiohttp.ClientSession() as http:
@@ -290,3 +298,10 @@ async def test_a_report_on_a_full_journal_lets_other_requests_through(aiohttp_cl
     assert status == 200 and raw.count(b'<h3 class="bet"') == 10_000
     assert longest_stall < total / 2, (longest_stall, total)  # judged in one go on the loop, it would be all of it
     assert await provider.balance() == Decimal("999.00")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("0", 0.0), ("60", 60.0), ("0.5", 0.5), ("315360000", 315360000.0)])
+async def test_grace_seconds_in_plain_decimal_notation(betcore_sandbox: Sandbox, text: str, seconds: float) -> None:
+    async with aiohttp.ClientSession() as http:
+        status, _, raw = await admin(http, betcore_sandbox, "GET", f"/report?graceSeconds={text}")
+    assert status == 200 and json.loads(raw)["summary"]["graceSeconds"] == seconds
