@@ -189,6 +189,7 @@ _ADMIN_ERRORS = {
     "400": "Bad input, naming its JSON path; nothing changed",
     "401": "The admin token is missing or wrong (only when the sandbox has one)",
     "404": "No such id or route",
+    "408": "The body did not arrive within bodyReadTimeoutMs",
 }
 
 
@@ -249,6 +250,7 @@ def admin_document() -> dict[str, Any]:
             ]
         if body is not None:
             operation["requestBody"] = {"required": True, "content": _json(body)}
+            responses["408"] = {"description": _ADMIN_ERRORS["408"], "content": _json(s["error"])}
         return operation
 
     def with_id(name: str, operation: dict[str, Any]) -> dict[str, Any]:
