@@ -193,3 +193,11 @@ def test_a_fixture_may_name_its_schema(tmp_path):
 def _plain(data: Any) -> Any:
     """The test clients read numbers as Decimal; the schemas speak of JSON numbers."""
     return json.loads(json.dumps(data, default=float))
+
+
+def test_readme_names_the_regeneration_command_and_the_files():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Contracts and clients", 1)[1].split("\n## ", 1)[0]
+    assert f"`{REGENERATE}`" in section
+    for name in contracts.FILES:
+        assert f"]({name})" in section
