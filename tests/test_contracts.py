@@ -201,3 +201,23 @@ def test_readme_names_the_regeneration_command_and_the_files():
     assert f"`{REGENERATE}`" in section
     for name in contracts.FILES:
         assert f"]({name})" in section
+
+
+def test_the_admin_document_has_every_admin_route():
+    from betcore_sandbox.web.admin import create_admin_app
+
+    routes = {
+        (route.method.lower(), route.resource.canonical)
+        for route in create_admin_app().router.routes()
+        if route.method != "HEAD" and route.resource is not None and not route.resource.canonical.startswith("/ui")
+    }
+    documented = {(method, path) for path, item in committed("openapi/admin.json")["paths"].items() for method in item}
+    assert routes == documented
+
+
+def test_the_provider_document_has_every_wallet_route():
+    from betcore_sandbox.web.provider import ENDPOINTS, PREFIXES
+
+    routes = {(method.lower(), prefix + path) for prefix in PREFIXES for method, path in ENDPOINTS.values()}
+    paths = committed("openapi/provider.json")["paths"]
+    assert routes == {(method, path) for path, item in paths.items() for method in item}
