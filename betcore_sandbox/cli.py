@@ -35,10 +35,11 @@ from .signing import signed_headers, string_to_sign
 if TYPE_CHECKING:
     from aiohttp import web
 
-COMMANDS = ("serve", "healthcheck", "sign", "clock", "games", "launch", "scenario", "report")
+COMMANDS = ("serve", "healthcheck", "sign", "clock", "games", "launch", "scenario", "report", "schema")
 EXIT_USAGE = 2
 PARTNER_CALL_TIMEOUT = 660.0  # seconds: past the longest partnerTimeoutMs a sandbox accepts
 EXIT_STATE = 3  # the --state database cannot be used
+SCHEMAS = {"fixture": "schemas/fixture.schema.json", "provider": "openapi/provider.json", "admin": "openapi/admin.json"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"betcore-sandbox {__version__}")
     commands = parser.add_subparsers(
-        title="commands", metavar="{serve,healthcheck,sign,clock,games,launch,scenario,report}"
+        title="commands", metavar="{serve,healthcheck,sign,clock,games,launch,scenario,report,schema}"
     )
 
     serve = commands.add_parser("serve", help="run the sandbox (the default command)")
@@ -151,6 +152,15 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--grace-seconds", type=float, help="open bets younger than this are in play (default 60)")
     _remote_options(report)
     report.set_defaults(run=_report)
+
+    schema = commands.add_parser("schema", help="print the fixture JSON Schema or an OpenAPI document")
+    schema.add_argument(
+        "which",
+        choices=(*SCHEMAS, "all"),
+        help="fixture: the fixture files' JSON Schema; provider, admin: the OpenAPI documents; all: every one",
+    )
+    schema.add_argument("--write", metavar="DIR", help="write to its file under DIR (openapi/, schemas/) instead")
+    schema.set_defaults(run=_schema)
     return parser
 
 
@@ -603,3 +613,17 @@ def _report(options: argparse.Namespace) -> int:
         sys.stdout.flush()
     print(line, file=sys.stderr)
     return 0 if verdict["passed"] else 1
+
+
+def _schema(options: argparse.Namespace) -> int:
+    from . import contracts  # msgspec's schema generation only when asked
+
+    names = list(SCHEMAS.values()) if options.which == "all" else [SCHEMAS[options.which]]
+    if options.write is None:
+        if len(names) > 1:
+            return _fail("schema all needs --write DIR: it is three files")
+        sys.stdout.write(contracts.document_text(contracts.FILES[names[0]]()))
+        return 0
+    for path in contracts.write(Path(options.write), names):
+        print(f"wrote {path}")
+    return 0

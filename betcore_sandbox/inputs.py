@@ -266,6 +266,8 @@ class FixtureIn(Struct):
     tombstones: list[TombstoneIn] = []
     last_transaction_id: Count = 0
     scenarios: list[FixtureScenario] = []  # applied at start-up and on every reset
+    # An editor's pointer to the fixture schema (schemas/fixture.schema.json): accepted and ignored.
+    schema: str | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="$schema")
 
 
 # -- admin request bodies ---------------------------------------------------------------------------------------------
@@ -280,7 +282,8 @@ class Number(float):
 class PlayerCreate(Struct, kw_only=True):
     id: Id | None = None
     currency: Id
-    balance: Money = Money(0)
+    # Defaults of the value types by factory: a JSON Schema's `default` can only hold plain JSON values.
+    balance: Money = msgspec.field(default_factory=lambda: Money(0))
     blocked: bool = False
 
 
@@ -361,7 +364,7 @@ class FaultBase(Struct, kw_only=True, tag_field="kind"):
     phase: Literal["before", "after"] = "before"
     times: Annotated[int, msgspec.Meta(ge=1)] | None = 1  # null: until removed
     skip: Count = 0
-    probability: Number = Number(1.0)
+    probability: Number = msgspec.field(default_factory=lambda: Number(1.0))
     seed: int | None = None
     ttl_seconds: Number | None = None
 

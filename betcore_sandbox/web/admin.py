@@ -20,7 +20,7 @@ from .. import __version__, control, jsontext, launches, snapshot, views
 from .. import audit as money_audit
 from ..errors import AdminInputError, NotFound, SandboxError
 from ..limits import MAX_ADMIN_BODY
-from . import dashboard, events
+from . import dashboard, documents, events
 from .keys import ADMIN_TOKEN, STATE
 from .outgoing import send
 
@@ -138,9 +138,11 @@ async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 def _guarded(request: web.Request) -> bool:
-    """Needs the token (or the dashboard's login): every route but health and the dashboard's page and login."""
+    """Needs the token (or the dashboard's login): every route but health, the OpenAPI document and the
+    dashboard's page and login."""
     route = request.match_info.route.name
-    return route != "health" and route not in dashboard.OPEN_ROUTES and request.match_info.http_exception is None
+    open_route = route in ("health", documents.ADMIN_ROUTE) or route in dashboard.OPEN_ROUTES
+    return not open_route and request.match_info.http_exception is None
 
 
 def _query(request: web.Request, *names: str) -> dict[str, str | None]:
@@ -347,6 +349,7 @@ def create_admin_app(admin_token: str | None = None) -> web.Application:
         admin[ADMIN_TOKEN] = admin_token
     r = admin.router
     r.add_get("/health", health, name="health")
+    documents.add_admin_route(admin)
     r.add_post("/reset", reset)
     r.add_get("/state", get_state)
     r.add_put("/state", put_state)

@@ -9,7 +9,7 @@ from aiohttp import web
 from ..limits import DEFAULT_HEADER_TIMEOUT, MAX_ADMIN_BODY
 from ..logs import quiet_bad_requests
 from ..state import SandboxState
-from . import connections, dashboard, events, heap, provider
+from . import connections, dashboard, documents, events, heap, provider
 from .admin import create_admin_app
 from .keys import STATE
 
@@ -36,5 +36,6 @@ def create_app(
     provider.add_routes(app)
     app.add_subapp("/__admin", create_admin_app(admin_token))
     app.router.add_get("/", dashboard.root)
+    documents.add_provider_route(app)
     provider.add_fallback(app)
     return app
