@@ -9,20 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from .conftest import VECTORS_COPY, vectors
-from .polyglot import LANGUAGES, admin, admin_balance, require, run, tool_env
-from .process import SandboxProcess
+from ..conftest import VECTORS_COPY, vectors
+from .tools import LANGUAGES, admin, admin_balance, require, run, tool_env
 
 pytestmark = [pytest.mark.polyglot, pytest.mark.timeout(180)]
-
-
-@pytest.fixture(scope="module")
-def sandbox_url():
-    sandbox = SandboxProcess("--port", "0")
-    try:
-        yield sandbox.wait_listening()
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture(scope="module")

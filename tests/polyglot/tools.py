@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO
+from ..conftest import REPO
 
 SNIPPETS = REPO / "docs" / "signing"
 NEWMAN = REPO / ".ci" / "node" / "node_modules" / ".bin" / "newman"

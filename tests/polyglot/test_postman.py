@@ -9,23 +9,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import CP, REPO, SECRET
-from .polyglot import NEWMAN, admin, admin_balance, require, run, tool_env
-from .process import SandboxProcess
+from ..conftest import CP, REPO, SECRET
+from .tools import NEWMAN, admin, admin_balance, require, run, tool_env
 
 pytestmark = [pytest.mark.polyglot, pytest.mark.timeout(180)]
 
 COLLECTION = REPO / "postman" / "betcore-sandbox.postman_collection.json"
 REAL_BASE_PATH = "/betongames-mediator-service/api/v1"
-
-
-@pytest.fixture(scope="module")
-def sandbox_url():
-    sandbox = SandboxProcess("--port", "0")
-    try:
-        yield sandbox.wait_listening()
-    finally:
-        sandbox.stop()
 
 
 def requests_in(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
-from .polyglot import LANGUAGES, NEWMAN, require, tool_env
-from .process import SandboxProcess
-from .test_readme import README, blocks, matches
+from ..conftest import REPO
+from ..test_readme import README, blocks, matches
+from .tools import LANGUAGES, NEWMAN, require, tool_env
 
 SECTION = README.split("## Contracts and clients", 1)[1].split("\n## ", 1)[0]
 
@@ -41,15 +40,6 @@ def test_the_section_links_every_snippet_and_the_collection():
         p.name for p in (REPO / "docs" / "signing").iterdir()
     }
     assert len(examples()) == 3
-
-
-@pytest.fixture(scope="module")
-def sandbox_url():
-    sandbox = SandboxProcess("--port", "0")
-    try:
-        yield sandbox.wait_listening()
-    finally:
-        sandbox.stop()
 
 
 @pytest.mark.polyglot
