@@ -68,3 +68,19 @@ def test_the_example_prints_what_the_readme_shows(sandbox_url, tmp_path, example
     assert len(printed) == len(wanted), result.stdout
     for got, want in zip(printed, wanted, strict=True):
         assert matches(got, want), (got, want)
+
+
+def test_ci_installs_every_tool_and_runs_the_polyglot_tests():
+    ci = (REPO / ".ci" / "run").read_text()
+    for _, tool, package in LANGUAGES.values():
+        if package != "python3":
+            assert f"{Path(tool).name}:{package}" in ci, package
+    assert "npm:npm" in ci and "npm ci --prefix .ci/node" in ci
+    assert '.venv/bin/python -m pytest -m "docker or load or browser or polyglot"' in ci
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert "and not polyglot'" in pyproject and '"polyglot: ' in pyproject
+    lock = json.loads((REPO / ".ci" / "node" / "package-lock.json").read_text())
+    assert (
+        lock["packages"]["node_modules/newman"]["version"]
+        == json.loads((REPO / ".ci" / "node" / "package.json").read_text())["dependencies"]["newman"]
+    )
