@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ..conftest import CP, REPO, SECRET
+from ..process import SandboxProcess
 from .tools import NEWMAN, admin, admin_balance, require, run, tool_env
 
 pytestmark = [pytest.mark.polyglot, pytest.mark.timeout(180)]
@@ -92,3 +93,16 @@ def test_newman_reports_the_failures_of_a_wrong_secret(sandbox_url, tmp_path):
         for name in ("Balance", "Pay-in", "Pay-out", "Pay-in-out", "Pay-in (a bet to refund)", "Refund")
     ]
     assert admin_balance(sandbox_url) == Decimal("1000.00")
+
+
+def test_newman_sends_the_admin_token_to_a_sandbox_that_requires_one(tmp_path):
+    sandbox = SandboxProcess("--port", "0", "--admin-token", "postman-admin-token")
+    try:
+        url = sandbox.wait_listening()
+        code, report = newman(url, tmp_path, "adminToken=postman-admin-token")
+        assert code == 0, failures(report)
+        code, report = newman(url, tmp_path)
+        assert code == 1
+        assert "Reset: status 200: expected response to have status code 200 but got 401" in failures(report)
+    finally:
+        sandbox.stop()
