@@ -39,7 +39,11 @@ function betcore_send(string $baseUrl, string $method, string $path, string $bod
         $options['content'] = $body;
     }
     // ignore_errors: a 4xx/5xx still carries the JSON answer
-    return file_get_contents($baseUrl . $path, false, stream_context_create(['http' => $options]));
+    $answer = @file_get_contents($baseUrl . $path, false, stream_context_create(['http' => $options]));
+    if ($answer === false) {
+        throw new RuntimeException("no answer from $baseUrl$path"); // a retry takes a new X-Request-Id
+    }
+    return $answer;
 }
 
 function betcore_pay_in(string $baseUrl, string $sessionId, string $betId, string $amount): string

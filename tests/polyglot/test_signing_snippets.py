@@ -4,6 +4,7 @@ and PayIn against a sandbox process."""
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from decimal import Decimal
 
@@ -64,3 +65,11 @@ def test_every_snippet_sends_a_signed_pay_in_and_balance(snippet, env, sandbox_u
     assert (answer["_responseCode"], answer["balance"]) == (1, before - Decimal("2.50"))
     journal = admin(sandbox_url, "GET", "/requests?limit=2")
     assert [(e["endpoint"], e["signature"]["verdict"]) for e in journal] == [("pay-in", "valid"), ("balance", "valid")]
+
+
+def test_every_snippet_fails_loudly_without_an_answer(snippet, env):
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    result = run([*snippet, "balance", url, "session-eur"], env)
+    assert result.returncode != 0 and result.stdout == "", result.stdout
