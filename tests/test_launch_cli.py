@@ -45,7 +45,10 @@ async def test_games_with_problems_exits_1_and_lists_them(sandbox):
     async with serving(answering(raw(body))) as url:
         code, out, _ = await cli(sandbox, "games", "--provider-url", url)
     assert code == 1
-    assert out.splitlines()[-2:] == ["problems:", "  game 1 ('x'): gameName is missing"]
+    assert out.splitlines()[-2:] == [
+        "problems:",
+        "  game 1 ('x'): gameName is missing (the setting gameNameField names the field that holds the game's name)",
+    ]
 
 
 async def test_launch_prints_the_session_and_frame_and_exits_0(sandbox):
@@ -105,7 +108,7 @@ async def test_a_failed_launch_exits_1_with_the_reason(sandbox):
 async def test_an_unsigned_launch_refused_by_the_provider_exits_1(sandbox):
     async with serving(ref.create_app(sandbox.url)) as url:
         code, out, _ = await cli(sandbox, "launch", "--provider-url", url, "--game", "aerobet", "--no-sign")
-    assert code == 1 and "_responseCode is 8, not 1 (HTTP 401)" in out
+    assert code == 1 and "HTTP 401, not 2xx: _responseCode 8 ('missing header X-Sign')" in out
 
 
 async def test_bad_input_and_a_missing_token_and_no_sandbox_exit_1(sandbox):
