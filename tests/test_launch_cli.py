@@ -237,3 +237,24 @@ async def test_a_new_player_without_a_balance_is_pointed_out(sandbox):
         "note: the new player's balance is 0: give --balance to play (a first bet is refused, code 4)"
     )
     assert given[0] == 0 and "(20.00 EUR)" in given[1] and "note:" not in given[1]  # --balance alone: EUR
+
+
+async def test_a_balance_given_wins_over_demo_balance(sandbox):
+    async with serving(ref.create_app(sandbox.url)) as url:
+        code, out, _ = await cli(
+            sandbox, "launch", "--provider-url", url, "--game", "aerobet", "--mode", "demo", "--balance", "20"
+        )
+    assert code == 0 and out.splitlines()[1].endswith("(20.00 EUR, demo)")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["launch", "--provider-url", "http://127.0.0.1:9"],
+        ["games", "--bogus"],
+        ["launch", "--game", "g", "--mode", "x"],
+    ],
+)
+def test_a_usage_error_exits_2(args):
+    result = run_cli(*args)
+    assert result.returncode == 2 and result.stderr.decode().startswith("usage: betcore-sandbox")
