@@ -88,6 +88,21 @@ def servers():
         sandbox.stop()
 
 
+def reset_sandbox(port: str) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/__admin/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:  # closed here, not whenever it is collected
+        response.read()
+
+
+def example_env(port: str) -> dict[str, str]:
+    """The environment a reader's shell has: this sandbox's port, this venv's commands first on PATH."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
+        "BETCORE_SANDBOX_PORT": port,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+
+
 SHELL_EXAMPLES = marked("partner") + marked("partner", provider_blocks())
 
 
@@ -95,13 +110,8 @@ SHELL_EXAMPLES = marked("partner") + marked("partner", provider_blocks())
 def test_the_games_and_launch_shell_examples_print_what_the_readme_shows(servers, index):
     sandbox_port, replace = servers
     script, expected = SHELL_EXAMPLES[index]
-    reset = urllib.request.Request(f"http://127.0.0.1:{sandbox_port}/__admin/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=5).read()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
-        "BETCORE_SANDBOX_PORT": sandbox_port,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    }
+    reset_sandbox(sandbox_port)
+    env = example_env(sandbox_port)
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", replace(script)], env=env, capture_output=True, timeout=30, cwd=REPO
     )
@@ -191,13 +201,8 @@ def test_the_launch_example_prints_the_same_after_the_games_example(servers):
     games, launch = (script for script, _ in SHELL_EXAMPLES[:2])
     expected = SHELL_EXAMPLES[1][1][1]
     assert "betcore-sandbox games" in games and "betcore-sandbox launch" in launch
-    reset = urllib.request.Request(f"http://127.0.0.1:{sandbox_port}/__admin/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=5).read()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
-        "BETCORE_SANDBOX_PORT": sandbox_port,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    }
+    reset_sandbox(sandbox_port)
+    env = example_env(sandbox_port)
     script = "{\n" + replace(games) + "} > /dev/null\n" + replace(launch)
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, timeout=30, cwd=REPO
