@@ -20,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 COMMANDS = ("serve", "healthcheck", "sign", "clock", "games", "launch", "scenario", "report", "schema")
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
 PARTNER_CALL_TIMEOUT = 660.0  # seconds: past the longest partnerTimeoutMs a sandbox accepts
 EXIT_STATE = 3  # the --state database cannot be used
 SCHEMAS = {"fixture": "schemas/fixture.schema.json", "provider": "openapi/provider.json", "admin": "openapi/admin.json"}
@@ -47,8 +49,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
         args.insert(0, "serve")
     options = _parser().parse_args(args)
-    code: int = options.run(options)
+    try:
+        code: int = options.run(options)
+        sys.stdout.flush()  # inside the try: a reader gone by now (`| head -1`) is a broken pipe too
+    except BrokenPipeError:
+        return _reader_gone()
     return code
+
+
+def _reader_gone() -> int:
+    """The reader of standard output went away (`launch ... | head -1`): stop quietly, as `yes | head` does.
+
+    What is still buffered can never be written; pointing stdout at /dev/null keeps Python's flush at exit from
+    reporting the broken pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,8 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _partner_options(launch)
     launch.add_argument("--game", required=True, help="the gameId to launch")
-    launch.add_argument("--currency", help="currency of the new player (default EUR, or the --player-id's)")
-    launch.add_argument("--balance", help="balance of the new player (default 0; in demo mode the demoBalance)")
+    launch.add_argument("--currency", help="currency of the new player (default EUR, also with --balance alone)")
+    launch.add_argument(
+        "--balance",
+        help="balance of the new player (default 0.00 in real mode, the demoBalance setting in demo mode; "
+        "a balance given wins in both)",
+    )
     launch.add_argument("--player-id", help="launch for this existing player instead of a new one")
     launch.add_argument("--language", help="default en")
     launch.add_argument("--min-bet", help="default 1")
@@ -167,8 +188,15 @@ def _parser() -> argparse.ArgumentParser:
 def _partner_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--provider-url", help="the provider's base URL (default: the counterparty's providerUrl)")
     command.add_argument("--counterparty-id", help="whose provider (default: the sandbox's first counterparty)")
-    command.add_argument("--no-sign", action="store_true", help="send the call without X-Sign")
-    command.add_argument("--sandbox", help="the running sandbox (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)")
+    command.add_argument(
+        "--no-sign",
+        action="store_true",
+        help="send the call without X-Sign (X-Counterparty-Id, X-Timestamp and X-Request-Id are still sent)",
+    )
+    command.add_argument(
+        "--sandbox",
+        help="the running sandbox's root URL, http(s)://host:port (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)",
+    )
     command.add_argument("--admin-token", help=f"the sandbox's admin token (env {env_name('admin_token')})")
     command.add_argument("--json", action="store_true", help="print the whole result as JSON")
 
@@ -351,11 +379,20 @@ def _games(options: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
     else:
         print(f"games of {result['providerUrl']}: {len(result['games'])} valid")
+        if result["status"] != "ok":
+            _print_call(result)
         for game in result["games"]:
             extras = [f"maxOdd {game['maxOdd']}" if game["maxOdd"] is not None else "", game["lobbyImgUrl"] or ""]
             print("  " + "  ".join([game["gameId"], game["gameName"], game["gameCategory"], *filter(None, extras)]))
         _print_problems(result)
     return 0 if result["status"] == "ok" else 1
+
+
+def _print_call(result: dict[str, Any]) -> None:
+    """The call as it went out and how it ended: the URL shows a doubled /v1 or a wrong port at a glance."""
+    answered = result["response"]
+    status = "no answer" if answered is None else f"HTTP {answered['status']}"
+    print(f"  called   {result['request']['method']} {result['request']['url']} ({status})")
 
 
 def _launch(options: argparse.Namespace) -> int:
@@ -387,7 +424,16 @@ def _launch(options: argparse.Namespace) -> int:
         print(f"  limits   {session['minBet']} to {session['maxBet']}")
         if result["frameUri"]:
             print(f"  frameUri {result['frameUri']}")
+        if result["status"] != "launched":
+            _print_call(result)
         _print_problems(result)
+        if (
+            result["status"] == "launched"
+            and options.player_id is None
+            and options.balance is None
+            and Decimal(session["balance"]) == 0
+        ):
+            print("note: the new player's balance is 0: give --balance to play (a first bet is refused, code 4)")
     return 0 if result["status"] == "launched" else 1
 
 
@@ -403,7 +449,10 @@ def _admin_call(
 ) -> Any:
     """The sandbox admin API's JSON answer (an object with the `expect`ed keys), or None after printing why there
     is none."""
-    base = (options.sandbox or _local_url("")).rstrip("/")
+    base, wrong = _sandbox_base(options.sandbox)
+    if wrong:
+        _fail(wrong)
+        return None
     token = options.admin_token or os.environ.get(env_name("admin_token"))
     headers = {"Content-Type": "application/json"}
     if token:
@@ -422,12 +471,40 @@ def _admin_call(
         message = answered.get("error") if isinstance(answered, dict) else None
         _fail(f"{base} answered {exc.code}: {message if isinstance(message, str) else exc.reason}")
     except (OSError, ValueError) as exc:
-        _fail(f"cannot reach the sandbox at {base}: {getattr(exc, 'reason', exc)}")
+        hint = "" if options.sandbox else f" (set {env_name('port')} or pass --sandbox URL)"
+        _fail(f"cannot reach the sandbox at {base}: {_os_reason(exc)}{hint}")
     else:
         if isinstance(result, dict) and all(key in result for key in expect):
             return result
         _fail(f"{base} is not a betcore-sandbox: its answer to {method} {path.partition('?')[0]} is not the result")
     return None
+
+
+def _sandbox_base(given: str | None) -> tuple[str, str | None]:
+    """The sandbox's root URL (from --sandbox, else this machine on the configured port), or why it is unusable:
+    checked before any call, so that a typo reads as one rather than as a urllib error."""
+    if given is None:
+        port = os.environ.get(env_name("port")) or "8080"
+        if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            return "", f"{env_name('port')} must be a port number (1-65535), got {port!r}"
+        return f"http://127.0.0.1:{port}", None
+    wrong = f"--sandbox must be http(s)://host:port, the sandbox's root URL, got {given!r}"
+    try:
+        parts = urllib.parse.urlsplit(given)
+        parts.port  # noqa: B018 - raises when not a port number
+    except ValueError:
+        return "", wrong
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+        return "", wrong
+    return given.rstrip("/"), None
+
+
+def _os_reason(exc: BaseException) -> str:
+    """Why a connection failed, in words: urllib wraps the OS error in its own."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason)
 
 
 def _sign(options: argparse.Namespace) -> int:

@@ -44,6 +44,7 @@ async def games(state: SandboxState, query: Mapping[str, Any], send: Send) -> di
     request = partner.games_request(base_url, counterparty.id, counterparty.secret, sign=given.sign)
     answer = await _call(state, request, send)
     found, problems = partner.read_games(answer, state.settings.gameNameField)
+    problems = partner.base_url_hint(base_url, problems)
     return {
         "status": "failed" if problems else "ok",
         "counterpartyId": counterparty.id,
@@ -115,6 +116,7 @@ async def launch(state: SandboxState, body: Any, send: Send) -> dict[str, Any]:
     )
     answer = await _call(state, request, send)
     frame_uri, problems = partner.read_launch(answer)
+    problems = partner.base_url_hint(base_url, problems)
     if problems and session.id in wallet.sessions:  # (an admin may have deleted it meanwhile)
         wallet.flag_session(session.id, launch_failed=True)
     current = wallet.sessions.get(session.id, session)

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
@@ -27,6 +27,8 @@ LAUNCH = "launch"
 MAX_GAME_PROBLEMS = 100  # problems listed for one Games answer; a count says how many more there were
 MAX_LAUNCHES = 1000  # launches GET /__admin/launches keeps, the newest
 SHOWN_BODY = 16 * 1024  # characters of an answer's body shown in a Games or Launch result (the journal keeps more)
+SNIPPET = 80  # characters of a body quoted in a problem
+NAME_FIELDS = ("gameName", "name", "title", "displayName")  # spellings a game's name is found under: for a hint
 
 _encoder = msgspec.json.Encoder(decimal_format="number")  # minBet/maxBet go out as exact JSON numbers
 
@@ -81,9 +83,14 @@ def endpoint_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
 
 
+def _called_path(url: str) -> str:
+    """The path of the URL called, as the journal shows it: the base URL's own path included."""
+    return urlsplit(url).path
+
+
 def games_request(base_url: str, counterparty_id: str, secret: str, *, sign: bool = True) -> OutgoingRequest:
-    path = "/v1/games"
-    return OutgoingRequest(GAMES, "GET", endpoint_url(base_url, path), path, _headers(counterparty_id, secret, sign))
+    url = endpoint_url(base_url, "/v1/games")
+    return OutgoingRequest(GAMES, "GET", url, _called_path(url), _headers(counterparty_id, secret, sign))
 
 
 def launch_request(
@@ -96,21 +103,21 @@ def launch_request(
     sign: bool = True,
 ) -> OutgoingRequest:
     """POST /v1/games/{gameId}/launch with the given fields (amounts as Decimal, sent as JSON numbers)."""
-    path = f"/v1/games/{quote(game_id, safe='')}/launch"
+    url = endpoint_url(base_url, f"/v1/games/{quote(game_id, safe='')}/launch")
     body = _encoder.encode(fields)
     headers = _headers(counterparty_id, secret, sign, "POST", body)
     headers["Content-Type"] = "application/json"
-    return OutgoingRequest(
-        LAUNCH, "POST", endpoint_url(base_url, path), path, headers, body, session_id=fields.get("sessionId")
-    )
+    return OutgoingRequest(LAUNCH, "POST", url, _called_path(url), headers, body, session_id=fields.get("sessionId"))
 
 
 def _headers(counterparty_id: str, secret: str, sign: bool, method: str = "GET", body: bytes = b"") -> dict[str, str]:
     headers = {"Accept": "application/json"}
     if sign:
         headers.update(signed_headers(secret, counterparty_id, method, body))
-    else:  # identified, but without a signature: to see whether the provider insists on one
-        headers["X-Counterparty-Id"] = counterparty_id
+    else:  # everything but the signature: the provider's refusal then shows that it insists on X-Sign itself
+        unsigned = signed_headers(secret, counterparty_id, method, body)
+        del unsigned["X-Sign"]
+        headers.update(unsigned)
     return headers
 
 
@@ -118,22 +125,66 @@ def _headers(counterparty_id: str, secret: str, sign: bool, method: str = "GET",
 
 
 def answer_object(answer: Answer) -> tuple[dict[str, Any] | None, str | None]:
-    """The answer's JSON object with `_responseCode` 1, or why not."""
+    """The answer's JSON object with `_responseCode` 1 in a 2xx answer, or why not.
+
+    A non-2xx answer fails whatever its body says: the aggregator does not use an error answer (a frameUri in a
+    500 is not a game to embed)."""
     if answer.error is not None:
         return None, answer.error
     raw = answer.body or b""
+    if answer.status is None or not 200 <= answer.status < 300:
+        return None, f"the answer is HTTP {answer.status}, not 2xx: {_error_detail(raw)}"
     try:
         data = jsontext.decode(raw)
     except jsontext.JsonError as exc:
-        return None, f"the answer (HTTP {answer.status}) is not JSON: the body {exc}"
+        snippet = "" if not raw.strip() else f" ({body_snippet(raw)})"
+        return None, f"the answer (HTTP {answer.status}) is not JSON: the body {exc}{snippet}"
     if not isinstance(data, dict):
         return None, f"the answer (HTTP {answer.status}) is not a JSON object"
-    code = data.get("_responseCode")
+    if "_responseCode" not in data:
+        return None, f"_responseCode is missing (HTTP {answer.status})"
+    code = data["_responseCode"]
     if code != 1 or isinstance(code, bool):
         message = data.get("message")
         said = f" ({shown(message, 200)})" if isinstance(message, str) else ""
-        return None, f"_responseCode is {shown(code)}, not 1 (HTTP {answer.status}){said}"
+        return None, f"_responseCode is {given_value(code)}, not 1 (HTTP {answer.status}){said}"
     return data, None
+
+
+def _error_detail(raw: bytes) -> str:
+    """What an error answer says: its code and message when it is the API's JSON, else the start of its body."""
+    try:
+        data = jsontext.decode(raw)
+    except jsontext.JsonError:
+        data = None
+    if not isinstance(data, dict) or "_responseCode" not in data:
+        return body_snippet(raw)
+    message = data.get("message")
+    said = f" ({shown(message, 200)})" if isinstance(message, str) else ""
+    return f"_responseCode {given_value(data['_responseCode'])}{said}"
+
+
+def body_snippet(raw: bytes) -> str:
+    """The start of a body, on one line, for a problem: enough to recognise an error page."""
+    text = " ".join(printable_bytes(raw[: SNIPPET * 4]).split())
+    return f"body {clip(text, SNIPPET)}" if text else "the body is empty"
+
+
+def given_value(value: Any, limit: int = 40) -> str:
+    """A value the provider sent, in JSON's spelling (true, null, [1, 2]); strings and numbers as `shown` has them."""
+    if isinstance(value, (str, Decimal)) or (isinstance(value, int) and not isinstance(value, bool)):
+        return shown(value, limit)
+    try:
+        return clip(_encoder.encode(value).decode(), limit)
+    except (TypeError, ValueError, OverflowError):  # not JSON-born: a Python spelling beats none
+        return shown(value, limit)
+
+
+def base_url_hint(base_url: str, problems: list[str]) -> list[str]:
+    """The problems, and a hint when a failed call went to a base URL that already ends in /v1."""
+    if problems and urlsplit(base_url).path.rstrip("/").endswith("/v1"):
+        return [*problems, "providerUrl is the base URL, without /v1: the sandbox appends /v1/... itself"]
+    return problems
 
 
 def read_games(answer: Answer, name_field: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -143,7 +194,7 @@ def read_games(answer: Answer, name_field: str) -> tuple[list[dict[str, Any]], l
         return [], [str(failure)]
     listed = data.get("games")
     if not isinstance(listed, list):
-        return [], [f"games must be an array, got {shown(listed)}"]
+        return [], [f"games must be an array, got {given_value(listed)}"]
     games: list[dict[str, Any]] = []
     problems: list[str] = []
     more = 0  # problems past MAX_GAME_PROBLEMS: counted, not worded (a hostile list can hold a million)
@@ -172,18 +223,20 @@ def read_games(answer: Answer, name_field: str) -> tuple[list[dict[str, Any]], l
 
 def _game(given: Any, name_field: str) -> tuple[dict[str, Any], list[str]]:
     if not isinstance(given, dict):
-        return {}, [f"must be an object, got {shown(given)}"]
+        return {}, [f"must be an object, got {given_value(given)}"]
     problems: list[str] = []
     game: dict[str, Any] = {}
     for key, spelled in (("gameId", "gameId"), ("gameName", name_field), ("gameCategory", "gameCategory")):
         value = given.get(spelled)
         if not isinstance(value, str) or not value.strip():
-            missing = "is missing" if spelled not in given else f"must be a non-empty string, got {shown(value)}"
+            missing = "is missing" if spelled not in given else f"must be a non-empty string, got {given_value(value)}"
+            if key == "gameName" and spelled not in given:
+                missing += _name_hint(given, name_field)
             problems.append(f"{spelled} {missing}")
         game[key] = value
     odd = given.get("maxOdd")
     if odd is not None and (isinstance(odd, bool) or not isinstance(odd, (int, Decimal)) or odd <= 0):
-        problems.append(f"maxOdd must be a positive number, got {shown(odd)}")
+        problems.append(f"maxOdd must be a positive number, got {given_value(odd)}")
     game["maxOdd"] = odd
     image = given.get("lobbyImgUrl")
     if image is not None:
@@ -195,14 +248,22 @@ def _game(given: Any, name_field: str) -> tuple[dict[str, Any], list[str]]:
     return game, problems
 
 
+def _name_hint(given: dict[str, Any], name_field: str) -> str:
+    """Where the name may be instead: the setting gameNameField says which field holds it."""
+    other = next((f for f in NAME_FIELDS if f != name_field and isinstance(given.get(f), str)), None)
+    if other is None:
+        return " (the setting gameNameField names the field that holds the game's name)"
+    return f" (this game has {shown(other)}: if that is the name, set the setting gameNameField to {shown(other)})"
+
+
 def read_launch(answer: Answer) -> tuple[str | None, list[str]]:
     """The frameUri of a Launch answer, or the problems that make the launch a failure."""
     data, failure = answer_object(answer)
     if data is None:
         return None, [str(failure)]
-    frame = data.get("frameUri")
-    if frame is None:
+    if "frameUri" not in data:
         return None, ["frameUri is missing"]
+    frame = data["frameUri"]
     try:
         return str(parse_web_url(frame)), []
     except (TypeError, ValueError) as exc:

@@ -170,7 +170,18 @@ FAILURES = [
     ("deep JSON", raw(b"[" * 200_000), "is nested too deeply"),
     ("huge body", raw(b'{"pad": "' + b"x" * (2 * MAX_PARTNER_ANSWER) + b'"}'), f"over {MAX_PARTNER_ANSWER} bytes"),
     ("a JSON array", raw(b"[1]"), "is not a JSON object"),
-    ("HTTP 500", raw(b"", 500), "(HTTP 500) is not JSON: the body is empty"),
+    ("HTTP 500", raw(b"", 500), "the answer is HTTP 500, not 2xx: the body is empty"),
+    (
+        "HTTP 500 with code 1 and a frameUri",
+        raw(b'{"_responseCode": 1, "frameUri": "https://games.example/play/1"}', 500),
+        "the answer is HTTP 500, not 2xx: _responseCode 1",
+    ),
+    ("HTTP 404 page", raw(b"404: Not Found", 404), "the answer is HTTP 404, not 2xx: body 404: Not Found"),
+    ("HTML page", raw(b"<html>\n  <b>oops</b>\n</html>"), "is not JSON: the body is not valid JSON: "),
+    ("no _responseCode", raw(b'{"frameUri": "http://x/"}'), "_responseCode is missing (HTTP 200)"),
+    ("_responseCode true", raw(b'{"_responseCode": true}'), "_responseCode is true, not 1 (HTTP 200)"),
+    ("_responseCode null", raw(b'{"_responseCode": null}'), "_responseCode is null, not 1 (HTTP 200)"),
+    ("frameUri null", raw(b'{"_responseCode": 1, "frameUri": null}'), "frameUri must be an absolute http(s) URL"),
 ]
 
 
@@ -234,8 +245,12 @@ async def test_an_unsigned_launch_is_refused_by_a_provider_that_checks(sandbox, 
     _, url = provider
     launched = await sandbox.launch_async("aerobet", provider_url=url, currency="EUR", sign=False)
     assert launched.status == "failed"
-    assert launched.problems == ["_responseCode is 8, not 1 (HTTP 401) ('missing header X-Timestamp')"]
-    assert "X-Sign" not in launched.request["headers"]
+    assert launched.problems == ["the answer is HTTP 401, not 2xx: _responseCode 8 ('missing header X-Sign')"]
+    headers = launched.request["headers"]
+    assert "X-Sign" not in headers  # but the rest, so that the provider's refusal is about the signature
+    assert (
+        headers["X-Counterparty-Id"] == CP and headers["X-Timestamp"].isdigit() and len(headers["X-Request-Id"]) == 32
+    )
     assert sandbox.requests()[0].signature["verdict"] == "unsigned"
 
 
@@ -260,13 +275,13 @@ async def test_games_entries_are_checked_one_by_one(sandbox):
     assert [g.game_id for g in found.games] == ["ok", "odd"]
     assert found.games[1].max_odd == Decimal("2.5")
     assert found.problems == [
-        "game 2 ('noname'): gameName is missing",
+        "game 2 ('noname'): gameName is missing (the setting gameNameField names the field that holds the game's name)",
         "game 3 ('aerobet'): maxOdd must be a positive number, got '1000x'",
         "game 4 ('img'): lobbyImgUrl must be an absolute http(s) URL, got '/img.png'",
         "game 5: gameId must be a non-empty string, got 7",
         "game 6 ('ok'): gameId 'ok' is listed twice",
         "game 7: must be an object, got 'not a game'",
-        "game 9 ('yes'): maxOdd must be a positive number, got True",
+        "game 9 ('yes'): maxOdd must be a positive number, got true",
         "game 10 ('zero'): maxOdd must be a positive number, got 0",
         "game 11 ('blank'): gameName must be a non-empty string, got ' '",
     ]
@@ -276,7 +291,9 @@ async def test_games_entries_are_checked_one_by_one(sandbox):
 @pytest.mark.parametrize(
     ("handler", "reason"),
     [
-        (raw(b'{"_responseCode": 1}'), "games must be an array, got None"),
+        (raw(b'{"_responseCode": 1}'), "games must be an array, got null"),
+        (raw(b'{"_responseCode": 1, "games": {"a": [1, false]}}'), 'games must be an array, got {"a":[1,false]}'),
+        (raw(b'{"_responseCode": 1, "games": []}', 503), "the answer is HTTP 503, not 2xx: _responseCode 1"),
         (raw(b"nope"), "is not JSON"),
         (raw(b'{"_responseCode": 99, "games": []}'), "_responseCode is 99"),
     ],
@@ -303,8 +320,37 @@ async def test_a_launch_the_client_cannot_send_fails_cleanly():
 
 
 async def test_games_from_a_provider_that_is_down(sandbox):
-    found = await sandbox.games_async(closed_port_url())
-    assert found.status == "failed" and found.problems[0].startswith("the provider did not answer")
+    url = closed_port_url()
+    found = await sandbox.games_async(url)
+    assert found.status == "failed"
+    assert found.problems == [f"the provider did not answer: connection refused by {url.removeprefix('http://')}"]
+
+
+async def test_a_game_with_its_name_under_another_field_hints_at_the_setting(sandbox):
+    listed = [{"gameId": "g", "name": "Game", "gameCategory": "c"}]
+    async with serving(answering(raw(json.dumps({"games": listed, "_responseCode": 1}).encode()))) as url:
+        found = await sandbox.games_async(url)
+    assert found.problems == [
+        "game 1 ('g'): gameName is missing (this game has 'name': if that is the name, set the setting "
+        "gameNameField to 'name')"
+    ]
+
+
+async def test_a_provider_url_ending_in_v1_is_called_as_given_and_hinted_at(sandbox, provider):
+    _, url = provider
+    found = await sandbox.games_async(url + "/v1")
+    launched = await sandbox.launch_async("aerobet", provider_url=url + "/v1", currency="EUR")
+    for result in (found, launched):
+        assert result.status == "failed"
+        assert result.problems == [
+            "the answer is HTTP 404, not 2xx: body 404: Not Found",
+            "providerUrl is the base URL, without /v1: the sandbox appends /v1/... itself",
+        ]
+    assert found.request["url"] == url + "/v1/v1/games"
+    games_entry, launch_entry = sandbox.requests()
+    assert (games_entry.path, games_entry.url) == ("/v1/v1/games", url + "/v1/v1/games")
+    assert (launch_entry.path, launch_entry.url) == ("/v1/v1/games/aerobet/launch", url + "/v1/v1/games/aerobet/launch")
+    assert (await sandbox.games_async(url + "/")).problems == []  # a trailing slash is not a /v1
 
 
 async def test_field_spellings_are_settings(sandbox):

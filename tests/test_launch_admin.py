@@ -48,7 +48,7 @@ async def test_games_over_http(admin, provider):
     found = await admin.get(f"/games?providerUrl={provider}")
     assert found["status"] == "ok" and [g["gameId"] for g in found["games"]] == ["aerobet", "fruit-slot"]
     unsigned = await admin.get(f"/games?providerUrl={provider}&sign=false")
-    assert unsigned["status"] == "failed" and "_responseCode is 8" in unsigned["problems"][0]
+    assert unsigned["status"] == "failed" and "HTTP 401, not 2xx: _responseCode 8" in unsigned["problems"][0]
 
 
 @pytest.mark.parametrize(

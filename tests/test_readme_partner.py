@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from .test_readme import FENCE, blocks
 
 PROVIDER_DIR = REPO / "examples" / "provider"
 PROVIDER_README = PROVIDER_DIR / "README.md"
+README_TEXT = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def provider_blocks() -> list[tuple[str, str, str | None]]:
@@ -86,6 +88,21 @@ def servers():
         sandbox.stop()
 
 
+def reset_sandbox(port: str) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/__admin/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:  # closed here, not whenever it is collected
+        response.read()
+
+
+def example_env(port: str) -> dict[str, str]:
+    """The environment a reader's shell has: this sandbox's port, this venv's commands first on PATH."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
+        "BETCORE_SANDBOX_PORT": port,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+
+
 SHELL_EXAMPLES = marked("partner") + marked("partner", provider_blocks())
 
 
@@ -93,13 +110,8 @@ SHELL_EXAMPLES = marked("partner") + marked("partner", provider_blocks())
 def test_the_games_and_launch_shell_examples_print_what_the_readme_shows(servers, index):
     sandbox_port, replace = servers
     script, expected = SHELL_EXAMPLES[index]
-    reset = urllib.request.Request(f"http://127.0.0.1:{sandbox_port}/__admin/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=5).read()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BETCORE_SANDBOX_")},
-        "BETCORE_SANDBOX_PORT": sandbox_port,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    }
+    reset_sandbox(sandbox_port)
+    env = example_env(sandbox_port)
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", replace(script)], env=env, capture_output=True, timeout=30, cwd=REPO
     )
@@ -108,16 +120,109 @@ def test_the_games_and_launch_shell_examples_print_what_the_readme_shows(servers
     assert result.stdout.decode().strip() == replace(expected[1]).strip()
 
 
-def test_the_games_and_launch_pytest_example_passes_under_the_plugin(pytester):
+def pytest_recipe_path() -> Path:
+    """The folder the README's pytest command puts on the import path (PYTHONPATH=... python -m pytest FILE)."""
+    ((command, _),) = marked("partner-pytest-run")
+    match = re.fullmatch(r"PYTHONPATH=(\S+) python -m pytest test_provider\.py", command.strip())
+    assert match, command
+    return REPO / match[1]
+
+
+@pytest.mark.parametrize("switched_on_by", ["configuration", "marker"])
+def test_the_games_and_launch_pytest_example_passes_under_the_plugin(pytester, switched_on_by):
+    """In a project of its own, set up as the README's "you need" says: its configuration, or the marker."""
     ((source, _),) = marked("partner-pytest")
-    pytester.makeini(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-        "addopts = --strict-markers -p no:cacheprovider\nfilterwarnings = error\n"
-    )
-    pytester.syspathinsert(PROVIDER_DIR)
+    ((config, _),) = marked("partner-pytest-config")
+    strictness = ["-p", "no:cacheprovider", "-W", "error", "--strict-markers"]
+    if switched_on_by == "configuration":
+        pytester.makepyprojecttoml(config)
+    else:  # pytest-asyncio's default (strict) mode: each test marked
+        pytester.makepyprojecttoml('[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n')
+        source = source.replace("\nasync def test_", "\n@pytest.mark.asyncio\nasync def test_")
+        source = "import pytest\n" + source
+    pytester.syspathinsert(pytest_recipe_path())
     pytester.makepyfile(test_provider=source)
-    result = pytester.runpytest()
+    result = pytester.runpytest(*strictness)
     result.assert_outcomes(passed=source.count("def test_"))
+
+
+def test_without_async_tests_switched_on_the_example_does_not_run(pytester):
+    """Why the README's "you need" line is there: with neither the configuration nor the marker, nothing passes."""
+    ((source, _),) = marked("partner-pytest")
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n')
+    pytester.syspathinsert(pytest_recipe_path())
+    pytester.makepyfile(test_provider=source)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.parseoutcomes().get("passed", 0) == 0
+
+
+def test_the_pytest_recipe_says_what_a_project_needs():
+    section = README_TEXT.split("## Testing your Games and Launch endpoints", 1)[1].split("\n## ", 1)[0]
+    assert "pip install pytest-aiohttp" in section and "@pytest.mark.asyncio" in section
+    assert "stands for **your own** app factory" in section
+
+
+def journal_printer() -> str:
+    """The Python program of the README's journal one-liner."""
+    script = next(body for body, _ in marked("partner") if "__admin/requests?sessionId=" in body)
+    return script.split("python3 -c '", 1)[1].split("'", 1)[0]
+
+
+def test_the_journal_one_liner_prints_a_call_that_got_no_answer():
+    entries = [
+        {
+            "direction": "outgoing",
+            "method": "POST",
+            "path": "/v1/games/g/launch",
+            "response": None,
+            "error": "the provider did not answer: connection refused by 127.0.0.1:9",
+        },
+        {
+            "direction": "incoming",
+            "method": "GET",
+            "path": "/v1/sessions/s/balance",
+            "response": {"status": 200},
+            "error": None,
+        },
+    ]
+    printed = subprocess.run(
+        [sys.executable, "-c", journal_printer()], input=json.dumps(entries).encode(), capture_output=True, timeout=30
+    )
+    assert printed.returncode == 0, printed.stderr.decode()
+    assert printed.stdout.decode().splitlines() == [
+        "outgoing POST /v1/games/g/launch the provider did not answer: connection refused by 127.0.0.1:9",
+        "incoming GET /v1/sessions/s/balance 200",
+    ]
+
+
+def test_the_launch_example_prints_the_same_after_the_games_example(servers):
+    """A reader who follows the section in order has called Games first: the launch example's output still holds."""
+    sandbox_port, replace = servers
+    games, launch = (script for script, _ in SHELL_EXAMPLES[:2])
+    expected = SHELL_EXAMPLES[1][1][1]
+    assert "betcore-sandbox games" in games and "betcore-sandbox launch" in launch
+    reset_sandbox(sandbox_port)
+    env = example_env(sandbox_port)
+    script = "{\n" + replace(games) + "} > /dev/null\n" + replace(launch)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, timeout=30, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == replace(expected).strip()
+
+
+def test_the_reference_provider_help_shows_its_defaults():
+    shown = subprocess.run(
+        [sys.executable, str(PROVIDER_DIR / "server.py"), "--help"], capture_output=True, timeout=30, env=os.environ
+    )
+    text = " ".join(shown.stdout.decode().split())
+    for default in ("(default: 127.0.0.1)", "(default: 9090)", "(default: http://127.0.0.1:8080/v1)"):
+        assert default in text
+
+
+def test_the_fixture_example_shows_a_provider_url():
+    example = next(json.loads(body) for lang, body, _ in blocks() if lang == "json" and '"counterparties"' in body)
+    assert example["counterparties"][0]["providerUrl"].startswith("http://")
 
 
 def test_the_provider_readme_starts_the_provider_as_the_main_readme_does():

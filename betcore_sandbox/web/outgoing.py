@@ -66,5 +66,10 @@ async def _bounded(stream: aiohttp.StreamReader) -> bytes:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):  # its own text adds "ssl:default [Connect call failed ...]"
+        where = f"{exc.host}:{exc.port}"
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return f"connection refused by {where}"
+        return f"cannot connect to {where}: {exc.os_error.strerror or type(exc.os_error).__name__}"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text

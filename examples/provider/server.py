@@ -273,12 +273,17 @@ def create_app(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="A reference game provider for betcore-sandbox.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9090)
+    parser = argparse.ArgumentParser(
+        description="A reference game provider for betcore-sandbox.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,  # every option's help shows its default
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=9090, help="port to listen on")
     parser.add_argument("--wallet-url", default="http://127.0.0.1:8080/v1", help="the aggregator's wallet API")
-    parser.add_argument("--counterparty-id", default=COUNTERPARTY_ID)
-    parser.add_argument("--secret", default=SECRET)
+    parser.add_argument(
+        "--counterparty-id", default=COUNTERPARTY_ID, help="this provider's id at the aggregator (X-Counterparty-Id)"
+    )
+    parser.add_argument("--secret", default=SECRET, help="the secret shared with the aggregator, for X-Sign")
     options = parser.parse_args()
     app = create_app(options.wallet_url, counterparty_id=options.counterparty_id, secret=options.secret)
     web.run_app(app, host=options.host, port=options.port, print=lambda text: print(text, flush=True))
