@@ -102,6 +102,8 @@ class BodyTimeout(Exception):
 
 @web.middleware
 async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if dashboard.from_another_origin(request):
+        return reply({"error": "a change sent by a page of another origin is refused"}, 403)
     token = request.config_dict.get(ADMIN_TOKEN)
     if token and _guarded(request) and not (dashboard.by_bearer(request, token) or dashboard.logged_in(request)):
         return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
