@@ -199,6 +199,32 @@ def test_a_signed_pay_in_appears_in_the_feed_within_a_second(page):
     print(f"pay-in shown in the feed {took * 1000:.0f} ms after its answer")
 
 
+HOSTILE = '<img src=x onerror="window.injected=1">'
+
+
+def test_provider_strings_render_as_text_never_as_markup(page):
+    """A betId, a body field and a header holding markup show as the characters sent, in every view."""
+    page.open()
+    body = {"betId": HOSTILE, "betAmount": "1.00", "note": "<script>window.injected=2</script>"}
+    raw = json.dumps(body).encode()
+    headers = signed_headers(page.sandbox.secret, page.sandbox.counterparty_id, "POST", raw)
+    headers["X-Note"] = HOSTILE
+    call = urllib.request.Request(
+        f"{page.sandbox.url}/sessions/session-eur/bets/pay-in", data=raw, headers=headers, method="POST"
+    )
+    with urllib.request.urlopen(call, timeout=5) as response:
+        assert json.loads(response.read())["_responseCode"] == 1
+    page.wait_text("#feed tbody tr .bet-id", HOSTILE)
+    page.click("#feed tbody tr")
+    page.wait_text("#detail .request-body", "<script>window.injected=2</script>")
+    page.wait_text("#detail .headers", HOSTILE)
+    page.tab("bets")
+    page.wait_text("#bets .bet h3", HOSTILE)
+    assert page.find_all("#feed img, #detail img, #bets img, #detail script, #bets script") == []
+    assert page.driver.execute_script("return window.injected") is None
+    assert page.errors() == []  # a handler blocked by the page's policy would have logged a violation
+
+
 def test_a_bad_signature_shows_its_diagnostics_side_by_side(page):
     page.open()
     body = {"betId": "bad-1", "betAmount": "1.00"}
