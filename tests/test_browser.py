@@ -305,10 +305,20 @@ def test_an_edited_balance_shows_in_the_next_balance_call(page):
     page.wait_text("#players tr[data-id='player-eur'] .balance", "123.45")
     answer = send(page.sandbox, "balance")
     assert (answer["_responseCode"], answer["balance"]) == (1, Decimal("123.45"))
-    # The provider's next bet moves the balance on the page live.
+    # The provider's next bet moves the balance on the page live, from its event: a page opened afresh has no
+    # reload pending (the edit's own reload could otherwise show the new balance), and it reads no list again.
+    page.open()
+    page.tab("wallets")
+    page.wait_text("#players tr[data-id='player-eur'] .balance", "123.45")
+    lists = (
+        "return performance.getEntriesByType('resource')"
+        ".filter((e) => /__admin\\/(players|sessions)/.test(e.name)).length"
+    )
+    read = page.driver.execute_script(lists)
     send(page.sandbox, "pay-in", {"betId": "w-1", "betAmount": "3.45"})
     page.wait_text("#players tr[data-id='player-eur'] .balance", "120.00")
     page.wait_text("#sessions tr[data-id='session-eur'] .balance", "120.00 EUR")
+    assert page.driver.execute_script(lists) == read
     page.screenshot("players-and-sessions")
 
 
