@@ -83,6 +83,15 @@ async def test_the_page_loads_nothing_from_another_origin(http):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
 
 
+@pytest.mark.parametrize("form", ["html", "junit", "json"])
+async def test_the_report_pages_may_run_no_script(http, form):
+    response = await http.get(f"/__admin/report?format={form}")
+    assert response.status == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 async def test_a_browser_asking_for_the_root_is_sent_to_the_dashboard(http):
     for path in ("/", "/__admin/ui"):
         response = await http.get(path, headers={"Accept": "text/html,application/xhtml+xml"}, allow_redirects=False)

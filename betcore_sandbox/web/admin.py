@@ -340,7 +340,10 @@ async def conformance_report(request: web.Request) -> web.Response:
     form, given = control.report_inputs(request.config_dict[STATE], q["format"], q["graceSeconds"])
     loop = asyncio.get_running_loop()
     rendered, content_type = await loop.run_in_executor(None, control.render_report, given, form)
-    return web.Response(body=rendered, content_type=content_type, charset="utf-8")
+    response = web.Response(body=rendered, content_type=content_type, charset="utf-8")
+    # The HTML page shows what providers sent and opens on the dashboard's origin: escaped, and no script may run.
+    response.headers.update(dashboard.REPORT_HEADERS)
+    return response
 
 
 def create_admin_app(admin_token: str | None = None) -> web.Application:

@@ -32,6 +32,7 @@ __all__ = [
     "LOGIN_SECONDS",
     "MAX_LOGINS",
     "OPEN_ROUTES",
+    "REPORT_HEADERS",
     "Logins",
     "add_routes",
     "by_bearer",
@@ -59,6 +60,11 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
+}
+# The conformance report's pages: inline style only, never a script, a frame or another origin.
+REPORT_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
 }
 # Reachable before logging in: the page itself, and the way to log in.
 OPEN_ROUTES = frozenset({"ui-redirect", "ui-index", "ui-file", "ui-login", "ui-logout", "ui-session"})
