@@ -242,6 +242,10 @@ def test_a_bad_signature_shows_its_diagnostics_side_by_side(page):
     hints = [li.text for li in page.find_all("#signature .hints li")]
     assert hints and hints == debug["hints"]
     assert page.find(".sig-sandbox").location["y"] == page.find(".sig-client").location["y"]  # side by side
+    # In a half that narrow, each part's value gets the half's width (a sliver beside its name was unreadable).
+    assert (
+        page.find("#signature .sig-sandbox td").size["width"] > 0.8 * page.find("#signature .sig-sandbox").size["width"]
+    )
     overflow = page.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0  # long signatures wrap instead of widening the page
     page.screenshot("signature-diagnostics")
