@@ -140,6 +140,15 @@ def send(sandbox: Sandbox, endpoint: str, body: dict[str, Any] | None = None, se
         return json.loads(error.read(), parse_float=Decimal)
 
 
+# The shown form controls that no label, aria-label or aria-labelledby names for a screen reader.
+UNNAMED_CONTROLS = """
+return [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+  .filter((e) => e.getClientRects().length > 0)
+  .filter((e) => !e.labels.length && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby"))
+  .map((e) => e.id || e.name || e.className);
+"""
+
+
 def test_the_page_loads_with_no_console_errors_and_every_view_opens(page):
     page.open()
     assert page.driver.current_url.endswith("/__admin/ui/")
@@ -148,10 +157,15 @@ def test_the_page_loads_with_no_console_errors_and_every_view_opens(page):
     for name in ("bets", "wallets", "faults", "audit", "report", "feed"):
         page.until(lambda name=name: page.find(f"#view-{name}").is_displayed())
         assert page.driver.switch_to.active_element.get_attribute("id") == f"tab-{name}"
+        if name == "wallets":
+            page.wait_text("#players tbody", "player-eur")  # its rows' fields are checked too
         if name == "audit":
             page.wait_text("#audit-verdict", "The money adds up.")
         if name == "report":
             page.wait_text("#report-verdict", "Passed: no check failed.")
+        # The focused tab shows it (a visible outline), and every control of the view has a name.
+        assert page.driver.execute_script("return getComputedStyle(document.activeElement).outlineStyle") != "none"
+        assert page.driver.execute_script(UNNAMED_CONTROLS) == [], name
         page.driver.switch_to.active_element.send_keys("\ue014")
     assert not page.find("#clock").is_displayed()  # the clock shows only when it is virtual
     assert page.errors() == []
