@@ -384,6 +384,19 @@ def test_bets_show_as_timelines_with_open_bets_highlighted(page):
     page.screenshot("bets")
 
 
+def test_a_bet_timeline_grows_live_while_the_bets_view_is_open(page):
+    page.open()
+    page.tab("bets")
+    send(page.sandbox, "pay-in", {"betId": "grows", "betAmount": "1.00"})
+    card = "#bets .bet[data-bet='grows']"
+    page.until(lambda: "open" in page.find(card).get_attribute("class").split())
+    send(page.sandbox, "pay-out", {"betId": "grows", "winAmount": "3.00"})
+    page.until(lambda: "open" not in page.find(card).get_attribute("class").split())
+    page.until(lambda: len(page.find_all(f"{card} .timeline li")) == 2)
+    assert "pay-out" in page.find_all(f"{card} .timeline li")[1].text
+    assert page.errors() == []
+
+
 def test_reset_asks_for_a_confirmation_first(page):
     page.open()
     send(page.sandbox, "pay-in", {"betId": "r-1", "betAmount": "10.00"})
