@@ -340,6 +340,24 @@ def test_an_edited_balance_shows_in_the_next_balance_call(page):
     page.screenshot("players-and-sessions")
 
 
+def test_a_change_made_elsewhere_through_the_admin_api_shows_without_a_reload(page):
+    page.open()
+    page.tab("wallets")
+    page.wait_text("#players tr[data-id='player-usd'] .block", "Block player-usd")
+    before = page.driver.execute_script("return performance.timeOrigin")
+    call = urllib.request.Request(  # curl, a test suite or another tab
+        page.sandbox.base_url + "/__admin/players/player-usd",
+        data=b'{"blocked": true}',
+        method="PATCH",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(call, timeout=5) as response:
+        assert response.status == 200
+    page.wait_text("#players tr[data-id='player-usd'] .block", "Unblock player-usd")
+    assert page.driver.execute_script("return performance.timeOrigin") == before
+    assert page.errors() == []
+
+
 def test_block_expire_and_create_from_the_wallet_view(page):
     page.open()
     page.tab("wallets")
