@@ -149,6 +149,14 @@ return [...document.querySelectorAll("input:not([type=hidden]), select, textarea
 """
 
 
+# What a screen reader says for each shown button.
+BUTTON_NAMES = """
+return [...document.querySelectorAll("main button")]
+  .filter((e) => e.getClientRects().length > 0)
+  .map((e) => e.getAttribute("aria-label") || e.textContent.trim());
+"""
+
+
 def test_the_page_loads_with_no_console_errors_and_every_view_opens(page):
     page.open()
     assert page.driver.current_url.endswith("/__admin/ui/")
@@ -166,6 +174,8 @@ def test_the_page_loads_with_no_console_errors_and_every_view_opens(page):
         # The focused tab shows it (a visible outline), and every control of the view has a name.
         assert page.driver.execute_script("return getComputedStyle(document.activeElement).outlineStyle") != "none"
         assert page.driver.execute_script(UNNAMED_CONTROLS) == [], name
+        names = page.driver.execute_script(BUTTON_NAMES)
+        assert len(names) == len(set(names)), (name, names)  # a row's buttons say which row they act on
         page.driver.switch_to.active_element.send_keys("\ue014")
     assert not page.find("#clock").is_displayed()  # the clock shows only when it is virtual
     assert page.errors() == []
