@@ -83,6 +83,15 @@ async def test_the_page_loads_nothing_from_another_origin(http):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
 
 
+@pytest.mark.parametrize("form", ["html", "junit", "json"])
+async def test_the_report_pages_may_run_no_script(http, form):
+    response = await http.get(f"/__admin/report?format={form}")
+    assert response.status == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 async def test_a_browser_asking_for_the_root_is_sent_to_the_dashboard(http):
     for path in ("/", "/__admin/ui"):
         response = await http.get(path, headers={"Accept": "text/html,application/xhtml+xml"}, allow_redirects=False)
@@ -181,6 +190,38 @@ async def test_the_login_cookie_opens_the_api_and_the_stream_until_logout(guarde
     guarded.session.cookie_jar.update_cookies({dashboard.COOKIE: cookie.split(";")[0].split("=", 1)[1]})
     assert (await guarded.get("/__admin/players")).status == 401  # the old login id no longer counts
     assert (await guarded.get("/__admin/events")).status == 401
+
+
+async def test_a_page_of_another_origin_cannot_make_a_logged_in_browser_change_anything(guarded):
+    assert (await guarded.post("/__admin/ui/login", json={"token": "s3cret"})).status == 200
+    assert (await guarded.patch("/__admin/players/player-eur", json={"blocked": True})).status == 200
+    own = f"http://{guarded.make_url('/').host}:{guarded.make_url('/').port}"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    # Another port of the same host is the same site: SameSite=Strict still sends the cookie, so this is refused.
+    for headers in (
+        {"Origin": "http://127.0.0.1:1", **form},
+        {"Origin": "https://attacker.example", **form},
+        {"Origin": "null", **form},
+        {"Sec-Fetch-Site": "same-site", **form},
+        {"Sec-Fetch-Site": "cross-site", "Origin": own, **form},
+    ):
+        response = await guarded.post("/__admin/reset", data=b"x=1", headers=headers)
+        assert response.status == 403, headers
+        assert "another origin" in (await response.json())["error"]
+    assert (await (await guarded.get("/__admin/players/player-eur")).json())["blocked"] is True  # nothing reset
+    # The dashboard's own calls (same origin) and programs (no Origin) work as before.
+    headers = {"Origin": own, "Sec-Fetch-Site": "same-origin"}
+    assert (await guarded.patch("/__admin/players/player-eur", json={"blocked": False}, headers=headers)).status == 200
+    assert (await guarded.get("/__admin/players", headers={"Origin": "http://127.0.0.1:1"})).status == 200
+
+
+async def test_without_a_token_a_page_of_another_origin_still_cannot_reset_the_sandbox(http, admin):
+    assert (await admin.call("PATCH", "/players/player-eur", {"blocked": True}))[0] == 200
+    response = await http.post("/__admin/reset", data=b"", headers={"Origin": "http://localhost:3000"})
+    assert response.status == 403
+    assert (await admin.get("/players/player-eur"))["blocked"] is True
+    assert (await http.post("/__admin/reset")).status == 200  # curl and SDKs send no Origin
+    assert (await admin.get("/players/player-eur"))["blocked"] is False
 
 
 async def test_a_forged_login_cookie_is_refused(guarded):

@@ -399,7 +399,7 @@ function playerRow(p) {
           await api("PATCH", `/players/${encodeURIComponent(p.id)}`, { balance: input.value.trim() });
           await loadWallets();
         });
-      } }, input, " ", h("button", { type: "submit", class: "save-balance" }, "Save")),
+      } }, input, " ", h("button", { type: "submit", class: "save-balance", "aria-label": `Save the balance of ${p.id}` }, "Save")),
     ),
     h("td", {}, h("button", { class: "block", onclick: () => act(async () => {
       await api("PATCH", `/players/${encodeURIComponent(p.id)}`, { blocked: !p.blocked });

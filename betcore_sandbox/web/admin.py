@@ -102,6 +102,8 @@ class BodyTimeout(Exception):
 
 @web.middleware
 async def admin_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if dashboard.from_another_origin(request):
+        return reply({"error": "a change sent by a page of another origin is refused"}, 403)
     token = request.config_dict.get(ADMIN_TOKEN)
     if token and _guarded(request) and not (dashboard.by_bearer(request, token) or dashboard.logged_in(request)):
         return reply({"error": "admin token required: send 'Authorization: Bearer <token>'"}, 401)
@@ -340,7 +342,10 @@ async def conformance_report(request: web.Request) -> web.Response:
     form, given = control.report_inputs(request.config_dict[STATE], q["format"], q["graceSeconds"])
     loop = asyncio.get_running_loop()
     rendered, content_type = await loop.run_in_executor(None, control.render_report, given, form)
-    return web.Response(body=rendered, content_type=content_type, charset="utf-8")
+    response = web.Response(body=rendered, content_type=content_type, charset="utf-8")
+    # The HTML page shows what providers sent and opens on the dashboard's origin: escaped, and no script may run.
+    response.headers.update(dashboard.REPORT_HEADERS)
+    return response
 
 
 def create_admin_app(admin_token: str | None = None) -> web.Application:

@@ -4,7 +4,10 @@ With an admin token set, the browser logs in once (`POST /__admin/ui/login` with
 SameSite=Strict cookie naming a random login id; the admin middleware accepts that cookie as it accepts the Bearer
 header. A cookie rather than a token in sessionStorage: the event stream (EventSource) cannot send headers, a query
 ticket would put a credential in URLs and logs, and script on the page can never read an HttpOnly cookie. Strict
-same-site keeps other sites' pages from making a logged-in browser call the admin API.
+same-site keeps other sites' pages from making a logged-in browser call the admin API; but a page on another port of
+the same host is the same site, and without a token the API needs no cookie at all, so a change a browser sends from
+another origin (its `Origin` or `Sec-Fetch-Site` says so) is refused outright: a form on any page could otherwise
+reset the sandbox. Programs (curl, SDKs, the CLI) send neither header and are unaffected.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import secrets
 import time
 from collections import OrderedDict
 from importlib import resources
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -28,9 +32,11 @@ __all__ = [
     "LOGIN_SECONDS",
     "MAX_LOGINS",
     "OPEN_ROUTES",
+    "REPORT_HEADERS",
     "Logins",
     "add_routes",
     "by_bearer",
+    "from_another_origin",
     "logged_in",
     "root",
 ]
@@ -54,6 +60,11 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
+}
+# The conformance report's pages: inline style only, never a script, a frame or another origin.
+REPORT_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
 }
 # Reachable before logging in: the page itself, and the way to log in.
 OPEN_ROUTES = frozenset({"ui-redirect", "ui-index", "ui-file", "ui-login", "ui-logout", "ui-session"})
@@ -97,6 +108,21 @@ def by_bearer(request: web.Request, token: str) -> bool:
     """The request carries `Authorization: Bearer <token>`."""
     given = header_bytes(request.headers.get("Authorization", ""))
     return hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def from_another_origin(request: web.Request) -> bool:
+    """A browser sends this change from a page of another origin (a cross-site form or script): never honoured."""
+    if request.method in SAFE_METHODS:
+        return False
+    if request.headers.get("Sec-Fetch-Site", "") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc.lower() != (request.host or "").lower()
 
 
 def logged_in(request: web.Request) -> bool:
