@@ -182,6 +182,7 @@ class Sandbox:
             loop.run_forever()
         finally:
             loop.run_until_complete(runner.cleanup())
+            _finish_tasks(loop)
             loop.close()
 
     # -- where it is -------------------------------------------------------------------------------
@@ -568,6 +569,18 @@ def moment_ms(value: datetime | str | int) -> int:
         return round(parse_instant(value) * 1000)
     except (InputError, TypeError, ValueError) as exc:
         raise ValueError(f"clock: {exc}") from None
+
+
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Let the tasks still on the loop (a Games or Launch call cancelled by stop()) run to their end, so their
+    client sessions close their sockets before the loop does (as asyncio.run does for its loop)."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(asyncio.sleep(0))  # the closed transports' connection_lost callbacks
+    loop.run_until_complete(loop.shutdown_asyncgens())
 
 
 def _camel(name: str) -> str:
