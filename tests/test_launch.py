@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import copy
+import gc
 import json
 import tracemalloc
 from decimal import Decimal
