@@ -678,6 +678,9 @@ def _report(options: argparse.Namespace) -> int:
             f"conformance: {'passed' if verdict['passed'] else 'FAILED'} ({counts['fail']} failed, {counts['warn']} "
             f"warnings, {counts['pass']} passed){': ' + ', '.join(failed) if failed else ''}"
         )
+        idle = [s["name"] for s in verdict.get("scenarios", []) if not s.get("fired")]
+        if idle:  # a scenario the tests never hit proves nothing: say so where CI logs show it
+            line += f"; not exercised (its faults never fired): {', '.join(idle)}"
     except (KeyError, TypeError, AttributeError):
         return _fail(f"{client.base_url} is not a betcore-sandbox: its report is not a conformance report")
     if options.output:

@@ -165,3 +165,18 @@ def test_a_sandbox_url_that_does_not_speak_http_is_a_one_line_error() -> None:
         result = run_cli("report", "--sandbox", f"http://127.0.0.1:{port}")
         thread.join(5)
     assert result.returncode == 2 and len(result.stderr.decode().splitlines()) == 1, result.stderr
+
+
+def test_the_report_line_names_a_scenario_whose_faults_never_fired() -> None:
+    sandbox = SandboxProcess("--port", "0", env=TOKEN)
+    try:
+        url = sandbox.wait_listening()
+        applied = run_cli("scenario", "pay-in-500-twice", "--player-id", "player-eur", "--sandbox", url, env=TOKEN)
+        assert applied.returncode == 0, applied.stderr
+        idle = run_cli("report", "--grace-seconds", "0", "--sandbox", url, env=TOKEN)
+        assert "not exercised (its faults never fired): pay-in-500-twice" in idle.stderr.decode()
+        assert send(url, "pay-in", b'{"betId":"b-9","betAmount":"1.00"}') == 99  # the scenario fires now
+        hit = run_cli("report", "--grace-seconds", "0", "--sandbox", url, env=TOKEN)
+        assert "not exercised" not in hit.stderr.decode()
+    finally:
+        sandbox.stop()
