@@ -22,7 +22,7 @@ from betcore_sandbox.store import FORMAT, StateFileError, Store
 
 from .partners import answering, raw, reference_provider, serving
 from .providers import SEEDED
-from .test_durable import admin, start
+from .test_durable import admin, call, start
 from .test_report_api import faulty_run
 
 ref = reference_provider()
@@ -200,3 +200,23 @@ def test_an_acknowledged_clock_change_survives_a_kill(tmp_path):
         assert clock["nowMs"] >= moved["nowMs"]
     finally:
         process.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_clock_change_that_cannot_be_written_is_refused_and_leaves_the_clock_where_it_was(tmp_path):
+    db = tmp_path / "state.db"
+    with Sandbox(state=db) as sandbox:
+        before = call(f"{sandbox.admin_url}/clock")[1]
+        other = sqlite3.connect(db, isolation_level=None)  # another writer holds the file: no write gets through
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            status, answer = call(f"{sandbox.admin_url}/clock", "POST", {"advanceMs": 86_400_000})
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert status == 500 and "could not be saved" in answer["error"], answer
+        clock = call(f"{sandbox.admin_url}/clock")[1]
+        assert (clock["mode"], clock["offsetMs"]) == (before["mode"], before["offsetMs"])
+        sandbox.advance_clock(timedelta(hours=1))  # written once the file can be written again
+    with Sandbox(state=db) as again:
+        assert (again.clock().mode, again.clock().offset_ms) == ("virtual", 3_600_000)
