@@ -401,11 +401,14 @@ class Store:
                 db.execute(_SET_CLOCK, (_clock_value(self._clock),))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
+            clock_changed = self._clock_changed
             self._rollback()
             failure = StorageFailed(f"the change could not be saved ({exc}): nothing was booked")
             if self._wallet is not None:
                 with contextlib.suppress(StateFileError):  # a file that cannot even be read: memory stays
                     self._resume(self._wallet)  # memory back to what the file holds
+            if clock_changed:
+                self._restore_clock()
             if turn is not None:
                 _settle(turn, failure)
             raise failure from None
@@ -413,6 +416,24 @@ class Store:
         self._rows += written
         if turn is not None:
             _settle(turn, None)
+
+    def _restore_clock(self) -> None:
+        """Put the clock back where the file has it: a clock change that could not be written is not kept either."""
+        clock = self._clock
+        if clock is None:
+            return
+        on_change, clock.on_change = clock.on_change, None  # putting it back is no change to write
+        try:
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+            stored = None if found is None else json.loads(found[0])
+            if stored is not None and stored["mode"] == "virtual":
+                clock.carry_on(int(stored["offsetMs"]))
+            elif stored is not None:
+                clock.real()
+        except (sqlite3.Error, KeyError, TypeError, ValueError, ClockError):
+            pass  # a clock the file does not say: the sandbox's stays
+        finally:
+            clock.on_change = on_change
 
     def _clear_taken(self) -> None:
         self._pending_rows.clear()

@@ -390,6 +390,25 @@ def test_a_change_that_cannot_be_written_is_answered_as_an_error_and_leaves_no_t
         assert again.export_state() == expected
 
 
+@pytest.mark.timeout(30)
+def test_an_answer_delayed_after_the_operation_still_reports_a_change_that_could_not_be_written(tmp_path):
+    with Sandbox(FIXTURE, state=tmp_path / "state.db") as sandbox:
+        url = sandbox.base_url
+        assert asyncio.run(_send_once(url, "pay-in", {"betId": "kept", "betAmount": "1.00"}))["_responseCode"] == 1
+        connection = sandbox._state.store._db  # the disk is full: no page more
+        connection.execute(f"PRAGMA max_page_count = {connection.execute('PRAGMA page_count').fetchone()[0]}")
+        sandbox.add_fault(endpoint="pay-in", kind="delay", delay_ms=0, phase="after", times=None)
+        answers = []
+        for n in range(5000):  # until a write needs a page more
+            answer = asyncio.run(_send_once(url, "pay-in", {"betId": f"b{n}", "betAmount": "1.00"}))
+            answers.append(answer)
+            if answer["_responseCode"] != 1:
+                break
+        assert answers[-1]["_responseCode"] == 99 and "nothing was booked" in answers[-1]["message"], answers[-1]
+        bets = [b["betId"] for b in sandbox.export_state()["bets"]]
+        assert bets == ["kept"] + [f"b{n}" for n in range(len(answers) - 1)]  # every success kept, the failure not
+
+
 @pytest.mark.load
 @pytest.mark.timeout(400)
 def test_durable_memory_stays_flat_over_200_000_bets(tmp_path):

@@ -18,11 +18,11 @@ from betcore_sandbox.control import latest_booking
 from betcore_sandbox.errors import AdminInputError
 from betcore_sandbox.fixtures import default_fixture_bytes, parse_fixture
 from betcore_sandbox.state import SandboxState
-from betcore_sandbox.store import FORMAT, StateFileError, Store
+from betcore_sandbox.store import FORMAT, StateFileError, StorageFailed, Store
 
 from .partners import answering, raw, reference_provider, serving
 from .providers import SEEDED
-from .test_durable import admin, start
+from .test_durable import admin, call, start
 from .test_report_api import faulty_run
 
 ref = reference_provider()
@@ -200,3 +200,64 @@ def test_an_acknowledged_clock_change_survives_a_kill(tmp_path):
         assert clock["nowMs"] >= moved["nowMs"]
     finally:
         process.close()
+
+
+class HeldFile:
+    """Another writer holding the state file: no write of the sandbox gets through while it lasts."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.other = sqlite3.connect(self.db, isolation_level=None)
+        self.other.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.other.execute("ROLLBACK")
+        self.other.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_clock_change_that_cannot_be_written_is_refused_and_leaves_the_clock_where_it_was(tmp_path):
+    db = tmp_path / "state.db"
+    with Sandbox(state=db) as sandbox:
+        before = call(f"{sandbox.admin_url}/clock")[1]
+        with HeldFile(db):
+            status, answer = call(f"{sandbox.admin_url}/clock", "POST", {"advanceMs": 86_400_000})
+        assert status == 500 and "could not be saved" in answer["error"], answer
+        clock = call(f"{sandbox.admin_url}/clock")[1]
+        assert (clock["mode"], clock["offsetMs"]) == (before["mode"], before["offsetMs"])
+        sandbox.advance_clock(timedelta(hours=1))  # written once the file can be written again
+    with Sandbox(state=db) as again:
+        assert (again.clock().mode, again.clock().offset_ms) == ("virtual", 3_600_000)
+
+
+@pytest.mark.timeout(30)
+def test_a_python_api_change_that_cannot_be_written_raises_and_changes_nothing(tmp_path):
+    db = tmp_path / "state.db"
+    with Sandbox(state=db) as sandbox:
+        before = sandbox.player("player-eur").balance
+        with HeldFile(db), pytest.raises(StorageFailed, match="could not be saved"):
+            sandbox.update_player("player-eur", balance="1.00")
+        assert sandbox.player("player-eur").balance == before
+        assert stored(db, "SELECT count(*) FROM ledger WHERE type = 'adjustment'") == [(0,)]
+
+
+@pytest.mark.timeout(30)
+async def test_a_launch_whose_session_cannot_be_written_fails_before_the_provider_hears_of_it(tmp_path):
+    db = tmp_path / "state.db"
+    heard: list[str] = []
+
+    async def provider(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        heard.append(request.path)
+        return aiohttp.web.json_response({"frameUri": "https://games.example/play"})
+
+    app = aiohttp.web.Application()
+    app.router.add_route("*", "/{tail:.*}", provider)
+    with Sandbox(state=db) as sandbox:
+        sessions = len(sandbox.export_state()["sessions"])
+        async with serving(app) as url:
+            with HeldFile(db), pytest.raises(StorageFailed, match="could not be saved"):
+                await sandbox.launch_async("aerobet", provider_url=url, currency="EUR", balance="5")
+        assert heard == []
+        assert len(sandbox.export_state()["sessions"]) == sessions
