@@ -16,7 +16,7 @@ import msgspec
 
 from . import __version__, answers, bodies, inputs
 from .codes import TABLE
-from .limits import MAX_ID_LENGTH
+from .limits import MAX_ADMIN_BODY, MAX_ID_LENGTH, MAX_PROVIDER_BODY
 
 __all__ = ["FILES", "admin_document", "document_text", "fixture_schema", "provider_document", "write"]
 
@@ -151,7 +151,10 @@ def provider_document() -> dict[str, Any]:
                 "responses": responses,
             }
             if endpoint != "balance":
-                responses["413"] = {"description": "code 2: the body is over 64 KiB", **error}
+                responses["413"] = {
+                    "description": f"code 2: the body is over {MAX_PROVIDER_BODY // 2**10} KiB",
+                    **error,
+                }
                 operation["requestBody"] = {
                     "required": True,
                     "content": _json(body_refs[list(bodies_by_endpoint).index(endpoint)], _BODY_EXAMPLES[endpoint]),
@@ -190,6 +193,7 @@ _ADMIN_ERRORS = {
     "401": "The admin token is missing or wrong (only when the sandbox has one)",
     "404": "No such id or route",
     "408": "The body did not arrive within bodyReadTimeoutMs",
+    "413": f"The body is over the admin API's limit ({MAX_ADMIN_BODY // 2**20} MiB); nothing changed",
 }
 
 
@@ -250,7 +254,8 @@ def admin_document() -> dict[str, Any]:
             ]
         if body is not None:
             operation["requestBody"] = {"required": True, "content": _json(body)}
-            responses["408"] = {"description": _ADMIN_ERRORS["408"], "content": _json(s["error"])}
+            for code in ("408", "413"):
+                responses[code] = {"description": _ADMIN_ERRORS[code], "content": _json(s["error"])}
         return operation
 
     def with_id(name: str, operation: dict[str, Any]) -> dict[str, Any]:

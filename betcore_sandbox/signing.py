@@ -161,6 +161,16 @@ def _mistakes(
     if method.upper() in BODYLESS_METHODS:
         yield ("a GET string to sign has no body part: drop the leading '.'", lambda: sign(secret, b"." + tail))
     else:
+        # Before the re-serialisations: a stray newline would otherwise be reported as the JSON spelling it matched.
+        if body.rstrip() != body:
+            yield (
+                "the body was sent with trailing whitespace or a newline the signed body lacks: sign the exact bytes",
+                partial(sign, secret, body.rstrip() + b"." + tail),
+            )
+        yield (
+            "the signed body ended with a newline the body sent lacks (e.g. a JSON encoder's): sign the exact bytes",
+            partial(sign, secret, body + b"\n." + tail),
+        )
         for label, variant in _reserialisations(body):
             yield (
                 f"body was re-serialised before signing ({label}): sign the exact bytes you send",

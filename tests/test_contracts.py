@@ -4,6 +4,7 @@ repository and a state export validate against the fixture schema."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from openapi_spec_validator import validate
 
 from betcore_sandbox import contracts
 from betcore_sandbox.fixtures import load_fixture
+from betcore_sandbox.limits import MAX_ADMIN_BODY
 from betcore_sandbox.web.app import create_app
 
 from .conftest import Admin, Provider
@@ -158,6 +160,22 @@ async def test_admin_answers_validate_against_the_document(admin: Admin, provide
     status, body = await admin.call("PUT", "/state", _plain(export))
     assert status == 200
     check(document, "/state", "PUT", status, body)
+
+
+async def test_admin_bodies_over_the_limit_are_documented(http):
+    document = committed("openapi/admin.json")
+    with_body = [
+        (path, method)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+    assert ("/state", "put") in with_body and len(with_body) >= 10
+    for path, method in with_body:
+        assert {"408", "413"} <= set(document["paths"][path][method]["responses"]), (method, path)
+    response = await http.put("/__admin/state", data=io.BytesIO(b"x" * (MAX_ADMIN_BODY + 1)))
+    assert response.status == 413
+    check(document, "/state", "PUT", response.status, await response.json())
 
 
 def fixture_files() -> list[Path]:

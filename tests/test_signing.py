@@ -90,6 +90,26 @@ def test_hint_for_php_slashes_dropped_before_signing():
     assert "re-serialised" in _explain(case, wrong)["hints"][0]
 
 
+def _signed_over(case, body: bytes) -> str:
+    message = string_to_sign("POST", body, case["counterpartyId"], case["timestamp"], case["requestId"])
+    return compute_sign(case["secret"], message)
+
+
+@pytest.mark.parametrize("name", ["pay-in-compact", "refund-php-slashes"])
+def test_hint_for_a_newline_sent_but_not_signed(name):
+    case = _case(name)
+    # The client signed the body, then sent it with a newline (a file ending in one, a writer adding it).
+    sent = {**case, "body": case["body"] + "\n"}
+    hint = _explain(sent, case["xSign"])["hints"][0]
+    assert "trailing whitespace or a newline" in hint and "re-serialised" not in hint
+
+
+def test_hint_for_a_newline_signed_but_not_sent():
+    case = _case("refund-php-slashes")
+    wrong = _signed_over(case, case["body"].encode() + b"\n")
+    assert "ended with a newline" in _explain(case, wrong)["hints"][0]
+
+
 def test_hint_for_a_base64_decoded_secret():
     import base64
 
