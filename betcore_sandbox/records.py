@@ -186,8 +186,9 @@ class JournalEntry(Record):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class FaultInfo(Record):
-    """A fault rule: what it matches (endpoint, session, player, bet), what it does (`kind`, `phase`,
-    `status`, `response_code`, `delay_ms`), and how often it fired and may still fire."""
+    """A fault rule: what it matches (endpoint, session, player, bet), what it does (`kind`, `phase`, and of its
+    kind only: `status` for http_error, `response_code` for response_code, `delay_ms` for delay and timeout; None
+    for the others), whether it can still fire (`state`: active, used-up, expired) and how often it fired."""
 
     id: str
     kind: str
@@ -196,7 +197,7 @@ class FaultInfo(Record):
     player_id: str | None
     bet_id: str | None
     phase: str
-    status: int
+    status: int | None
     response_code: int | None
     delay_ms: int | None
     times: int | None
@@ -204,6 +205,7 @@ class FaultInfo(Record):
     probability: float
     seed: int | None
     ttl_seconds: float | None
+    state: str
     fired: int
     remaining: int | None
     matched: int
