@@ -153,7 +153,9 @@ class BetRecord(Record):
 @dataclasses.dataclass(frozen=True, eq=False)
 class JournalEntry(Record):
     """A provider request as the sandbox received and answered it. `headers` keep the names as sent, in order,
-    and look up case-insensitively; `response` is None when no answer was sent (a dropped connection)."""
+    and look up case-insensitively; `response` is None when no answer was sent (a dropped connection). Entries
+    are in the order of their `time`: when the answer was sent (an outgoing call: when it was sent);
+    `received_at` is when a provider's request arrived."""
 
     id: int
     time: str
@@ -176,6 +178,7 @@ class JournalEntry(Record):
     direction: str = "incoming"  # outgoing: a Games or Launch call the sandbox made to the provider
     url: str | None = None  # an outgoing call's full URL
     sandbox_time: str | None = None  # the virtual clock's time when the request arrived (`time` is wall time)
+    received_at: str | None = None  # when a provider's request arrived; `time` is when it was answered
 
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> JournalEntry:

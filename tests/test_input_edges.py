@@ -3,11 +3,15 @@ injected malformed body, empty bodies, keys given twice, a byte order mark, the 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import urllib.request
+from datetime import datetime
 from decimal import Decimal as D
 
 import pytest
 
+from betcore_sandbox import Sandbox
 from betcore_sandbox.fixtures import FixtureError, load_fixture, parse_fixture
 from betcore_sandbox.signing import signed_headers
 
@@ -173,3 +177,38 @@ async def test_the_default_fixture_has_a_gbp_session(provider):
     status, body = await provider.send("balance", "session-gbp")
     assert (status, body) == (200, {"_responseCode": 1, "balance": D("500.00"), "currency": "GBP"})
     assert (await provider.pay_in("session-gbp", "pound", "0.10"))["balance"] == D("499.90")
+
+
+async def test_a_delayed_request_lists_after_a_quick_one_that_came_later_as_their_times_say(provider, admin):
+    assert (await admin.call("PATCH", "/settings", {"timestampToleranceMs": 300}))[0] == 200
+    await admin.fault(endpoint="pay-in", kind="delay", delayMs=900)
+    slow = asyncio.ensure_future(provider.pay_in("session-eur", "slow", "1.00"))
+    for _ in range(500):  # until the delay holds the pay-in (bounded: 5 s)
+        if (await admin.get("/faults"))[0]["fired"]:
+            break
+        await asyncio.sleep(0.01)
+    assert (await provider.send("balance", "session-eur"))[0] == 200
+    assert (await slow)["_responseCode"] == 1
+    quick, held = await admin.get("/requests")
+    assert (quick["endpoint"], held["endpoint"]) == ("balance", "pay-in")
+    assert quick["id"] < held["id"] and quick["time"] <= held["time"]  # listed in the order of `time`
+    assert held["receivedAt"] < quick["receivedAt"]  # though the pay-in arrived first
+    assert held["durationMs"] >= 900 > quick["durationMs"]
+    spent = datetime.fromisoformat(held["time"]) - datetime.fromisoformat(held["receivedAt"])
+    assert spent.total_seconds() * 1000 >= 899
+    # The report judges the timestamp window on arrival, as the sandbox did: 900 ms held is not 900 ms late.
+    checks = {c["id"]: c["status"] for c in (await admin.get("/report"))["checks"]}
+    assert checks["timestamp-milliseconds"] == "pass", checks
+
+
+def test_the_python_api_shows_when_a_request_arrived_and_when_it_was_answered():
+    with Sandbox() as sandbox:
+        sandbox.add_fault(kind="delay", endpoint="balance", delay_ms=50)
+        request = urllib.request.Request(
+            f"{sandbox.url}/sessions/session-eur/balance", headers=sandbox.signed_headers("GET")
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        [entry] = sandbox.requests()
+        held = datetime.fromisoformat(entry.time) - datetime.fromisoformat(entry.received_at)
+        assert held.total_seconds() >= 0.049 and entry.duration_ms >= 50

@@ -95,8 +95,10 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
     state = request.app[STATE]
     started = time.perf_counter()
     clock = state.clock
+    arrived = time.time()
     entry = JournalEntry(
-        time=time.time(),
+        time=arrived,
+        received=arrived,
         sandbox_time=clock.now() if clock.virtual else None,  # both times, when they differ
         method=request.method,
         path=request.path_qs,
@@ -329,6 +331,7 @@ def _respond(state: SandboxState, entry: JournalEntry, reply: Reply, started: fl
 
 def _finish(state: SandboxState, entry: JournalEntry, reply: Reply | None, started: float) -> None:
     entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    entry.time = time.time()  # its place in the journal: now, when it is recorded
     if reply is not None:
         entry.status, entry.response = reply.status, reply.body
     state.journal.record(entry)
