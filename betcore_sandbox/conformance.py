@@ -90,7 +90,7 @@ class Call:
                 headers.setdefault(key, value.decode("latin-1"))
         return cls(
             id=entry.id,
-            time=entry.time,
+            time=getattr(entry, "received", 0.0) or entry.time,  # when it arrived: the window is judged on that
             endpoint=entry.endpoint,
             path=entry.path,
             body=entry.body,

@@ -18,6 +18,13 @@ from .text import shown
 KINDS = tuple(str(kind.__struct_config__.tag) for kind in get_args(FaultIn))  # one source: the rule types
 # Kinds that answer nothing: the client sees a dropped connection.
 SILENT_KINDS = frozenset({"timeout", "connection_reset", "empty_response"})
+# The fields that say what a rule of a kind does, by kind: a rule lists only those of its own kind.
+KIND_FIELDS = {
+    "http_error": ("status",),
+    "response_code": ("responseCode",),
+    "delay": ("delayMs",),
+    "timeout": ("delayMs",),
+}
 
 
 @dataclass(slots=True)
@@ -42,11 +49,19 @@ class FaultRule:
     expires_at: float | None = None  # sandbox time, epoch seconds
     matched: int = 0
     fired: int = 0
+    expired: bool = False  # its TTL ran out: listed, never a candidate again
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @property
     def remaining(self) -> int | None:
         return None if self.times is None else max(self.times - self.fired, 0)
+
+    @property
+    def state(self) -> str:
+        """active, used-up (fired `times` times) or expired (its TTL ran out); the last two never fire again."""
+        if self.remaining == 0:
+            return "used-up"
+        return "expired" if self.expired else "active"
 
     @property
     def silent(self) -> bool:
@@ -65,6 +80,9 @@ class FaultRule:
         return {"id": self.id, "kind": self.kind, "phase": self.phase}
 
     def view(self) -> dict[str, Any]:
+        """The admin API's shape: the fields every rule has, and only those of its own kind (a delay shows no
+        HTTP status)."""
+        doing = {"status": self.status, "responseCode": self.response_code, "delayMs": self.delay_ms}
         return {
             "id": self.id,
             "endpoint": self.endpoint,
@@ -73,14 +91,13 @@ class FaultRule:
             "betId": self.bet_id,
             "kind": self.kind,
             "phase": self.phase,
-            "status": self.status,
-            "responseCode": self.response_code,
-            "delayMs": self.delay_ms,
+            **{name: doing[name] for name in KIND_FIELDS.get(self.kind, ())},
             "times": self.times,
             "skip": self.skip,
             "probability": self.probability,
             "seed": self.seed,
             "ttlSeconds": self.ttl_seconds,
+            "state": self.state,
             "fired": self.fired,
             "remaining": self.remaining,
             "matched": self.matched,
@@ -88,7 +105,9 @@ class FaultRule:
 
 
 class FaultBook:
-    """The rules in creation order. The first that matches a request and fires wins.
+    """The rules in creation order. The first that matches a request and fires wins. A rule that is used up or
+    whose TTL ran out stays listed, with its counters, until it is removed, the rules are cleared or the sandbox
+    is reset.
 
     Rules that can still fire are indexed by their most selective filter, so a request only looks at the rules
     that could match it: thousands of rules for other bets or sessions cost nothing per request."""
@@ -115,8 +134,9 @@ class FaultBook:
         return len(self._rules)
 
     def add(self, spec: Any) -> FaultRule:
-        """A new rule from its JSON form (AdminInputError naming the field), last in the order."""
-        rule = parse_rule(spec, "")
+        """A new rule, last in the order. spec: its JSON form (AdminInputError naming the field) or a rule type
+        already read (a fixture's, checked when the fixture was loaded)."""
+        rule = rule_of(spec, "") if isinstance(spec, FaultBase) else parse_rule(spec, "")
         rule.seq = seq = next(self._ids)
         rule.id = f"fault-{seq}"
         rule.created_at = self._now()
@@ -192,8 +212,9 @@ class FaultBook:
             return
         while expiries and expiries[0][0] <= now:
             _, _, rule_id = heapq.heappop(expiries)
-            rule = self._rules.pop(rule_id, None)
+            rule = self._rules.get(rule_id)
             if rule is not None:
+                rule.expired = True
                 self._unindex(rule)
 
 
@@ -215,13 +236,18 @@ def _creation_order(rule: FaultRule) -> int:
 def parse_rule(spec: Any, rule_id: str) -> FaultRule:
     """A FaultRule from its JSON form; AdminInputError names the first bad field."""
     try:
-        given: FaultBase = read(spec, FaultIn)
+        return rule_of(read(spec, FaultIn), rule_id)
     except InputError as problem:
         raise AdminInputError(f"{problem.path.removeprefix('$.')}: {problem.message}") from None
+
+
+def rule_of(given: FaultBase, rule_id: str, path: str = "$") -> FaultRule:
+    """A FaultRule from a rule type; InputError (path: where the rule stands, e.g. $.faults[0]) for values its
+    type cannot refuse alone."""
     if not 0.0 <= given.probability <= 1.0:
-        raise AdminInputError("probability: must be from 0 to 1")
+        raise InputError(f"{path}.probability", "must be from 0 to 1")
     if given.ttl_seconds is not None and not 0 < given.ttl_seconds <= MAX_TTL_SECONDS:
-        raise AdminInputError(f"ttlSeconds: must be greater than 0 and at most {MAX_TTL_SECONDS}")
+        raise InputError(f"{path}.ttlSeconds", f"must be greater than 0 and at most {MAX_TTL_SECONDS}")
     rule = FaultRule(
         id=rule_id,
         kind=str(type(given).__struct_config__.tag),

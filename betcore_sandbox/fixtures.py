@@ -18,9 +18,11 @@ from typing import Any
 import msgspec
 
 from . import codes, jsontext, settings
+from .faults import rule_of
 from .inputs import (
     BetIn,
     CounterpartyIn,
+    FaultBase,
     FixtureIn,
     FixtureScenario,
     InputError,
@@ -37,7 +39,6 @@ from .text import shown
 
 DEFAULT_CURRENCIES = {"EUR": 2, "USD": 2, "GBP": 2, "BTC": 8}
 DEFAULT_SOURCE = "<embedded default fixture>"
-_BOM = b"\xef\xbb\xbf"  # editors on Windows may write one
 
 
 class FixtureError(ValueError):
@@ -61,6 +62,7 @@ class Fixture:
     last_transaction_id: int = 0
     source: str = DEFAULT_SOURCE
     scenarios: tuple[FixtureScenario, ...] = ()  # named fault scenarios applied at start-up and on reset
+    faults: tuple[FaultBase, ...] = ()  # fault rules armed at start-up and on reset, before the scenarios'
 
 
 def default_fixture_bytes() -> bytes:
@@ -84,7 +86,7 @@ def parse_fixture(raw: bytes | Mapping[str, Any], source: str = "<fixture>") -> 
         data: Any = raw
     else:
         try:
-            data = jsontext.decode(raw.removeprefix(_BOM))
+            data = jsontext.decode_document(raw, bom=True)
         except jsontext.JsonError as exc:
             raise FixtureError(f"{source}: $: the file {exc}") from None
     try:
@@ -198,6 +200,8 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         if applied.name not in SCENARIOS:
             known = ", ".join(SCENARIOS)
             raise InputError(f"$.scenarios[{i}].name", f"no scenario {shown(applied.name)} (known: {known})")
+    for i, rule in enumerate(given.faults):
+        rule_of(rule, "", f"$.faults[{i}]")  # what the rule types cannot refuse alone (a probability above 1)
     return Fixture(
         counterparties=tuple(counterparties.values()),
         currencies=currencies,
@@ -211,6 +215,7 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         last_transaction_id=given.last_transaction_id,
         source=source,
         scenarios=tuple(given.scenarios),
+        faults=tuple(given.faults),
     )
 
 

@@ -266,6 +266,7 @@ class FixtureIn(Struct):
     tombstones: list[TombstoneIn] = []
     last_transaction_id: Count = 0
     scenarios: list[FixtureScenario] = []  # applied at start-up and on every reset
+    faults: list[FaultIn] = []  # armed at start-up and on every reset, before the scenarios' rules
     # An editor's pointer to the fixture schema (schemas/fixture.schema.json): accepted and ignored.
     schema: str | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="$schema")
 
@@ -577,6 +578,8 @@ def _choices(kind: Any, path: str) -> list[str]:
         return [str(v) for v in info.values]
     if literals := _literals(info):  # a choice of words, or something else (true or false, an object)
         return [str(v) for literal in literals for v in literal.values]
+    if info is not None:  # a field of its own type (delayMs), not the tag of a union
+        return []
     parent = _resolve(kind, path.rsplit(".", 1)[0]) if "." in path else _unwrap(msgspec.inspect.type_info(kind))
     if isinstance(parent, msgspec.inspect.UnionType):  # a tagged union: the tags
         return [str(t.tag) for t in parent.types if isinstance(t, msgspec.inspect.StructType) and t.tag is not None]

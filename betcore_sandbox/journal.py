@@ -4,9 +4,12 @@ Headers are kept as the raw bytes that were sent (names in their own spelling, i
 A request that failed authentication is kept as a truncated record: anyone can send those, so they must not be
 able to fill the journal with their bodies.
 
-The calls the sandbox itself makes to a provider (Games, Launch) are entries too, with direction `outgoing`:
-recorded when sent, so they sit in order with the wallet calls the provider makes while answering, and
-completed when the answer (bounded in size) arrives.
+Entries are listed in the order they were recorded, and an entry's `time` is that moment: a provider's call is
+recorded when its answer was sent (or it ended without one), so a request a fault delayed lists after a quick one
+that came in meanwhile, as its `time` says; `received` keeps when it arrived (`time` - `received` is its
+duration). The calls the sandbox itself makes to a provider (Games, Launch) are entries too, with direction
+`outgoing`: recorded when sent, so they sit in order with the wallet calls the provider makes while answering,
+and completed when the answer (bounded in size) arrives.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ RawHeaders = tuple[tuple[bytes, bytes], ...]
 
 @dataclass(slots=True)
 class JournalEntry:
-    time: float
+    time: float  # when recorded: an incoming call's answer was sent; an outgoing call was sent
     method: str
     path: str
     endpoint: str
@@ -57,7 +60,13 @@ class JournalEntry:
     size: int = 0  # what the entry holds, roughly, in bytes
     direction: str = "incoming"  # incoming: a provider's wallet call; outgoing: the sandbox's call to a provider
     url: str | None = None  # an outgoing call's full URL
-    sandbox_time: float | None = None  # the virtual clock's time, when it is not wall time (`time`)
+    sandbox_time: float | None = None  # the virtual clock's time at arrival, when it is not wall time
+    received: float = 0.0  # when the request arrived (an outgoing call: when it was sent); 0: at `time`
+
+    @property
+    def arrived(self) -> float:
+        """Wall time of the request's arrival."""
+        return self.received or self.time
 
     def truncate(self) -> None:
         """Keep only the first bytes of what an unauthenticated sender controls."""

@@ -18,9 +18,12 @@ class JsonError(ValueError):
 _decoder = msgspec.json.Decoder(float_hook=json_number)
 
 
+BOM = b"\xef\xbb\xbf"  # what some editors (Windows ones) put before the text of a file
+
+
 def decode(raw: bytes) -> Any:
     if not raw.strip():
-        raise JsonError("is empty")
+        raise JsonError("is empty: a JSON object is expected")
     try:
         return _decoder.decode(raw)
     except msgspec.ValidationError as exc:  # a number out of range, from json_number, or an integer past 64 bits
@@ -31,6 +34,19 @@ def decode(raw: bytes) -> Any:
         raise JsonError("is not valid UTF-8") from None
     except RecursionError:
         raise JsonError("is nested too deeply") from None
+
+
+def decode_document(raw: bytes, *, bom: bool = False) -> Any:
+    """A whole JSON document of the admin side (an admin body, a fixture file, a state import): decoded as by
+    `decode`, and refused (JsonError) when an object has a key twice, as provider bodies are.
+
+    bom: drop a leading UTF-8 byte order mark first (for files an editor may have written; provider bodies are
+    signed bytes and never get this)."""
+    if bom:
+        raw = raw.removeprefix(BOM)
+    data = decode(raw)
+    refuse_duplicate_keys(raw, data)
+    return data
 
 
 def refuse_duplicate_keys(raw: bytes, data: Any) -> None:

@@ -153,7 +153,9 @@ class BetRecord(Record):
 @dataclasses.dataclass(frozen=True, eq=False)
 class JournalEntry(Record):
     """A provider request as the sandbox received and answered it. `headers` keep the names as sent, in order,
-    and look up case-insensitively; `response` is None when no answer was sent (a dropped connection)."""
+    and look up case-insensitively; `response` is None when no answer was sent (a dropped connection). Entries
+    are in the order of their `time`: when the answer was sent (an outgoing call: when it was sent);
+    `received_at` is when a provider's request arrived."""
 
     id: int
     time: str
@@ -176,6 +178,7 @@ class JournalEntry(Record):
     direction: str = "incoming"  # outgoing: a Games or Launch call the sandbox made to the provider
     url: str | None = None  # an outgoing call's full URL
     sandbox_time: str | None = None  # the virtual clock's time when the request arrived (`time` is wall time)
+    received_at: str | None = None  # when a provider's request arrived; `time` is when it was answered
 
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> JournalEntry:
@@ -186,8 +189,9 @@ class JournalEntry(Record):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class FaultInfo(Record):
-    """A fault rule: what it matches (endpoint, session, player, bet), what it does (`kind`, `phase`,
-    `status`, `response_code`, `delay_ms`), and how often it fired and may still fire."""
+    """A fault rule: what it matches (endpoint, session, player, bet), what it does (`kind`, `phase`, and of its
+    kind only: `status` for http_error, `response_code` for response_code, `delay_ms` for delay and timeout; None
+    for the others), whether it can still fire (`state`: active, used-up, expired) and how often it fired."""
 
     id: str
     kind: str
@@ -196,7 +200,7 @@ class FaultInfo(Record):
     player_id: str | None
     bet_id: str | None
     phase: str
-    status: int
+    status: int | None
     response_code: int | None
     delay_ms: int | None
     times: int | None
@@ -204,6 +208,7 @@ class FaultInfo(Record):
     probability: float
     seed: int | None
     ttl_seconds: float | None
+    state: str
     fired: int
     remaining: int | None
     matched: int

@@ -109,7 +109,7 @@ def build(state: SandboxState, grace_seconds: float | None = None) -> dict[str, 
 def judged(given: Inputs) -> dict[str, Any]:
     """The report as a JSON view: failed checks and bets with findings first."""
     # A request held by a fault across a reset is journaled after it, but belongs to the state before it.
-    calls = [Call.of(entry) for entry in given.entries if entry.time >= given.since]
+    calls = [Call.of(entry) for entry in given.entries if entry.arrived >= given.since]
     context = given.context
     results, timelines = judge_with_timelines(calls, context)
     counts = {status: sum(r.status == status for r in results) for status in STATUS_ORDER}

@@ -342,11 +342,12 @@ class Sandbox:
         return FaultInfo.of(self._call(control.add_fault, self._state, {_camel(k): v for k, v in rule.items()}))
 
     def faults(self) -> list[FaultInfo]:
-        """The fault rules in force, oldest first, with how often each fired and how many times it has left."""
+        """The fault rules, oldest first: with `state` (active, used-up, expired: used-up and expired ones stay
+        listed until cleared or reset), how often each fired and how many times it has left."""
         return [FaultInfo.of(v) for v in self._call(control.faults, self._state)]
 
     def clear_faults(self) -> None:
-        """Remove every fault rule."""
+        """Remove every fault rule (a fixture's own rules come back with the next reset)."""
         self._call(control.clear_faults, self._state)
 
     def audit(self) -> AuditReport:

@@ -75,7 +75,7 @@ def prepare_import(data: Any, clock: Callable[[], float]) -> tuple[Fixture, Wall
     its loop; only a consistent state is then installed."""
     if isinstance(data, (bytes, bytearray)):
         try:
-            data = jsontext.decode(bytes(data))
+            data = jsontext.decode_document(bytes(data), bom=True)  # a file saved by an editor, too
         except jsontext.JsonError as exc:
             raise AdminInputError(f"body {exc}") from None
     if not isinstance(data, Mapping):
@@ -96,8 +96,7 @@ def install(state: SandboxState, prepared: tuple[Fixture, Wallet]) -> dict[str, 
     state.settings.replace_with(Settings(**fixture.settings))
     state.codes.reset(fixture.response_codes)
     state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
-    for given in fixture.scenarios:  # as a fixture file's would be at start-up
-        state.apply_scenario(given.name, given)
+    state.arm(fixture)  # its faults and scenarios, added as a fixture file's are at start-up
     return {
         "status": "imported",
         "players": len(candidate.players),

@@ -110,7 +110,13 @@ class SandboxState:
         self.launches.reset()
         self.internal_errors.clear()
         self.scenarios.clear()
-        for given in self.fixture.scenarios:
+        self.arm(self.fixture)
+
+    def arm(self, fixture: Fixture) -> None:
+        """Add a fixture's fault rules, then its scenarios' (as at start-up and on every reset)."""
+        for rule in fixture.faults:
+            self.faults.add(rule)
+        for given in fixture.scenarios:
             self.apply_scenario(given.name, given)
 
     def apply_scenario(self, name: str, options: ScenarioOptions) -> AppliedScenario:

@@ -187,6 +187,8 @@ def request(e: JournalEntry) -> dict[str, Any]:
     }
     if e.url is not None:
         view["url"] = printable(e.url)
+    if e.direction == "incoming":
+        view["receivedAt"] = iso(e.arrived)
     if e.sandbox_time is not None:
         view["sandboxTime"] = iso(e.sandbox_time)
     if e.truncated:

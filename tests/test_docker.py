@@ -115,6 +115,7 @@ def test_custom_fixture_mount_and_admin_token(image, tmp_path):
                 "counterparties": [{"id": CP, "secret": SECRET}],
                 "players": [{"id": "ci-player", "currency": "EUR", "balance": "42.00"}],
                 "sessions": [{"id": "ci-session", "playerId": "ci-player"}],
+                "faults": [{"kind": "http_error", "endpoint": "pay-in", "status": 503}],  # CI starts armed
             }
         )
     )
@@ -131,6 +132,12 @@ def test_custom_fixture_mount_and_admin_token(image, tmp_path):
     try:
         _wait_healthy(port, process)
         assert _call(port, "GET", "/v1/sessions/ci-session/balance")["balance"] == Decimal("42.00")
+        pay_in = b'{"betId":"ci-armed","betAmount":"1.00"}'
+        with pytest.raises(urllib.error.HTTPError) as faulted:
+            _call(port, "POST", "/v1/sessions/ci-session/bets/pay-in", pay_in)
+        assert faulted.value.code == 503
+        faulted.value.close()
+        assert _call(port, "POST", "/v1/sessions/ci-session/bets/pay-in", pay_in)["balance"] == Decimal("41.00")
         with pytest.raises(urllib.error.HTTPError) as denied:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/__admin/players", timeout=5)
         assert denied.value.code == 401

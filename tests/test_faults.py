@@ -83,13 +83,17 @@ def test_same_seed_same_sequence_over_40_calls():
     assert 4 <= sum(first) <= 24
 
 
-def test_ttl_removes_the_rule():
+def test_a_rule_past_its_ttl_stays_listed_as_expired_and_never_fires():
     clock = Monotonic()
     book = FaultBook(clock)
     rule = book.add({"kind": "http_error", "times": None, "ttlSeconds": 2})
     assert fired(book, 1) == [True]
+    assert book.get(rule.id).view()["state"] == "active"
     clock.now += 2.5
     assert fired(book, 1) == [False]
+    assert book.get(rule.id).view()["state"] == "expired"
+    assert [r.id for r in book.rules()] == [rule.id]
+    book.remove(rule.id)
     with pytest.raises(NotFound):
         book.get(rule.id)
 

@@ -79,9 +79,12 @@ def no_content() -> web.Response:
     return web.Response(status=204)
 
 
-async def body(request: web.Request) -> Any:
+async def body(request: web.Request, *, optional: bool = False) -> Any:
+    """The JSON body (a key given twice is refused). optional: no body at all reads as {} (options that all
+    have defaults); otherwise an empty body is refused as what it is."""
+    raw = await raw_body(request)
     try:
-        return jsontext.decode(await raw_body(request) or b"{}")
+        return jsontext.decode_document((raw or b"{}") if optional else raw)
     except jsontext.JsonError as exc:
         raise AdminInputError(f"body {exc}") from None
 
@@ -332,7 +335,10 @@ async def list_scenarios(request: web.Request) -> web.Response:
 
 async def apply_scenario(request: web.Request) -> web.Response:
     return reply(
-        control.apply_scenario(request.config_dict[STATE], request.match_info["name"], await body(request)), 201
+        control.apply_scenario(
+            request.config_dict[STATE], request.match_info["name"], await body(request, optional=True)
+        ),
+        201,
     )
 
 

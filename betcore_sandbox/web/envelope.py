@@ -95,6 +95,21 @@ def internal_error(codes: ResponseCodes, message: str, status: int | None = None
     return Reply(status or codes.http_status("internal_error"), code, body)
 
 
+BET_ANSWER_CUT = b'{"_responseCode":1,"transactionId":"'  # a bet endpoint's answer, cut off mid-value
+
+
+def malformed(answer: bytes | None) -> Reply:
+    """An injected malformed body, shaped as the endpoint's own: its answer cut off one character into the first
+    value past its middle (no shorter piece of a JSON object is JSON). answer: that answer; None before a bet was
+    applied, when a bet answer's beginning stands for it."""
+    if not answer:
+        return Reply(200, None, BET_ANSWER_CUT)
+    middle = len(answer) // 2
+    colon = answer.find(b'":', middle)
+    cut = colon + 3 if 0 <= colon < len(answer) - 3 else middle
+    return Reply(200, None, answer[:cut])
+
+
 def _with_balance(body: dict[str, Any], balance_now: tuple[Decimal, str, int] | None) -> dict[str, Any]:
     if balance_now is not None:
         amount, currency, scale = balance_now

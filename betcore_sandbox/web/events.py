@@ -200,6 +200,7 @@ def request_summary(entry: JournalEntry) -> dict[str, Any]:
         "direction": entry.direction,
         "url": None if entry.url is None else printable(entry.url),
         "sandboxTime": None if entry.sandbox_time is None else views.iso(entry.sandbox_time),
+        "receivedAt": views.iso(entry.arrived) if entry.direction == "incoming" else None,
     }
 
 

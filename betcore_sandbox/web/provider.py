@@ -40,7 +40,6 @@ ENDPOINTS = {
     "pay-in-out": ("POST", "/sessions/{sessionId}/bets/pay-in-out"),
     "refund": ("POST", "/sessions/{sessionId}/bets/refund"),
 }
-MALFORMED_BODY = b'{"_responseCode":1,"transactionId":"'  # cut off mid-value: not JSON
 
 
 @dataclass(slots=True)
@@ -96,8 +95,10 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
     state = request.app[STATE]
     started = time.perf_counter()
     clock = state.clock
+    arrived = time.time()
     entry = JournalEntry(
-        time=time.time(),
+        time=arrived,
+        received=arrived,
         sandbox_time=clock.now() if clock.virtual else None,  # both times, when they differ
         method=request.method,
         path=request.path_qs,
@@ -132,7 +133,7 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
         reply = _operate(state, endpoint, admitted, entry)
         if state.store is not None:
             reply = await _written(state, reply)
-        if rule.phase == "after" and (injected := await _inject(request, state, rule, admitted, entry, started)):
+        if rule.phase == "after" and (injected := await _inject(request, state, rule, admitted, entry, started, reply)):
             return injected
     except asyncio.CancelledError:  # the server shut down while the fault held the request: still journaled
         entry.error = "the server shut down while a fault held this request; no answer was sent"
@@ -218,9 +219,10 @@ async def _inject(
     admitted: Admitted,
     entry: JournalEntry,
     started: float,
+    answered: Reply | None = None,
 ) -> web.StreamResponse | None:
     """Answer as the fault says: a replaced answer, or a connection that never gets one.
-    A delay only waits, and returns None: the normal answer follows."""
+    A delay only waits, and returns None: the normal answer follows. answered: the wallet's answer, after it."""
     message = f"injected fault {rule.id} ({rule.kind}, {rule.phase})"
     if rule.kind == "delay":
         await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
@@ -235,7 +237,9 @@ async def _inject(
     elif rule.kind == "insufficient_funds":
         reply = _error_reply(state, InsufficientFunds(message), admitted.counterparty_id, admitted.session_id)
     elif rule.kind == "malformed_body":
-        reply = Reply(200, None, MALFORMED_BODY)
+        if answered is None and admitted.bet is None:  # a balance: reading it changes nothing
+            answered = _operate(state, "balance", admitted, entry)
+        reply = envelope.malformed(None if answered is None else answered.body)
     else:
         if rule.kind == "timeout":
             await hold(request, rule.delay_ms / 1000)  # type: ignore[operator]  # shutdown lets it go at once
@@ -327,6 +331,7 @@ def _respond(state: SandboxState, entry: JournalEntry, reply: Reply, started: fl
 
 def _finish(state: SandboxState, entry: JournalEntry, reply: Reply | None, started: float) -> None:
     entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    entry.time = time.time()  # its place in the journal: now, when it is recorded
     if reply is not None:
         entry.status, entry.response = reply.status, reply.body
     state.journal.record(entry)
