@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 from .config import env_name
 from .remote import AdminClient, RemoteError
 
-__all__ = ["COMMANDS", "add_commands", "reason", "request_line"]
+__all__ = ["COMMANDS", "add_commands", "reason", "request_line", "summary"]
 
 COMMANDS = ("faults", "reset", "audit", "balance", "requests", "state")
 EXIT_FAILED = 1
@@ -447,7 +447,9 @@ def _safe(text: str) -> str:
     """Text a client sent, made one line: control characters shown escaped, so none can end or forge a line."""
     if text.isprintable():
         return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\\u2028", text)
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
 
 
 def _answer(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -478,31 +480,68 @@ def reason(entry: Mapping[str, Any]) -> str | None:
     return message if isinstance(message, str) and message else None
 
 
+SUMMARY_FIELDS = (
+    "id",
+    "time",
+    "method",
+    "path",
+    "endpoint",
+    "sessionId",
+    "betId",
+    "counterpartyId",
+    "fault",
+    "durationMs",
+    "error",
+    "warnings",
+    "direction",
+)
+
+
+def summary(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A journal entry's view (GET /__admin/requests) as the event stream summarises one (GET /__admin/events):
+    without headers and bodies, with the answer's `status` and `code` and the `reason`. A summary stays as it is."""
+    if "response" not in entry:
+        return dict(entry)
+    response = entry.get("response")
+    signature = entry.get("signature")
+    code = _answer(entry).get("_responseCode")
+    found = {name: entry.get(name) for name in SUMMARY_FIELDS}
+    found.update(
+        status=response.get("status") if isinstance(response, dict) else None,
+        code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        signature=signature.get("verdict") if isinstance(signature, dict) else signature,
+        url=entry.get("url"),
+        sandboxTime=entry.get("sandboxTime"),
+        reason=reason(entry),
+    )
+    return found
+
+
 def request_line(entry: Mapping[str, Any]) -> str:
     """One journal entry (its view or its event summary) as one readable line: time, method and path, session,
     betId, HTTP status, response code, fault, duration, and the reason of an answer that carried one."""
+    entry = summary(entry)
     moment = str(entry.get("time") or "")
     clock = moment[11:23] if len(moment) >= 23 else moment  # the time of day, to the ms (UTC)
     if entry.get("direction") == "outgoing":
         target = f"-> {entry.get('method')} {entry.get('url') or entry.get('path')}"
     else:
         target = f"{entry.get('method')} {entry.get('path')}"
-    status = entry.get("status", (entry.get("response") or {}).get("status") if "response" in entry else None)
-    code = entry["code"] if "code" in entry else _answer(entry).get("_responseCode")
+    status, code = entry.get("status"), entry.get("code")
     parts = [
         clock,
         target,
         f"session={entry.get('sessionId') or '-'}",
         f"bet={entry.get('betId') or '-'}",
-        "no answer" if status is None else f"http={status}",
+        "no-answer" if status is None else f"http={status}",
         f"code={'-' if code is None else code}",
     ]
     fault = entry.get("fault")
     if isinstance(fault, dict):
         parts.append(f"fault={fault.get('kind')}/{fault.get('phase')}")
     duration = entry.get("durationMs")
-    parts.append("-" if duration is None else f"{float(duration):.1f}ms")
-    why = reason(entry)
+    parts.append("-" if not isinstance(duration, int | float) else f"{float(duration):.1f}ms")
+    why = entry.get("reason")
     line = " ".join(str(part) for part in parts)
     if why:
         line += f"  {why}"
@@ -510,7 +549,7 @@ def request_line(entry: Mapping[str, Any]) -> str:
 
 
 def _print_entry(entry: Mapping[str, Any], as_json: bool) -> None:
-    text = json.dumps(entry, separators=(",", ":")) if as_json else request_line(entry)
+    text = json.dumps(summary(entry), separators=(",", ":")) if as_json else request_line(entry)
     print(text, flush=True)  # at once: a follower reads as it happens, also through a pipe
 
 
