@@ -343,7 +343,7 @@ def _faults_clear(options: argparse.Namespace, client: AdminClient) -> int:
 @_remote
 def _reset(options: argparse.Namespace, client: AdminClient) -> int:
     client.result("POST", "/reset", keys=("status",))
-    print(f"reset {client.base_url}: the fixture's wallet, no faults, an empty journal")
+    print("reset: the fixture's wallet, no faults, an empty journal")
     return 0
 
 
@@ -367,7 +367,7 @@ def _balance(options: argparse.Namespace) -> int:
         raw, _ = client.call("GET", f"/sessions/{urllib.parse.quote(options.session, safe='')}")
     except RemoteError as exc:
         if exc.status == 404:
-            return fail(f"no session {options.session!r} in the sandbox at {_client_url(options)}", EXIT_FAILED)
+            return fail(f"no session {options.session!r} in the sandbox", EXIT_FAILED)
         return _refused(exc)
     try:
         session = json.loads(raw, parse_float=Decimal)  # money as written: 1000.00 stays 1000.00
@@ -379,13 +379,6 @@ def _balance(options: argparse.Namespace) -> int:
     else:
         print(_safe(shown))
     return 0
-
-
-def _client_url(options: argparse.Namespace) -> str:
-    try:
-        return _client(options).base_url
-    except RemoteError:
-        return "?"
 
 
 # -- state ---------------------------------------------------------------------------------------------------------
@@ -436,7 +429,7 @@ def _state_import(options: argparse.Namespace) -> int:
     counts = ", ".join(
         f"{done[name]} {name}" for name in ("players", "sessions", "bets", "transactions") if name in done
     )
-    print(f"imported {options.file} into {client.base_url}: {counts}")
+    print(f"imported: {counts}")
     return 0
 
 

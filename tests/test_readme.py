@@ -18,22 +18,28 @@ from .conftest import REPO
 from .process import SandboxProcess
 
 README = (REPO / "README.md").read_text()
+# Pages whose shell examples run like the README's, each with its own prelude.
+PAGES = (README, (REPO / "docs" / "cli.md").read_text())
 FENCE = re.compile(r"(?:<!-- readme-test: (?P<marker>[^>]*) -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
 INSTALL = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m betcore_sandbox"
 TEST = ".venv/bin/python -m pytest"
 
 
-def blocks():
-    return [(m["lang"], m["body"], m["marker"]) for m in FENCE.finditer(README)]
+def blocks(page=README):
+    return [(m["lang"], m["body"], m["marker"]) for m in FENCE.finditer(page)]
 
 
 def shell_examples():
     """(command, expected output block or None) for each shell example that runs against a sandbox.
 
-    A block marked `prelude` defines helpers; it is put in front of every later example."""
+    A block marked `prelude` defines helpers; it is put in front of every later example of its page."""
+    return [example for page in PAGES for example in _page_examples(page)]
+
+
+def _page_examples(page):
     found = []
     prelude = ""
-    items = blocks()
+    items = blocks(page)
     for i, (lang, body, marker) in enumerate(items):
         if lang != "bash" or body.strip() in (INSTALL, TEST):
             continue
