@@ -30,8 +30,9 @@ def url(served):
 
 def test_json_log_lines_carry_the_reason_and_unknown_paths(served):
     for path in ("/v1/sessions/session-eur/balance", "/v2/sessions/session-eur/balance"):
-        with pytest.raises(urllib.error.HTTPError):
+        with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(served.url + path, timeout=5)
+        refused.value.close()
     refused = json.loads(served.lines_until(lambda line: '"endpoint":"balance"' in line))
     assert (refused["status"], refused["responseCode"]) == (401, 8)
     assert refused["reason"] == "missing header X-Counterparty-Id"
