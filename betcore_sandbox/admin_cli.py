@@ -170,8 +170,10 @@ def _client(options: argparse.Namespace, timeout: float | None = 30.0) -> AdminC
 
 
 def _refused(exc: RemoteError) -> int:
-    """A refusal (4xx) is the input's fault, exit 2; no answer, or a failure of the sandbox, exit 1."""
-    return fail(str(exc), EXIT_USAGE if exc.status is not None and 400 <= exc.status < 500 else EXIT_FAILED)
+    """A refusal (4xx) is the input's fault, exit 2, as is a --sandbox URL that is no sandbox's; no answer, or a
+    failure of the sandbox, exit 1."""
+    refused = exc.status is not None and 400 <= exc.status < 500
+    return fail(str(exc), EXIT_USAGE if refused or not (exc.unreachable or exc.status) else EXIT_FAILED)
 
 
 def _remote(run: Callable[[argparse.Namespace, AdminClient], int]) -> Callable[[argparse.Namespace], int]:

@@ -631,7 +631,7 @@ def _scenario(options: argparse.Namespace) -> int:
         body = {k: v for k, v in given.items() if v is not None}
         applied, _ = client.result("POST", path, body, keys=("name", "faultIds"))
     except RemoteError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), 1 if exc.unreachable else EXIT_USAGE)
     seed = f", seed {applied['seed']}" if applied.get("seed") is not None else ""
     print(f"applied {applied['name']}: faults {', '.join(map(str, applied['faultIds']))}{seed}")
     return 0
@@ -648,7 +648,7 @@ def _report(options: argparse.Namespace) -> int:
             "GET", "/report", query={"graceSeconds": grace}, keys=("passed", "summary", "checks", "scenarios", "bets")
         )
     except RemoteError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), 1 if exc.unreachable else EXIT_USAGE)
     try:
         rendered = {
             "json": lambda: raw,

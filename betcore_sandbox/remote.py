@@ -24,10 +24,13 @@ class RemoteError(Exception):
     """The sandbox could not be reached, or refused the request; str() says which and why. `status` is the HTTP
     status of a refusal, None when no sandbox answered (or something else did); `problem` what the sandbox said."""
 
-    def __init__(self, message: str, status: int | None = None, problem: str | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, problem: str | None = None, *, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.problem = problem if problem is not None else message
+        self.unreachable = unreachable  # nothing answered at all: every command exits 1 for it
 
 
 def local_url(env: Mapping[str, str] = os.environ) -> str:
@@ -109,7 +112,10 @@ class AdminClient:
             problem = _problem(error.read())
             raise RemoteError(f"{method} {url}: HTTP {error.code}: {problem}", error.code, problem) from None
         except (OSError, urllib.error.URLError) as error:
-            raise RemoteError(f"cannot reach the sandbox at {self.base_url}: {_os_reason(error)}{self.hint}") from None
+            reason = _os_reason(error)
+            raise RemoteError(
+                f"cannot reach the sandbox at {self.base_url}: {reason}{self.hint}", unreachable=True
+            ) from None
         except (ValueError, http.client.HTTPException) as error:  # a URL it cannot send, an answer not HTTP
             said = repr(str(error))[:200]  # one line, whatever the other end sent
             raise RemoteError(f"{method} {url}: {type(error).__name__} {said}") from None

@@ -139,7 +139,7 @@ def test_a_state_whose_money_does_not_add_up_is_refused_with_exit_3(url, tmp_pat
             1,
             "audit: FAILED (1 discrepancies, 1 open bets)\n  player p1: balance 5.00, ledger says 4.00\n",
         ),
-        ({"ok": True}, 1, ""),  # not an audit: no verdict read into it
+        ({"ok": True}, 2, ""),  # not an audit: no verdict read into it, the URL is wrong
     ],
 )
 def test_audit_exits_1_on_a_discrepancy(answer, code, printed):
