@@ -309,14 +309,15 @@ def test_follow_as_json_lines(url):
         assert follower.stop(signal.SIGINT)[0] == 0
 
 
-def test_requests_end_quietly_without_a_reader(url):
+@pytest.mark.parametrize("follow", [(), ("--follow",)])
+def test_requests_end_quietly_without_a_reader(url, follow):
     for index in range(3):
         assert send(url, "balance")[0] == 200, index
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "betcore_sandbox", "requests"],
+            [sys.executable, "-m", "betcore_sandbox", "requests", *follow],
             stdout=write_end,
             stderr=subprocess.PIPE,
             env={**os.environ, "BETCORE_SANDBOX_URL": url, "BETCORE_SANDBOX_ADMIN_TOKEN": TOKEN},
