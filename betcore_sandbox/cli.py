@@ -1,5 +1,6 @@
 """Command line: `serve` (the default), `healthcheck`, `sign`, and against a running sandbox `clock`,
-`games` / `launch` (it calls a provider's Games and Launch), `scenario` and `report`.
+`games` / `launch` (it calls a provider's Games and Launch), `scenario`, `report` and the admin commands of
+admin_cli.py (`faults`, `reset`, `audit`, `balance`, `requests`, `state`).
 
 aiohttp is imported only by `serve`, so `healthcheck` (Docker's HEALTHCHECK), `sign` and `clock` start fast.
 """
@@ -16,15 +17,13 @@ import shlex
 import signal
 import socket
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, admin_cli
 from .clock import iso_ms
 from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env, unknown_env_names
 from .fixtures import Fixture, FixtureError, load_fixture
@@ -36,11 +35,23 @@ from .signing import signed_headers, string_to_sign
 if TYPE_CHECKING:
     from aiohttp import web
 
-COMMANDS = ("serve", "healthcheck", "sign", "clock", "games", "launch", "scenario", "report", "schema")
+COMMANDS = (
+    "serve",
+    "healthcheck",
+    "sign",
+    "clock",
+    "games",
+    "launch",
+    "scenario",
+    "report",
+    "schema",
+    *admin_cli.COMMANDS,
+)
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
 PARTNER_CALL_TIMEOUT = 660.0  # seconds: past the longest partnerTimeoutMs a sandbox accepts
 EXIT_STATE = 3  # the --state database cannot be used
+HEALTH_PATH = "/__admin/health"
 SCHEMAS = {"fixture": "schemas/fixture.schema.json", "provider": "openapi/provider.json", "admin": "openapi/admin.json"}
 
 
@@ -73,9 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="betcore-sandbox", description="A stateful local stand-in for the BETCORE aggregator's wallet API."
     )
     parser.add_argument("--version", action="version", version=f"betcore-sandbox {__version__}")
-    commands = parser.add_subparsers(
-        title="commands", metavar="{serve,healthcheck,sign,clock,games,launch,scenario,report,schema}"
-    )
+    commands = parser.add_subparsers(title="commands", metavar="{" + ",".join(COMMANDS) + "}")
 
     serve = commands.add_parser("serve", help="run the sandbox (the default command)")
     serve.add_argument("--host", help=f"address to bind (env {env_name('host')}; default 127.0.0.1)")
@@ -103,20 +112,32 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     health = commands.add_parser("healthcheck", help="exit 0 when a sandbox answers healthy, 1 otherwise")
-    health.add_argument("--url", help="health URL (default http://127.0.0.1:$BETCORE_SANDBOX_PORT/__admin/health)")
+    health.add_argument(
+        "--url",
+        "--sandbox",
+        help="the sandbox's base URL (default $BETCORE_SANDBOX_URL, else http://127.0.0.1:$BETCORE_SANDBOX_PORT); "
+        "a full .../__admin/health URL is accepted too",
+    )
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default 3)")
     health.set_defaults(run=_healthcheck)
 
     sign = commands.add_parser("sign", help="print the signed headers and a curl line for a request")
     sign.add_argument("method", type=str.upper, choices=("GET", "POST"))
-    sign.add_argument("path", help="e.g. /v1/sessions/session-eur/bets/pay-in")
+    sign.add_argument(
+        "path", help="e.g. /v1/sessions/session-eur/bets/pay-in (a full URL is taken apart: its path is signed)"
+    )
     body = sign.add_mutually_exclusive_group()
-    body.add_argument("--body", default="", help="the exact body to send (POST)")
+    body.add_argument("--body", help="the exact body to send (POST needs one of the two; GET has none)")
     body.add_argument("--body-file", help="read the body from this file, '-' for standard input")
     sign.add_argument("--counterparty-id", help="default: the fixture's first counterparty")
     sign.add_argument("--secret", help="default: that counterparty's secret in the fixture")
     sign.add_argument("--fixtures", help=f"fixture to take the defaults from (env {env_name('fixtures')})")
-    sign.add_argument("--url", help="base URL for the curl line (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)")
+    sign.add_argument(
+        "--url",
+        "--sandbox",
+        help="the sandbox's base URL for the curl line (default $BETCORE_SANDBOX_URL, else "
+        "http://127.0.0.1:$BETCORE_SANDBOX_PORT)",
+    )
     sign.add_argument("--timestamp", type=int, help="X-Timestamp in ms (default: now)")
     sign.add_argument("--request-id", help="X-Request-Id (default: a new random one)")
     sign.set_defaults(run=_sign)
@@ -182,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("--write", metavar="DIR", help="write to its file under DIR (openapi/, schemas/) instead")
     schema.set_defaults(run=_schema)
+    admin_cli.add_commands(commands)
     return parser
 
 
@@ -346,17 +368,20 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
     LOG.info("%s", lines[0], extra={"details": [line[2:] for line in lines[1:]]})
 
 
-def _local_url(path: str) -> str:
-    """This machine's sandbox, on the port the environment configures."""
-    return f"http://127.0.0.1:{os.environ.get(env_name('port')) or 8080}{path}"
-
-
 def _healthcheck(options: argparse.Namespace) -> int:
-    url = options.url or _local_url("/__admin/health")
+    from .remote import AdminClient, RemoteError
+
+    given = options.url
+    if given is not None and given.rstrip("/").endswith(HEALTH_PATH):  # the full health URL, as it once had to be
+        given = given.rstrip("/")[: -len(HEALTH_PATH)]
     try:
-        with urllib.request.urlopen(url, timeout=options.timeout) as response:
-            status = json.loads(response.read()).get("status")
-    except (OSError, ValueError, urllib.error.URLError) as exc:
+        client = AdminClient.from_options(given, timeout=options.timeout)
+    except RemoteError as exc:
+        return _fail(str(exc))
+    url = client.base_url + HEALTH_PATH
+    try:
+        status = client.result("GET", "/health", keys=("status",))[0]["status"]
+    except RemoteError as exc:
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)
         return 1
     if status != "healthy":
@@ -449,72 +474,46 @@ def _admin_call(
 ) -> Any:
     """The sandbox admin API's JSON answer (an object with the `expect`ed keys), or None after printing why there
     is none."""
-    base, wrong = _sandbox_base(options.sandbox)
-    if wrong:
-        _fail(wrong)
-        return None
-    token = options.admin_token or os.environ.get(env_name("admin_token"))
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    from .remote import AdminClient, RemoteError
+
+    route, _, query = path.removeprefix("/__admin").partition("?")
     try:
         # The sandbox waits for the provider up to its partnerTimeoutMs; this waits a little longer.
-        with urllib.request.urlopen(request, timeout=PARTNER_CALL_TIMEOUT) as response:
-            result = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            answered = json.loads(exc.read())
-        except ValueError:
-            answered = None
-        message = answered.get("error") if isinstance(answered, dict) else None
-        _fail(f"{base} answered {exc.code}: {message if isinstance(message, str) else exc.reason}")
-    except (OSError, ValueError) as exc:
-        hint = "" if options.sandbox else f" (set {env_name('port')} or pass --sandbox URL)"
-        _fail(f"cannot reach the sandbox at {base}: {_os_reason(exc)}{hint}")
-    else:
-        if isinstance(result, dict) and all(key in result for key in expect):
-            return result
-        _fail(f"{base} is not a betcore-sandbox: its answer to {method} {path.partition('?')[0]} is not the result")
-    return None
-
-
-def _sandbox_base(given: str | None) -> tuple[str, str | None]:
-    """The sandbox's root URL (from --sandbox, else this machine on the configured port), or why it is unusable:
-    checked before any call, so that a typo reads as one rather than as a urllib error."""
-    if given is None:
-        port = os.environ.get(env_name("port")) or "8080"
-        if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
-            return "", f"{env_name('port')} must be a port number (1-65535), got {port!r}"
-        return f"http://127.0.0.1:{port}", None
-    wrong = f"--sandbox must be http(s)://host:port, the sandbox's root URL, got {given!r}"
-    try:
-        parts = urllib.parse.urlsplit(given)
-        parts.port  # noqa: B018 - raises when not a port number
-    except ValueError:
-        return "", wrong
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
-        return "", wrong
-    return given.rstrip("/"), None
-
-
-def _os_reason(exc: BaseException) -> str:
-    """Why a connection failed, in words: urllib wraps the OS error in its own."""
-    reason = getattr(exc, "reason", exc)
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return str(reason)
+        client = AdminClient.from_options(options.sandbox, options.admin_token, timeout=PARTNER_CALL_TIMEOUT)
+        result, _ = client.result(method, route, body, dict(urllib.parse.parse_qsl(query)), keys=tuple(expect))
+    except RemoteError as exc:
+        _fail(str(exc))
+        return None
+    return result
 
 
 def _sign(options: argparse.Namespace) -> int:
+    from .remote import RemoteError, sandbox_url
+
+    path, base = options.path, options.url
+    if path.startswith(("http://", "https://")):  # a whole URL pasted: its path is what is signed for
+        parts = urllib.parse.urlsplit(path)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        base = base or f"{parts.scheme}://{parts.netloc}"
+        print(f"note: PATH is a full URL: signing for its path {path}, the curl line goes to {base}", file=sys.stderr)
+    if not path.startswith("/"):
+        return _fail(f"PATH must start with /, e.g. /v1/sessions/session-eur/balance, got {options.path!r}")
+    given = options.body is not None or options.body_file is not None
+    if options.method == "POST" and not given:
+        return _fail("POST needs the exact body it sends: give --body JSON or --body-file FILE")
+    if options.method == "GET" and given:
+        return _fail("GET has no body: the signature covers an empty one; leave out --body/--body-file")
+    try:
+        base = sandbox_url(base)
+    except RemoteError as exc:
+        return _fail(str(exc).replace("--sandbox", "--url", 1))
     if options.body_file:
         try:
             body = sys.stdin.buffer.read() if options.body_file == "-" else Path(options.body_file).read_bytes()
         except OSError as exc:
             return _fail(f"cannot read {options.body_file}: {exc.strerror}")
     else:
-        body = options.body.encode()
+        body = (options.body or "").encode()
     counterparty_id, secret = options.counterparty_id, options.secret
     if counterparty_id is None or secret is None:
         try:
@@ -527,8 +526,6 @@ def _sign(options: argparse.Namespace) -> int:
             if counterparty_id not in known:
                 return _fail(f"counterparty {counterparty_id!r} is not in the fixture: pass --secret")
             secret = known[counterparty_id]
-    if options.method == "GET":
-        body = b""
     headers = signed_headers(
         secret, counterparty_id, options.method, body, timestamp_ms=options.timestamp, request_id=options.request_id
     )
@@ -537,8 +534,7 @@ def _sign(options: argparse.Namespace) -> int:
         print(f"{name}: {value}")
     print(f"String-To-Sign: {message.decode('utf-8', 'replace')}")
     print()
-    base = options.url or _local_url("")
-    curl = ["curl", "-sS", "-X", options.method, base.rstrip("/") + options.path]
+    curl = ["curl", "-sS", "-X", options.method, base + path]
     for name, value in headers.items():
         curl += ["-H", f"{name}: {value}"]
     if options.method == "POST":
@@ -588,35 +584,22 @@ def _duration_text(ms: int) -> str:
 
 
 def _clock(options: argparse.Namespace) -> int:
-    url = (options.url or _local_url("")).rstrip("/") + "/__admin/clock"
+    from .remote import AdminClient, RemoteError
+
     if options.advance is not None:
         change: dict[str, object] | None = {"advanceMs": options.advance}
     elif options.set is not None:
         change = {"setMs": options.set}
     else:
         change = {"mode": "real"} if options.real else None
-    headers = {"Content-Type": "application/json"}
-    token = options.admin_token or os.environ.get(env_name("admin_token"))
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if change is None else json.dumps(change).encode()
-    request = urllib.request.Request(url, data=data, headers=headers, method="GET" if data is None else "POST")
     try:
-        with urllib.request.urlopen(request, timeout=options.timeout) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        try:
-            reason = json.loads(exc.read()).get("error", exc.reason)
-        except ValueError:
-            reason = exc.reason
-        return _fail(f"{url}: HTTP {exc.code}: {reason}", 1)
-    except (OSError, urllib.error.URLError) as exc:
-        return _fail(f"cannot reach the sandbox at {url}: {exc}", 1)
-    try:
-        shown = json.loads(raw)
+        client = AdminClient.from_options(options.url, options.admin_token, timeout=options.timeout)
+        shown, raw = client.result("GET" if change is None else "POST", "/clock", change)
         now_ms, offset_ms, mode = int(shown["nowMs"]), int(shown["offsetMs"]), str(shown["mode"])
+    except RemoteError as exc:
+        return _fail(str(exc), 1)
     except (ValueError, KeyError, TypeError):
-        return _fail(f"{url} did not answer like a betcore sandbox: {raw[:200]!r}", 1)
+        return _fail(f"{client.base_url}/__admin/clock did not answer like a betcore sandbox: {raw[:200]!r}", 1)
     if options.json:
         sys.stdout.write(raw.decode() + "\n")
         return 0
@@ -633,8 +616,8 @@ def _clock(options: argparse.Namespace) -> int:
 def _scenario(options: argparse.Namespace) -> int:
     from .remote import AdminClient, RemoteError
 
-    client = AdminClient.from_options(options.sandbox, options.admin_token)
     try:
+        client = AdminClient.from_options(options.sandbox, options.admin_token)
         if options.name is None:
             listed, _ = client.result("GET", "/scenarios", kind=list)
             for found in listed:
@@ -648,7 +631,7 @@ def _scenario(options: argparse.Namespace) -> int:
         body = {k: v for k, v in given.items() if v is not None}
         applied, _ = client.result("POST", path, body, keys=("name", "faultIds"))
     except RemoteError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), 1 if exc.unreachable else EXIT_USAGE)
     seed = f", seed {applied['seed']}" if applied.get("seed") is not None else ""
     print(f"applied {applied['name']}: faults {', '.join(map(str, applied['faultIds']))}{seed}")
     return 0
@@ -658,14 +641,14 @@ def _report(options: argparse.Namespace) -> int:
     from . import report_formats
     from .remote import AdminClient, RemoteError
 
-    client = AdminClient.from_options(options.sandbox, options.admin_token)
     grace = None if options.grace_seconds is None else str(options.grace_seconds)
     try:  # one JSON report, rendered here: the file and the exit code judge the same moment
+        client = AdminClient.from_options(options.sandbox, options.admin_token)
         verdict, raw = client.result(
             "GET", "/report", query={"graceSeconds": grace}, keys=("passed", "summary", "checks", "scenarios", "bets")
         )
     except RemoteError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), 1 if exc.unreachable else EXIT_USAGE)
     try:
         rendered = {
             "json": lambda: raw,

@@ -51,6 +51,10 @@ class ServerConfig:
         return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
 
 
+# Read by the commands that talk to a running sandbox (see remote.py), not by the server: not a typo either.
+CLIENT_OPTIONS = ("url",)
+
+
 def env_name(option: str) -> str:
     return ENV_PREFIX + option.upper()
 
@@ -136,5 +140,6 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
 
 def unknown_env_names(env: Mapping[str, str]) -> list[str]:
     """BETCORE_SANDBOX_* variables that are neither a server option nor a runtime setting (a typo, most likely)."""
-    known = {env_name(option) for option in SERVER_OPTIONS} | {setting_env_name(n) for n in runtime_settings.NAMES}
+    known = {env_name(option) for option in (*SERVER_OPTIONS, *CLIENT_OPTIONS)}
+    known |= {setting_env_name(n) for n in runtime_settings.NAMES}
     return sorted(name for name in env if name.startswith(ENV_PREFIX) and name not in known)

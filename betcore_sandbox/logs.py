@@ -113,6 +113,7 @@ class JsonFormatter(logging.Formatter):
 
 
 REQUESTS = logging.getLogger("betcore_sandbox.requests")
+_WITH_REASON = "%s session=%s bet=%s code=%s http=%s fault=%s %.1fms reason=%s"
 
 
 class RequestLog:
@@ -134,7 +135,9 @@ class RequestLog:
         status: int | None,
         fault: str | None,
         ms: float,
+        reason: str | None = None,
     ) -> None:
+        """`reason`: the message of the answer (why it failed) or why there was none; on the line when given."""
         if not self.logger.isEnabledFor(logging.INFO):
             return
         # A record made directly: logger.info() would also walk the stack to find its caller, on every request.
@@ -144,7 +147,7 @@ class RequestLog:
             logging.INFO,
             "",  # no source location: the line says where it comes from
             0,
-            "%s session=%s bet=%s code=%s http=%s fault=%s %.1fms",
+            "%s session=%s bet=%s code=%s http=%s fault=%s %.1fms" if reason is None else _WITH_REASON,
             (
                 endpoint,
                 session_id,
@@ -153,6 +156,7 @@ class RequestLog:
                 "-" if status is None else status,
                 fault or "-",
                 ms,
+                *(() if reason is None else (reason,)),
             ),
             None,
             extra={
@@ -163,6 +167,7 @@ class RequestLog:
                 "status": status,
                 "fault": fault,
                 "ms": ms,
+                "reason": reason,
             },
         )
         logger.handle(record)

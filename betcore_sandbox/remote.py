@@ -1,8 +1,8 @@
-"""The admin API of a running sandbox, from another process (the command line's `scenario` and `report`).
+"""The admin API of a running sandbox, from another process: every command line command that talks to one.
 
 Standard library only, so a command using it starts fast. The sandbox is found at `--sandbox URL`, else at
-127.0.0.1 on BETCORE_SANDBOX_PORT (else 8080); the admin token comes from `--admin-token`, else
-BETCORE_SANDBOX_ADMIN_TOKEN.
+$BETCORE_SANDBOX_URL, else at 127.0.0.1 on BETCORE_SANDBOX_PORT (else 8080); the admin token comes from
+`--admin-token` where a command still has it, else BETCORE_SANDBOX_ADMIN_TOKEN.
 """
 
 from __future__ import annotations
@@ -21,12 +21,44 @@ from .config import DEFAULT_PORT, env_name
 
 
 class RemoteError(Exception):
-    """The sandbox could not be reached, or refused the request; str() says which and why."""
+    """The sandbox could not be reached, or refused the request; str() says which and why. `status` is the HTTP
+    status of a refusal, None when no sandbox answered (or something else did); `problem` what the sandbox said."""
+
+    def __init__(
+        self, message: str, status: int | None = None, problem: str | None = None, *, unreachable: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problem = problem if problem is not None else message
+        self.unreachable = unreachable  # nothing answered at all: every command exits 1 for it
 
 
 def local_url(env: Mapping[str, str] = os.environ) -> str:
     """This machine's sandbox, on the port the environment configures."""
     return f"http://127.0.0.1:{env.get(env_name('port')) or DEFAULT_PORT}"
+
+
+def sandbox_url(given: str | None, env: Mapping[str, str] = os.environ) -> str:
+    """The sandbox's root URL, without a trailing slash: `given` (--sandbox), else $BETCORE_SANDBOX_URL, else this
+    machine on BETCORE_SANDBOX_PORT (else 8080). RemoteError when it is not a root URL: checked before any call, so
+    that a typo reads as one rather than as a connection error."""
+    source, url = "--sandbox", given
+    if url is None and env.get(env_name("url")):
+        source, url = env_name("url"), env[env_name("url")]
+    if url is None:
+        port = env.get(env_name("port")) or str(DEFAULT_PORT)
+        if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            raise RemoteError(f"{env_name('port')} must be a port number (1-65535), got {port!r}")
+        return f"http://127.0.0.1:{port}"
+    wrong = f"{source} must be http(s)://host:port, the sandbox's root URL, got {url!r}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises when not a port number
+    except ValueError:
+        raise RemoteError(wrong) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+        raise RemoteError(wrong)
+    return url.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +67,34 @@ class AdminClient:
 
     base_url: str
     token: str | None = None
-    timeout: float = 30.0
+    timeout: float | None = 30.0
+    hint: str = ""  # said after "cannot reach": how to point at another sandbox, when none was named
 
     @classmethod
-    def from_options(cls, url: str | None, token: str | None, env: Mapping[str, str] = os.environ) -> AdminClient:
-        """From command-line options, each falling back to the environment."""
-        return cls((url or local_url(env)).rstrip("/"), token or env.get(env_name("admin_token")) or None)
+    def from_options(
+        cls,
+        url: str | None,
+        token: str | None = None,
+        env: Mapping[str, str] = os.environ,
+        *,
+        timeout: float | None = 30.0,
+    ) -> AdminClient:
+        """From command-line options, each falling back to the environment; RemoteError for an unusable URL."""
+        named = url is not None or bool(env.get(env_name("url")))
+        hint = "" if named else f" (set {env_name('port')} or {env_name('url')}, or pass --sandbox URL)"
+        return cls(sandbox_url(url, env), token or env.get(env_name("admin_token")) or None, timeout, hint)
 
-    def call(
-        self, method: str, path: str, body: Any = None, query: Mapping[str, str | None] | None = None
-    ) -> tuple[bytes, str]:
-        """(answer bytes, content type) of an admin route (`path` after /__admin); RemoteError unless 2xx."""
+    def open(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Mapping[str, str | None] | None = None,
+        *,
+        data: bytes | None = None,
+    ) -> http.client.HTTPResponse:
+        """The open answer of an admin route (`path` after /__admin), to read or stream; RemoteError unless 2xx.
+        `body` is sent as JSON, `data` as it is."""
         url = f"{self.base_url}/__admin{path}"
         given = {k: v for k, v in (query or {}).items() if v is not None}
         if given:
@@ -53,18 +102,39 @@ class AdminClient:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        data = None if body is None else json.dumps(body).encode()
+        if data is None and body is not None:
+            data = json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.read(), response.headers.get_content_type()
+            response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=self.timeout)
+            return response
         except urllib.error.HTTPError as error:
-            raise RemoteError(f"{method} {url}: HTTP {error.code}: {_problem(error.read())}") from None
+            problem = _problem(error.read())
+            raise RemoteError(f"{method} {url}: HTTP {error.code}: {problem}", error.code, problem) from None
         except (OSError, urllib.error.URLError) as error:
-            raise RemoteError(f"{method} {url}: no sandbox answered ({error})") from None
+            reason = _os_reason(error)
+            raise RemoteError(
+                f"cannot reach the sandbox at {self.base_url}: {reason}{self.hint}", unreachable=True
+            ) from None
         except (ValueError, http.client.HTTPException) as error:  # a URL it cannot send, an answer not HTTP
             said = repr(str(error))[:200]  # one line, whatever the other end sent
             raise RemoteError(f"{method} {url}: {type(error).__name__} {said}") from None
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Mapping[str, str | None] | None = None,
+        *,
+        data: bytes | None = None,
+    ) -> tuple[bytes, str]:
+        """(answer bytes, content type) of an admin route (`path` after /__admin); RemoteError unless 2xx."""
+        with self.open(method, path, body, query, data=data) as response:
+            try:
+                return response.read(), response.headers.get_content_type()
+            except (OSError, http.client.HTTPException) as error:  # it went away mid-answer
+                raise RemoteError(f"{method} {self.base_url}/__admin{path}: the answer broke off ({error})") from None
 
     def result(
         self,
@@ -75,10 +145,11 @@ class AdminClient:
         *,
         kind: type = dict,
         keys: tuple[str, ...] = (),
+        data: bytes | None = None,
     ) -> tuple[Any, bytes]:
         """(the decoded answer, its bytes): a JSON `kind` (with `keys`, for an object), else RemoteError saying
         this is not a sandbox's answer."""
-        raw, _ = self.call(method, path, body, query)
+        raw, _ = self.call(method, path, body, query, data=data)
         try:
             found = json.loads(raw)
         except ValueError:
@@ -90,6 +161,16 @@ class AdminClient:
         return found, raw
 
 
+def _os_reason(error: BaseException) -> str:
+    """Why a connection failed, in words: urllib wraps the OS error in its own."""
+    reason = getattr(error, "reason", error)
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    if isinstance(reason, TimeoutError):
+        return "timed out"
+    return str(reason)
+
+
 def _problem(raw: bytes) -> str:
     try:
         return str(json.loads(raw)["error"])
@@ -97,4 +178,4 @@ def _problem(raw: bytes) -> str:
         return raw[:200].decode("utf-8", "replace")
 
 
-__all__ = ["AdminClient", "RemoteError", "local_url"]
+__all__ = ["AdminClient", "RemoteError", "local_url", "sandbox_url"]

@@ -81,7 +81,7 @@ def test_report_says_when_no_sandbox_answers() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     result = run_cli("report", "--sandbox", f"http://127.0.0.1:{port}")
-    assert result.returncode == 2 and "no sandbox answered" in result.stderr.decode()
+    assert result.returncode == 1 and "cannot reach the sandbox at http://127.0.0.1:" in result.stderr.decode()
 
 
 class Impostor:

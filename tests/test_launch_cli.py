@@ -116,9 +116,9 @@ async def test_an_unsigned_launch_refused_by_the_provider_exits_1(sandbox):
 
 async def test_bad_input_and_a_missing_token_and_no_sandbox_exit_1(sandbox):
     code, _, err = await cli(sandbox, "launch", "--provider-url", "not-a-url", "--game", "g")
-    assert code == 1 and "answered 400: providerUrl: must be an absolute http(s) URL" in err
+    assert code == 1 and "/__admin/launches: HTTP 400: providerUrl: must be an absolute http(s) URL" in err
     code, _, err = await cli(sandbox, "games", "--provider-url", "http://127.0.0.1:9", token=None)
-    assert code == 1 and "answered 401: admin token required" in err
+    assert code == 1 and "/__admin/games?providerUrl=http%3A%2F%2F127.0.0.1%3A9: HTTP 401: admin token required" in err
     result = await asyncio.to_thread(run_cli, "games", "--sandbox", closed_port_url(), "--provider-url", "http://x")
     assert result.returncode == 1 and "cannot reach the sandbox at" in result.stderr.decode()
     assert sandbox.launches() == []
@@ -135,10 +135,10 @@ async def test_a_sandbox_url_that_is_something_else_exits_1_with_why():
         games = await asyncio.to_thread(run_cli, "games", "--sandbox", url, "--provider-url", "http://x")
         launch = await asyncio.to_thread(run_cli, "launch", "--sandbox", url, "--game", "g")
     assert games.returncode == 1 and games.stderr.decode() == (
-        f"betcore-sandbox: error: {url} is not a betcore-sandbox: its answer to GET /__admin/games is not the result\n"
+        f"betcore-sandbox: error: {url} is not a betcore-sandbox: its answer to GET /__admin/games is not one\n"
     )
     assert launch.returncode == 1
-    assert launch.stderr.decode() == f"betcore-sandbox: error: {url} answered 400: Bad Request\n"
+    assert launch.stderr.decode() == f"betcore-sandbox: error: POST {url}/__admin/launches: HTTP 400: [1]\n"
 
 
 def closed_stdout_run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -211,7 +211,7 @@ def test_an_unreachable_default_sandbox_says_how_to_point_at_another():
     assert result.returncode == 1
     assert result.stderr.decode() == (
         f"betcore-sandbox: error: cannot reach the sandbox at http://127.0.0.1:{port}: Connection refused"
-        " (set BETCORE_SANDBOX_PORT or pass --sandbox URL)\n"
+        " (set BETCORE_SANDBOX_PORT or BETCORE_SANDBOX_URL, or pass --sandbox URL)\n"
     )
 
 

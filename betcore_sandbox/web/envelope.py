@@ -22,6 +22,7 @@ class Reply(NamedTuple):
     code: int | None  # None when the body carries no code (an injected malformed body)
     body: bytes
     close: bool = False  # close the connection after answering (a body left unread)
+    reason: str | None = None  # the message the answer carries, for the request log line
 
 
 class BodyTooLarge(SandboxError):
@@ -63,9 +64,11 @@ def outcome(codes: ResponseCodes, settings: Settings, endpoint: str, result: Out
         minor_text(result.balance_units, result.scale).encode(),
         encoder.encode(result.currency),
     )
-    if not replayed:
-        body += b',"message":"already processed as transaction %d"' % result.transaction_id
-    return Reply(codes.http_status(name), code, body + b"}")
+    if replayed:
+        return Reply(codes.http_status(name), code, body + b"}")
+    message = f"already processed as transaction {result.transaction_id}"
+    body += b',"message":"%s"' % message.encode()
+    return Reply(codes.http_status(name), code, body + b"}", reason=message)
 
 
 def failure(
@@ -81,18 +84,19 @@ def failure(
     if error.debug is not None and (debug := public_diagnostics(error.debug, explain)) is not None:
         body["_debug"] = debug
     status = getattr(error, "http_status", None) or codes.http_status(error.code_name)
-    return Reply(status, code, encoder.encode(body), getattr(error, "close_connection", False))
+    return Reply(status, code, encoder.encode(body), getattr(error, "close_connection", False), error.message)
 
 
 def injected(code: int, message: str, balance_now: tuple[Decimal, str, int] | None) -> Reply:
     """An injected `response_code` answer: HTTP 200 with that code."""
-    return Reply(200, code, encoder.encode(_with_balance({"_responseCode": code, "message": message}, balance_now)))
+    body = _with_balance({"_responseCode": code, "message": message}, balance_now)
+    return Reply(200, code, encoder.encode(body), reason=message)
 
 
 def internal_error(codes: ResponseCodes, message: str, status: int | None = None) -> Reply:
     code = codes.code("internal_error")
     body = encoder.encode({"_responseCode": code, "message": message})
-    return Reply(status or codes.http_status("internal_error"), code, body)
+    return Reply(status or codes.http_status("internal_error"), code, body, reason=message)
 
 
 BET_ANSWER_CUT = b'{"_responseCode":1,"transactionId":"'  # a bet endpoint's answer, cut off mid-value

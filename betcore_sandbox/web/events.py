@@ -180,7 +180,9 @@ class Hub:
 
 
 def request_summary(entry: JournalEntry) -> dict[str, Any]:
-    """What a feed row shows: the journal view's fields without headers, bodies and diagnostics."""
+    """What a feed row shows: the journal view's fields without headers, bodies and diagnostics, and the `reason`
+    of the outcome (the signature's error, a failure inside the sandbox, else the answer's message)."""
+    answer = _answer(entry.response)
     return {
         "id": entry.id,
         "time": views.iso(entry.time),
@@ -191,7 +193,7 @@ def request_summary(entry: JournalEntry) -> dict[str, Any]:
         "betId": entry.bet_id,
         "counterpartyId": entry.counterparty_id,
         "status": entry.status,
-        "code": _response_code(entry.response),
+        "code": answer.code if isinstance(answer.code, int) and not isinstance(answer.code, bool) else None,
         "fault": entry.fault,
         "signature": entry.signature,
         "durationMs": entry.duration_ms,
@@ -201,24 +203,34 @@ def request_summary(entry: JournalEntry) -> dict[str, Any]:
         "url": None if entry.url is None else printable(entry.url),
         "sandboxTime": None if entry.sandbox_time is None else views.iso(entry.sandbox_time),
         "receivedAt": views.iso(entry.arrived) if entry.direction == "incoming" else None,
+        "reason": _reason(entry, answer),
     }
 
 
 class _Answer(msgspec.Struct):
-    """Only the code of an answer: the decoder skips everything else."""
+    """Only the code and message of an answer: the decoder skips everything else."""
 
     code: Any = msgspec.field(default=None, name="_responseCode")
+    message: Any = None
 
 
-def _response_code(raw: bytes | None) -> int | None:
-    """The answer's `_responseCode`; None when there was no answer or it was not JSON (a malformed-body fault)."""
+def _answer(raw: bytes | None) -> _Answer:
+    """The answer's `_responseCode` and message; empty when there was no answer or it was not JSON (a
+    malformed-body fault)."""
     if not raw:
-        return None
+        return _Answer()
     try:
-        code = msgspec.json.decode(raw, type=_Answer).code
+        return msgspec.json.decode(raw, type=_Answer)
     except msgspec.DecodeError:
-        return None
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
+        return _Answer()
+
+
+def _reason(entry: JournalEntry, answer: _Answer) -> str | None:
+    if entry.signature_error:
+        return printable(entry.signature_error)
+    if entry.error:
+        return printable(entry.error.strip().splitlines()[-1])  # a traceback's last line names the exception
+    return printable(answer.message) if isinstance(answer.message, str) and answer.message else None
 
 
 HUB = web.AppKey("event_hub", Hub)

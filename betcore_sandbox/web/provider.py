@@ -77,9 +77,21 @@ async def no_such_endpoint(request: web.Request) -> web.Response:
             f"no endpoint {request.method} {clip(path)}; the endpoints are {known} "
             f"(also under {PREFIXES[1]}), and the admin API under /__admin"
         )
-    body = envelope.encoder.encode(
-        {"_responseCode": request.app[STATE].codes.code("invalid_request"), "message": message}
+    state = request.app[STATE]
+    code = state.codes.code("invalid_request")
+    # Logged, not journaled: the journal and the conformance report hold wallet calls, and anyone can send these.
+    bases = " and ".join(PREFIXES)
+    state.request_log.record(
+        "unknown",
+        None,
+        None,
+        code,
+        404,
+        None,
+        0.0,
+        f"no endpoint {request.method} {clip(path)}: wallet calls go under {bases}",
     )
+    body = envelope.encoder.encode({"_responseCode": code, "message": message})
     return web.Response(body=body, status=404, content_type="application/json")
 
 
@@ -335,6 +347,10 @@ def _finish(state: SandboxState, entry: JournalEntry, reply: Reply | None, start
     if reply is not None:
         entry.status, entry.response = reply.status, reply.body
     state.journal.record(entry)
+    if reply is not None:
+        reason = reply.reason
+    else:  # no answer: why not (the client left, a fault held or dropped the connection)
+        reason = entry.error or (f"injected fault {entry.fault['id']} ({entry.fault['kind']})" if entry.fault else None)
     state.request_log.record(
         entry.endpoint,
         entry.session_id,
@@ -343,4 +359,5 @@ def _finish(state: SandboxState, entry: JournalEntry, reply: Reply | None, start
         entry.status,
         entry.fault["kind"] if entry.fault else None,
         entry.duration_ms,
+        reason,
     )

@@ -1,0 +1,640 @@
+"""The admin commands of the command line, against a running sandbox: `faults`, `reset`, `audit`, `balance`,
+`requests` and `state`.
+
+Each talks to the sandbox through remote.AdminClient (standard library only, so they start fast). The sandbox is
+`--sandbox URL`, else $BETCORE_SANDBOX_URL, else 127.0.0.1 on $BETCORE_SANDBOX_PORT (else 8080); the admin token
+comes from BETCORE_SANDBOX_ADMIN_TOKEN (or the variable `--token-env` names), never from a flag that would land in
+the shell's history.
+
+Exit codes: 0 done, 1 a check failed or no sandbox answered, 2 a refused input (a usage error, a rule the sandbox
+refused), 3 a state file the sandbox cannot use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from types import FrameType
+from typing import Any, BinaryIO
+
+from .config import env_name
+from .remote import AdminClient, RemoteError
+
+__all__ = ["COMMANDS", "add_commands", "reason", "request_line", "summary"]
+
+COMMANDS = ("faults", "reset", "audit", "balance", "requests", "state")
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STATE = 3
+FAULT_KINDS = (
+    "http_error",
+    "response_code",
+    "insufficient_funds",
+    "delay",
+    "timeout",
+    "connection_reset",
+    "empty_response",
+    "malformed_body",
+)
+ENDPOINTS = ("*", "balance", "pay-in", "pay-out", "pay-in-out", "refund")
+STREAM_TIMEOUT = 60.0  # seconds without a byte before a followed stream counts as dead: the sandbox beats every 15
+CHUNK = 64 * 1024
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def add_commands(commands: Any) -> None:
+    """Add the admin commands to `commands`, the command line's subparsers."""
+    faults = commands.add_parser("faults", help="add, list, remove or clear a running sandbox's fault rules")
+    actions = faults.add_subparsers(title="actions", metavar="{add,list,remove,clear}", required=True)
+    add = actions.add_parser("add", help="add a fault rule, from flags or from --json")
+    add.add_argument("--json", metavar="RULE", help="the rule as JSON, or @FILE to read it from a file (@- stdin)")
+    add.add_argument("--kind", choices=FAULT_KINDS, help="what the fault does (required, here or in --json)")
+    add.add_argument("--endpoint", choices=ENDPOINTS, help="which endpoint it hits (default *: every one)")
+    add.add_argument("--phase", choices=("before", "after"), help="before (default) or after the wallet operation")
+    add.add_argument(
+        "--times",
+        type=_times,
+        default=argparse.SUPPRESS,  # absent unless given: 'unlimited' is a null, which must still be sent
+        help="how often it fires (default 1; 'unlimited': until removed)",
+    )
+    add.add_argument("--skip", type=int, help="let this many matching requests through first")
+    add.add_argument("--probability", type=float, help="chance of firing on a matching request, 0 to 1")
+    add.add_argument("--seed", type=int, help="seed of the probability draws (repeatable runs)")
+    add.add_argument("--session", help="only requests on this sessionId")
+    add.add_argument("--player", help="only requests of this playerId")
+    add.add_argument("--bet", help="only requests with this betId")
+    add.add_argument("--status", type=int, help="http_error: the HTTP status (default 500)")
+    add.add_argument("--code", type=int, help="response_code: the _responseCode (default the internal error's)")
+    add.add_argument("--delay", type=_delay, help="delay, timeout: how long, as ms or 2s, 1m, 500ms")
+    add.add_argument("--ttl", type=float, help="seconds the rule lives")
+    _remote_options(add)
+    add.set_defaults(run=_faults_add)
+    listing = actions.add_parser("list", help="the fault rules as a table (--json: as the admin API has them)")
+    listing.add_argument("--json", action="store_true", help="print the admin API's JSON list")
+    _remote_options(listing)
+    listing.set_defaults(run=_faults_list)
+    remove = actions.add_parser("remove", help="remove one fault rule")
+    remove.add_argument("id", help="the rule's id, as `faults list` shows it")
+    _remote_options(remove)
+    remove.set_defaults(run=_faults_remove)
+    clear = actions.add_parser("clear", help="remove every fault rule")
+    _remote_options(clear)
+    clear.set_defaults(run=_faults_clear)
+
+    reset = commands.add_parser("reset", help="reset a running sandbox to its fixture (wallet, faults, journal)")
+    _remote_options(reset)
+    reset.set_defaults(run=_reset)
+
+    audit = commands.add_parser("audit", help="audit a running sandbox's money (exit 1: a discrepancy)")
+    audit.add_argument("--json", action="store_true", help="print the admin API's JSON answer")
+    _remote_options(audit)
+    audit.set_defaults(run=_audit)
+
+    balance = commands.add_parser("balance", help="a session's balance and currency (exit 1: no such session)")
+    balance.add_argument("session", help="the sessionId")
+    balance.add_argument("--json", action="store_true", help="print the whole session as JSON")
+    _remote_options(balance)
+    balance.set_defaults(run=_balance)
+
+    requests = commands.add_parser("requests", help="the last requests a running sandbox received, one line each")
+    requests.add_argument("--limit", type=_positive, default=20, help="how many of the last ones (default 20)")
+    requests.add_argument(
+        "--follow", "-f", action="store_true", help="then keep printing new ones as they arrive, until Ctrl-C"
+    )
+    requests.add_argument("--json", action="store_true", help="one JSON object per line instead")
+    _remote_options(requests)
+    requests.set_defaults(run=_requests)
+
+    state = commands.add_parser("state", help="export or import a running sandbox's whole state")
+    moves = state.add_subparsers(title="actions", metavar="{export,import}", required=True)
+    export = moves.add_parser("export", help="write the state (players, sessions, bets, ledger) to FILE")
+    export.add_argument("file", help="where to write it, '-' for standard output")
+    _remote_options(export)
+    export.set_defaults(run=_state_export)
+    restore = moves.add_parser("import", help="replace the sandbox's state with FILE's (as `state export` wrote)")
+    restore.add_argument("file", help="the state file, '-' for standard input")
+    _remote_options(restore)
+    restore.set_defaults(run=_state_import)
+
+
+def _remote_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--sandbox",
+        metavar="URL",
+        help="the sandbox's base URL (default $BETCORE_SANDBOX_URL, else http://127.0.0.1:$BETCORE_SANDBOX_PORT)",
+    )
+    command.add_argument(
+        "--token-env",
+        metavar="NAME",
+        default=env_name("admin_token"),
+        help="the environment variable holding the admin token (default %(default)s)",
+    )
+
+
+def _times(text: str) -> int | None:
+    if text == "unlimited":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count: give a number or 'unlimited'") from None
+
+
+def _delay(text: str) -> int:
+    from .cli import _duration_ms  # the clock command's durations, one parser for both
+
+    return _duration_ms(text)
+
+
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 0 < int(text) <= 1_000_000):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 1000000")
+    return int(text)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"betcore-sandbox: error: {message}", file=sys.stderr)
+    return code
+
+
+def _client(options: argparse.Namespace, timeout: float | None = 30.0) -> AdminClient:
+    return AdminClient.from_options(options.sandbox, os.environ.get(options.token_env) or None, timeout=timeout)
+
+
+def _refused(exc: RemoteError) -> int:
+    """A refusal (4xx) is the input's fault, exit 2, as is a --sandbox URL that is no sandbox's; no answer, or a
+    failure of the sandbox, exit 1."""
+    refused = exc.status is not None and 400 <= exc.status < 500
+    return fail(str(exc), EXIT_USAGE if refused or not (exc.unreachable or exc.status) else EXIT_FAILED)
+
+
+def _remote(run: Callable[[argparse.Namespace, AdminClient], int]) -> Callable[[argparse.Namespace], int]:
+    """A command's body, given its client; what the sandbox refuses or never answers ends it in one line."""
+
+    def command(options: argparse.Namespace) -> int:
+        try:
+            return run(options, _client(options))
+        except RemoteError as exc:
+            return _refused(exc)
+
+    return command
+
+
+# -- faults --------------------------------------------------------------------------------------------------------
+
+
+def _rule(options: argparse.Namespace) -> dict[str, Any]:
+    """The rule to send: --json's object, with every flag given laid over it. ValueError says what is wrong."""
+    rule: dict[str, Any] = {}
+    if options.json is not None:
+        text = options.json
+        if text.startswith("@"):
+            name = text[1:]
+            try:
+                text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8-sig")
+            except OSError as exc:
+                raise ValueError(f"cannot read {name}: {exc.strerror or exc}") from None
+        try:
+            rule = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"--json is not JSON: {exc}") from None
+        if not isinstance(rule, dict):
+            raise ValueError("--json must be one JSON object, the rule")
+    flags = {
+        "kind": options.kind,
+        "endpoint": options.endpoint,
+        "phase": options.phase,
+        "skip": options.skip,
+        "probability": options.probability,
+        "seed": options.seed,
+        "sessionId": options.session,
+        "playerId": options.player,
+        "betId": options.bet,
+        "status": options.status,
+        "responseCode": options.code,
+        "delayMs": options.delay,
+        "ttlSeconds": options.ttl,
+    }
+    rule.update({name: value for name, value in flags.items() if value is not None})
+    if hasattr(options, "times"):
+        rule["times"] = options.times
+    if "kind" not in rule:
+        raise ValueError(f"a rule needs --kind ({', '.join(FAULT_KINDS)}), or a kind in --json")
+    return rule
+
+
+def _faults_add(options: argparse.Namespace) -> int:
+    try:
+        rule = _rule(options)
+    except ValueError as exc:
+        return fail(str(exc))
+    try:
+        client = _client(options)
+        added, _ = client.result("POST", "/faults", rule, keys=("id", "kind"))
+    except RemoteError as exc:
+        if exc.status == 400:
+            return fail(f"the sandbox refused the rule: {exc.problem}")
+        return _refused(exc)
+    print(f"added fault {added['id']}: {_describe(added)}")
+    return 0
+
+
+def _describe(rule: Mapping[str, Any]) -> str:
+    """One rule in words: kind and effect, where, when."""
+    parts = [str(rule.get("kind"))]
+    effect = _effect(rule)
+    if effect:
+        parts.append(effect)
+    parts.append(f"on {rule.get('endpoint', '*')} ({rule.get('phase', 'before')})")
+    matches = _matches(rule)
+    if matches != "all":
+        parts.append(f"for {matches}")
+    times = rule.get("times")
+    parts.append("until removed" if times is None else f"{times} time{'s' if times != 1 else ''}")
+    return " ".join(parts)
+
+
+def _effect(rule: Mapping[str, Any]) -> str:
+    kind = rule.get("kind")
+    if kind == "http_error":
+        return f"HTTP {rule.get('status', 500)}"
+    if kind == "response_code":
+        code = rule.get("responseCode")
+        return "code internal_error" if code is None else f"code {code}"
+    if kind in ("delay", "timeout") and rule.get("delayMs") is not None:
+        return f"{rule['delayMs']}ms"
+    return ""
+
+
+def _matches(rule: Mapping[str, Any]) -> str:
+    filters = (("session", "sessionId"), ("player", "playerId"), ("bet", "betId"))
+    return " ".join(f"{name}={rule[key]}" for name, key in filters if rule.get(key) is not None) or "all"
+
+
+def _when(rule: Mapping[str, Any]) -> str:
+    parts = []
+    if rule.get("skip"):
+        parts.append(f"skip {rule['skip']}")
+    if rule.get("probability", 1) != 1:
+        parts.append(f"p={rule['probability']}")
+    if rule.get("seed") is not None:
+        parts.append(f"seed {rule['seed']}")
+    if rule.get("ttlSeconds") is not None:
+        parts.append(f"ttl {rule['ttlSeconds']}s")
+    return ", ".join(parts) or "-"
+
+
+@_remote
+def _faults_list(options: argparse.Namespace, client: AdminClient) -> int:
+    listed, raw = client.result("GET", "/faults", kind=list)
+    if options.json:
+        sys.stdout.write(raw.decode() + "\n")
+        return 0
+    if not listed:
+        print("no fault rules")
+        return 0
+    rows = [("ID", "KIND", "EFFECT", "ENDPOINT", "PHASE", "MATCHES", "WHEN", "FIRED", "LEFT")]
+    for rule in listed:
+        if not isinstance(rule, dict) or "id" not in rule:
+            raise RemoteError(f"{client.base_url} is not a betcore-sandbox: its fault rules are not rules")
+        remaining = rule.get("remaining")
+        rows.append(
+            (
+                str(rule["id"]),
+                str(rule.get("kind")),
+                _effect(rule) or "-",
+                str(rule.get("endpoint")),
+                str(rule.get("phase")),
+                _matches(rule),
+                _when(rule),
+                str(rule.get("fired", 0)),
+                "unlimited" if remaining is None else str(remaining),
+            )
+        )
+    widths = [max(len(_safe(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(_safe(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
+    return 0
+
+
+@_remote
+def _faults_remove(options: argparse.Namespace, client: AdminClient) -> int:
+    client.call("DELETE", f"/faults/{urllib.parse.quote(options.id, safe='')}")
+    print(f"removed fault {options.id}")
+    return 0
+
+
+@_remote
+def _faults_clear(options: argparse.Namespace, client: AdminClient) -> int:
+    client.call("DELETE", "/faults")
+    print("cleared every fault rule")
+    return 0
+
+
+# -- reset, audit, balance ---------------------------------------------------------------------------------------
+
+
+@_remote
+def _reset(options: argparse.Namespace, client: AdminClient) -> int:
+    client.result("POST", "/reset", keys=("status",))
+    print("reset: the fixture's wallet, no faults, an empty journal")
+    return 0
+
+
+@_remote
+def _audit(options: argparse.Namespace, client: AdminClient) -> int:
+    found, raw = client.result("GET", "/audit", keys=("ok", "violations", "openBets"))
+    if options.json:
+        sys.stdout.write(raw.decode() + "\n")
+    else:
+        violations, open_bets = found["violations"], found["openBets"]
+        verdict = "ok" if found["ok"] else "FAILED"
+        print(f"audit: {verdict} ({len(violations)} discrepancies, {len(open_bets)} open bets)")
+        for violation in violations:
+            print(f"  {_safe(str(violation))}")
+    return 0 if found["ok"] is True else EXIT_FAILED
+
+
+def _balance(options: argparse.Namespace) -> int:
+    try:
+        client = _client(options)
+        raw, _ = client.call("GET", f"/sessions/{urllib.parse.quote(options.session, safe='')}")
+    except RemoteError as exc:
+        if exc.status == 404:
+            return fail(f"no session {options.session!r} in the sandbox", EXIT_FAILED)
+        return _refused(exc)
+    try:
+        session = json.loads(raw, parse_float=Decimal)  # money as written: 1000.00 stays 1000.00
+        shown = f"{session['balance']} {session['currency']}"
+    except (ValueError, KeyError, TypeError):
+        return fail(f"{client.base_url} is not a betcore-sandbox: its session is not a session", EXIT_FAILED)
+    if options.json:
+        sys.stdout.write(raw.decode() + "\n")
+    else:
+        print(_safe(shown))
+    return 0
+
+
+# -- state ---------------------------------------------------------------------------------------------------------
+
+
+def _state_export(options: argparse.Namespace) -> int:
+    try:
+        client = _client(options)
+        with client.open("GET", "/state") as response:
+            if options.file == "-":
+                _copy(response, sys.stdout.buffer)
+                sys.stdout.flush()
+                return 0
+            target = Path(options.file)
+            partial = target.with_name(target.name + ".partial")  # a broken-off export never looks like a whole one
+            try:
+                with partial.open("wb") as out:
+                    _copy(response, out)
+                partial.replace(target)
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                return fail(f"cannot write {options.file}: {exc.strerror or exc}")
+    except RemoteError as exc:
+        return _refused(exc)
+    except OSError as exc:  # the answer broke off
+        return fail(f"the export from {client.base_url} broke off: {exc}", EXIT_FAILED)
+    print(f"exported the state of {client.base_url} to {options.file}", file=sys.stderr)
+    return 0
+
+
+def _copy(source: BinaryIO | Any, target: BinaryIO) -> None:
+    while chunk := source.read(CHUNK):
+        target.write(chunk)
+
+
+def _state_import(options: argparse.Namespace) -> int:
+    try:
+        raw = sys.stdin.buffer.read() if options.file == "-" else Path(options.file).read_bytes()
+    except OSError as exc:
+        return fail(f"cannot read {options.file}: {exc.strerror or exc}")
+    try:
+        client = _client(options, timeout=300.0)  # a large state is checked for seconds
+        done, _ = client.result("PUT", "/state", data=raw, keys=("status",))
+    except RemoteError as exc:
+        if exc.status in (400, 413):
+            return fail(f"the sandbox cannot use {options.file}: {exc.problem}", EXIT_STATE)
+        return _refused(exc)
+    counts = ", ".join(
+        f"{done[name]} {name}" for name in ("players", "sessions", "bets", "transactions") if name in done
+    )
+    print(f"imported: {counts}")
+    return 0
+
+
+# -- requests ------------------------------------------------------------------------------------------------------
+
+
+def _safe(text: str) -> str:
+    """Text a client sent, made one line: control characters shown escaped, so none can end or forge a line."""
+    if text.isprintable():
+        return text
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
+def _answer(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The answer's JSON body, from a journal entry's view; {} when there is none or it is not JSON."""
+    response = entry.get("response")
+    body = response.get("body") if isinstance(response, dict) else None
+    if not isinstance(body, str):
+        return {}
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def reason(entry: Mapping[str, Any]) -> str | None:
+    """Why a request ended as it did, from a journal entry's view (GET /__admin/requests) or an event's summary
+    (GET /__admin/events, which carries `reason`): the signature's error, a failure inside the sandbox, else the
+    message of the answer (a validation error, an injected fault, an already processed bet)."""
+    if isinstance(entry.get("reason"), str):
+        return str(entry["reason"])
+    signature = entry.get("signature")
+    if isinstance(signature, dict) and signature.get("error"):
+        return str(signature["error"])
+    if entry.get("error"):
+        return str(entry["error"]).strip().splitlines()[-1]  # a traceback's last line is the exception
+    message = _answer(entry).get("message")
+    return message if isinstance(message, str) and message else None
+
+
+SUMMARY_FIELDS = (
+    "id",
+    "time",
+    "method",
+    "path",
+    "endpoint",
+    "sessionId",
+    "betId",
+    "counterpartyId",
+    "fault",
+    "durationMs",
+    "error",
+    "warnings",
+    "direction",
+)
+
+
+def summary(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A journal entry's view (GET /__admin/requests) as the event stream summarises one (GET /__admin/events):
+    without headers and bodies, with the answer's `status` and `code` and the `reason`. A summary stays as it is."""
+    if "response" not in entry:
+        return dict(entry)
+    response = entry.get("response")
+    signature = entry.get("signature")
+    code = _answer(entry).get("_responseCode")
+    found = {name: entry.get(name) for name in SUMMARY_FIELDS}
+    found.update(
+        status=response.get("status") if isinstance(response, dict) else None,
+        code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        signature=signature.get("verdict") if isinstance(signature, dict) else signature,
+        url=entry.get("url"),
+        sandboxTime=entry.get("sandboxTime"),
+        reason=reason(entry),
+    )
+    return found
+
+
+def request_line(entry: Mapping[str, Any]) -> str:
+    """One journal entry (its view or its event summary) as one readable line: time, method and path, session,
+    betId, HTTP status, response code, fault, duration, and the reason of an answer that carried one."""
+    entry = summary(entry)
+    moment = str(entry.get("time") or "")
+    clock = moment[11:23] if len(moment) >= 23 else moment  # the time of day, to the ms (UTC)
+    if entry.get("direction") == "outgoing":
+        target = f"-> {entry.get('method')} {entry.get('url') or entry.get('path')}"
+    else:
+        target = f"{entry.get('method')} {entry.get('path')}"
+    status, code = entry.get("status"), entry.get("code")
+    parts = [
+        clock,
+        target,
+        f"session={entry.get('sessionId') or '-'}",
+        f"bet={entry.get('betId') or '-'}",
+        "no-answer" if status is None else f"http={status}",
+        f"code={'-' if code is None else code}",
+    ]
+    fault = entry.get("fault")
+    if isinstance(fault, dict):
+        parts.append(f"fault={fault.get('kind')}/{fault.get('phase')}")
+    duration = entry.get("durationMs")
+    parts.append("-" if not isinstance(duration, int | float) else f"{float(duration):.1f}ms")
+    why = entry.get("reason")
+    line = " ".join(str(part) for part in parts)
+    if why:
+        line += f"  {why}"
+    return _safe(line)
+
+
+def _print_entry(entry: Mapping[str, Any], as_json: bool) -> None:
+    text = json.dumps(summary(entry), separators=(",", ":")) if as_json else request_line(entry)
+    print(text, flush=True)  # at once: a follower reads as it happens, also through a pipe
+
+
+def _requests(options: argparse.Namespace) -> int:
+    try:
+        client = _client(options, timeout=STREAM_TIMEOUT if options.follow else 30.0)
+        if not options.follow:
+            for entry in _recent(client, options.limit):
+                _print_entry(entry, options.json)
+            return 0
+        return _follow(client, options.limit, options.json)
+    except RemoteError as exc:
+        return _refused(exc)
+
+
+def _recent(client: AdminClient, limit: int) -> list[dict[str, Any]]:
+    listed, _ = client.result("GET", "/requests", query={"limit": str(limit)}, kind=list)
+    if not all(isinstance(entry, dict) and "id" in entry for entry in listed):
+        raise RemoteError(f"{client.base_url} is not a betcore-sandbox: its journal is not a journal")
+    return list(listed)
+
+
+class _Stopped(Exception):
+    """SIGTERM while following: end as Ctrl-C does."""
+
+
+def _follow(client: AdminClient, limit: int, as_json: bool) -> int:
+    """The last `limit` entries, then every new one as the event stream announces it, until interrupted.
+
+    The stream is opened first and the journal read after its greeting, so nothing falls between the two; an
+    entry both in the journal and announced is printed once (by id)."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with client.open("GET", "/events") as stream:
+            events = _events(stream)
+            if next(events, ("", None))[0] != "hello":
+                raise RemoteError(f"{client.base_url} is not a betcore-sandbox: its event stream does not greet")
+            last = 0
+            for entry in _recent(client, limit):
+                _print_entry(entry, as_json)
+                last = max(last, int(entry["id"]))
+            for event, data in events:
+                if event == "cleared":
+                    last = 0  # a reset starts the ids again
+                    print("-- the journal was cleared --", file=sys.stderr, flush=True)
+                elif event == "missed" and isinstance(data, dict):
+                    print(f"-- {data.get('missed')} events missed --", file=sys.stderr, flush=True)
+                elif event in ("request", "completed") and isinstance(data, dict) and _shown(event, data, last):
+                    _print_entry(data, as_json)
+                    if event == "request":
+                        last = max(last, int(data["id"]))
+        return fail(f"the sandbox at {client.base_url} ended the event stream (it stopped)", EXIT_FAILED)
+    except (KeyboardInterrupt, _Stopped):
+        return 0
+    except OSError as exc:  # the stream broke off, or went silent past its heartbeat
+        if isinstance(exc, BrokenPipeError):
+            raise
+        return fail(f"lost the sandbox at {client.base_url}: {exc}", EXIT_FAILED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _shown(event: str, data: Mapping[str, Any], last: int) -> bool:
+    """An incoming request once journaled; an outgoing call (Games, Launch) once its answer is in."""
+    if not isinstance(data.get("id"), int):
+        return False
+    if event == "request":
+        return data.get("direction") != "outgoing" and data["id"] > last
+    return data.get("direction") == "outgoing"
+
+
+def _events(stream: Any) -> Iterator[tuple[str, Any]]:
+    """(event name, decoded data) of a server-sent event stream, as events complete."""
+    name, data = "message", ""
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if not line:
+            if data:
+                try:
+                    yield name, json.loads(data)
+                except ValueError:
+                    yield name, None
+            elif name != "message":
+                yield name, None
+            name, data = "message", ""
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
