@@ -191,7 +191,7 @@ def test_state_export_and_import_round_trip(url, tmp_path):
     assert send(url, "pay-in", {"betId": "s-1", "betAmount": "10.00"})[1]["balance"] == 990
     imported = cli(url, "state", "import", str(saved))
     assert imported.returncode == 0, imported.stderr
-    assert out(imported) == "imported: 6 players, 7 sessions, 0 bets, 0 transactions\n"
+    assert out(imported) == "imported: 7 players, 8 sessions, 0 bets, 0 transactions\n"
     assert out(cli(url, "balance", "session-eur")) == "1000.00 EUR\n"
     piped = cli(url, "state", "export", "-")
     assert json.loads(piped.stdout) == json.loads(saved.read_bytes())
