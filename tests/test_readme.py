@@ -218,7 +218,7 @@ def test_most_examples_start_with_a_reset():
     every = shell_examples()
     offline = [command for page in PAGES for command, _ in examples_without_a_reset(page)]
     assert len(every) >= 20 and 0 < len(offline) <= len(every) // 8
-    assert all(re.search(r"betcore-sandbox (sign|schema) ", command) for command in offline)
+    assert all(re.search(r"(betcore-sandbox|python -m betcore_sandbox) (sign|schema) ", command) for command in offline)
 
 
 def test_there_are_examples_for_signing_admin_and_every_fault_recipe():
