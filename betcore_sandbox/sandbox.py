@@ -166,7 +166,9 @@ class Sandbox:
             runner = SandboxRunner(
                 create_app(self._state, admin_token=self._admin_token, header_timeout=self._header_timeout),
                 access_log=None,
-                shutdown_timeout=1.0,
+                # no grace for requests in flight: the test that sent them is over, and a fault may hold one for
+                # seconds; they are cancelled at once (connections.HeaderTimeoutHandler.shutdown)
+                shutdown_timeout=0.0,
                 lingering_time=LINGER_SECONDS,
             )
             loop.run_until_complete(runner.setup())
