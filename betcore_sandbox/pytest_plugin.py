@@ -6,10 +6,18 @@ Fixtures (function-scoped):
   betcore_sandbox_factory  start more sandboxes: factory(fixtures=None, clock=None, **settings) -> Sandbox
 
 At teardown, a test that passed is failed if a sandbox hit an unexpected internal error.
+
+A failing test's report gets a "betcore-sandbox" section: the last requests each of its sandboxes received, one
+line each (ini `betcore_sandbox_report = true|false` and `betcore_sandbox_report_lines = 20`, or
+`--betcore-sandbox-report` / `--no-betcore-sandbox-report` and `--betcore-sandbox-report-lines=N`).
+
+While a test's sandbox runs, the logger `betcore_sandbox.requests` logs each provider request at INFO (unless its
+level was set otherwise), so `caplog` and live logging (`log_cli`) show them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,7 +30,46 @@ if TYPE_CHECKING:
 __all__ = ["MARKER", "SandboxFactory", "betcore_sandbox", "betcore_sandbox_factory"]
 
 MARKER = "betcore_sandbox"
+REPORT_LINES = 20  # how many of the last requests a failing test's report shows, by default
 _outcome_key = pytest.StashKey[dict[str, pytest.TestReport]]()
+_sandboxes_key = pytest.StashKey[list["Sandbox"]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The report switches, on the command line and in the ini file. parser: pytest's option parser."""
+    group = parser.getgroup("betcore-sandbox")
+    group.addoption(
+        "--betcore-sandbox-report",
+        action="store_true",
+        default=None,
+        dest="betcore_sandbox_report",
+        help="on a failing test, report the last requests its sandboxes received (the default)",
+    )
+    group.addoption(
+        "--no-betcore-sandbox-report",
+        action="store_false",
+        dest="betcore_sandbox_report",
+        help="no report section of the sandbox's requests",
+    )
+    group.addoption(
+        "--betcore-sandbox-report-lines",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"how many of the last requests the report shows (default {REPORT_LINES})",
+    )
+    parser.addini(
+        "betcore_sandbox_report",
+        type="bool",
+        default=True,
+        help="on a failing test, report the last requests its sandboxes received",
+    )
+    parser.addini(
+        "betcore_sandbox_report_lines",
+        type="string",
+        default=str(REPORT_LINES),
+        help="how many of the last requests the report shows",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,9 +88,41 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the item (item: the test; call: its phase), so teardown can tell whether the
     test passed before failing it for a sandbox's internal error."""
+    if call.when == "call" and _failed(call) and item.stash.get(_sandboxes_key, None):
+        text = _report_section(item.config, item.stash[_sandboxes_key])
+        if text:
+            item.add_report_section("call", "betcore-sandbox", text)  # read into the report made next
     report = yield
     item.stash.setdefault(_outcome_key, {})[report.when] = report
     return report
+
+
+def _failed(call: pytest.CallInfo[None]) -> bool:
+    excinfo = call.excinfo
+    return excinfo is not None and not excinfo.errisinstance(pytest.skip.Exception)
+
+
+def _report_section(config: pytest.Config, sandboxes: list[Sandbox]) -> str:
+    """What the sandboxes received, the newest `lines` requests of each; empty when switched off."""
+    from .request_lines import describe_all
+
+    enabled = config.getoption("betcore_sandbox_report")
+    if enabled is None:
+        enabled = config.getini("betcore_sandbox_report")
+    lines = config.getoption("betcore_sandbox_report_lines")
+    if lines is None:
+        given = config.getini("betcore_sandbox_report_lines")
+        try:
+            lines = int(given)
+        except ValueError:
+            raise pytest.UsageError(f"betcore_sandbox_report_lines must be a number, not {given!r}") from None
+    if not enabled or lines <= 0:
+        return ""
+    blocks = []
+    for sandbox in sandboxes:
+        entries = sandbox.requests()
+        blocks.append(f"sandbox {sandbox.base_url}: " + describe_all(entries[-lines:], len(entries)))
+    return "\n\n".join(blocks)
 
 
 def _start(request: pytest.FixtureRequest, fixtures: Any = None, clock: Any = None, **settings: Any) -> Sandbox:
@@ -52,7 +131,26 @@ def _start(request: pytest.FixtureRequest, fixtures: Any = None, clock: Any = No
     if isinstance(fixtures, (str, Path)) and not Path(fixtures).is_absolute():
         beside_test = Path(request.node.path).parent / fixtures
         fixtures = beside_test if beside_test.exists() else Path(fixtures)
-    return Sandbox(fixtures, clock=clock, **settings).start()
+    sandbox = Sandbox(fixtures, clock=clock, **settings).start()
+    request.node.stash.setdefault(_sandboxes_key, []).append(sandbox)
+    return sandbox
+
+
+class _RequestLines:
+    """The request logger at INFO while a test's sandboxes run, so caplog and live logging get every line; a level
+    the test suite set itself is left alone."""
+
+    def __init__(self) -> None:
+        from .logs import REQUESTS
+
+        self._logger = REQUESTS
+        self._set = REQUESTS.level == logging.NOTSET
+        if self._set:
+            REQUESTS.setLevel(logging.INFO)
+
+    def restore(self) -> None:
+        if self._set:
+            self._logger.setLevel(logging.NOTSET)
 
 
 def _stop_and_check(request: pytest.FixtureRequest, sandboxes: list[Sandbox]) -> None:
@@ -81,9 +179,13 @@ def betcore_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     if marker and marker.args:
         options.setdefault("fixtures", marker.args[0])
-    sandbox = _start(request, **options)
-    yield sandbox
-    _stop_and_check(request, [sandbox])
+    lines = _RequestLines()
+    try:
+        sandbox = _start(request, **options)
+        yield sandbox
+        _stop_and_check(request, [sandbox])
+    finally:
+        lines.restore()
 
 
 class SandboxFactory(Protocol):
@@ -108,5 +210,9 @@ def betcore_sandbox_factory(request: pytest.FixtureRequest) -> Iterator[SandboxF
         started.append(sandbox)
         return sandbox
 
-    yield factory
-    _stop_and_check(request, started)
+    lines = _RequestLines()
+    try:
+        yield factory
+        _stop_and_check(request, started)
+    finally:
+        lines.restore()
