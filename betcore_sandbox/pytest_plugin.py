@@ -78,7 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(fixtures=None, clock=None, **settings): configure the betcore_sandbox fixture for this test "
         "(a fixture file path, relative to the test file, or a dict; the sandbox clock's start time, an ISO 8601 "
-        "string, a datetime or epoch ms; and runtime settings)",
+        "string, a datetime or epoch ms; and runtime settings, as keywords or a settings= dict, camelCase or "
+        "snake_case)",
     )
 
 
@@ -173,8 +174,8 @@ def betcore_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 
     Configured by the test's `@pytest.mark.betcore_sandbox(fixtures=None, clock=None, **settings)`: fixtures, a
     fixture file (relative to the test file) or a dict in fixture format (also the marker's first positional
-    argument); clock, the sandbox clock's start time; settings, runtime settings in camelCase or snake_case. A bad
-    setting fails the test's setup with its path ($.zeroStake: ...)."""
+    argument); clock, the sandbox clock's start time; settings, runtime settings in camelCase or snake_case, as
+    keywords or as a `settings=` dict. A bad setting fails the test's setup with its path ($.zeroStake: ...)."""
     marker = request.node.get_closest_marker(MARKER)
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     if marker and marker.args:
@@ -194,8 +195,8 @@ class SandboxFactory(Protocol):
     def __call__(self, fixtures: Any = None, clock: Any = None, **settings: Any) -> Sandbox:
         """fixtures: a fixture file (relative to the test file), a dict in fixture format, or None for the default;
         clock: start the sandbox clock at this time (ISO 8601 string with a UTC offset, aware datetime or epoch ms),
-        virtual and running on; settings: runtime settings in camelCase or snake_case. The sandbox is stopped after
-        the test."""
+        virtual and running on; settings: runtime settings in camelCase or snake_case, as keywords or as a
+        `settings=` dict. The sandbox is stopped after the test."""
         ...
 
 
