@@ -651,8 +651,8 @@ def test_a_virtual_clock_shows_in_the_header(page):
 
 
 def test_the_readme_screenshot(page):
-    """The README's picture, taken from a scene a developer meets: bets, a lost pay-out answer and its retry, and a
-    refused signature opened. Set BETCORE_SANDBOX_UPDATE_DOCS=1 to write it to docs/dashboard.png."""
+    """The picture of docs/dashboard.md, taken from a scene a developer meets: bets, a lost pay-out answer and its
+    retry, and a refused signature opened. Set BETCORE_SANDBOX_UPDATE_DOCS=1 to write it to docs/dashboard.png."""
     sandbox = page.sandbox
     page.open()
     send(sandbox, "pay-in", {"betId": "round-17", "betAmount": "5.00", "gameRoundId": "r-17"})

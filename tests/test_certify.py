@@ -1,5 +1,6 @@
-"""The README's "Certify your integration": its CI recipe runs as written (with a real game-server round in place
-of the provider's own tests), its GitLab job runs the same steps, and its tables list every scenario and check."""
+"""The page "Certify your integration" (docs/certify.md): its CI recipe runs as written (with a real game-server
+round in place of the provider's own tests), its GitLab job runs the same steps, and its
+tables list every scenario and check."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from betcore_sandbox.conformance import CHECKS, WARNING_CHECKS
 from betcore_sandbox.scenarios import SCENARIOS
 
 from .conftest import REPO
-from .test_readme import README, blocks
+from .test_readme import blocks, page_text
 
-SECTION = README[README.index("## Certify your integration") : README.index("## Docker")]
+PAGE = "docs/certify.md"
+SECTION = page_text(PAGE)
 JUNIT_XSD = Path(__file__).parent / "data" / "junit.xsd"
 GAME_SERVER = "./run-game-server-tests.sh"
 
@@ -37,7 +39,7 @@ exit 1
 
 
 def recipe() -> str:
-    (body,) = [body for _, body, marker in blocks() if marker and marker.startswith("ci recipe")]
+    (body,) = [body for _, body, marker in blocks(PAGE) if marker and marker.startswith("ci recipe")]
     return body
 
 
@@ -77,7 +79,7 @@ def test_the_ci_recipe_fails_the_job_when_the_game_server_drops_a_win(tmp_path: 
 
 
 def test_the_gitlab_job_runs_the_recipe_and_publishes_its_junit_file() -> None:
-    (job,) = [body for lang, body, _ in blocks() if lang == "yml"]
+    (job,) = [body for lang, body, _ in blocks(PAGE) if lang == "yml"]
     steps = [line.strip()[2:] for line in job.splitlines() if line.strip().startswith("- ")]
     commands = [line.split("  #")[0].strip() for line in recipe().strip().splitlines()]
     assert steps[0] == "pip install ./betcore-sandbox" and steps[1:] == commands
@@ -100,6 +102,6 @@ def test_the_python_api_the_section_names_exists() -> None:
     from betcore_sandbox import ConformanceReport, Sandbox
 
     for name in ("scenarios", "scenario", "report", "assert_conformant"):
-        assert callable(getattr(Sandbox, name)) and f"{name}(" in README
+        assert callable(getattr(Sandbox, name)) and f"{name}(" in page_text("docs/pytest.md")
     assert "`check(id)`" in SECTION and callable(ConformanceReport.check)
     assert REPO.joinpath("tests", "data", "junit.xsd").exists()

@@ -457,8 +457,9 @@ def test_the_server_prints_the_dashboard_url_and_a_stream_does_not_delay_its_exi
         sandbox.close()
 
 
-def test_the_readme_shows_the_dashboard_with_a_committed_screenshot():
-    readme = (REPO / "README.md").read_text()
-    [image] = re.findall(r"!\[[^\]]*\]\((docs/[^)]+\.png)\)", readme)
-    assert (REPO / image).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "## Dashboard" in readme and "/__admin/ui/" in readme
+def test_the_docs_show_the_dashboard_with_a_committed_screenshot():
+    page = (REPO / "docs" / "dashboard.md").read_text()
+    [image] = re.findall(r"!\[[^\]]*\]\(([^)/]+\.png)\)", page)
+    assert (REPO / "docs" / image).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert page.startswith("# Dashboard") and "/__admin/ui/" in page
+    assert "](docs/dashboard.md)" in (REPO / "README.md").read_text()

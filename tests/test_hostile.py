@@ -783,11 +783,11 @@ NAMELESS = {
 
 
 def readme_fixture() -> dict[str, Any]:
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "configuration.md").read_text()
     for block in re.findall(r"```json\n(.*?)```", text, re.S):
         if '"counterparties"' in block and '"sessions"' in block:  # the whole example, not a fragment
             return json.loads(block)
-    raise AssertionError("README.md has no ```json fixture block")
+    raise AssertionError("docs/configuration.md has no ```json fixture block")
 
 
 ROUND_TRIPS = {

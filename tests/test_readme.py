@@ -1,4 +1,5 @@
-"""Every example in the README runs, against a real sandbox process, and prints what the README says."""
+"""Every example in the README and in the pages of docs/ runs, against a real sandbox process, and prints what the
+page says."""
 
 import json
 import os
@@ -18,22 +19,33 @@ from .conftest import REPO
 from .process import SandboxProcess
 
 README = (REPO / "README.md").read_text()
+# The front door first, then the reference pages; a page is named by its path from the repository's root.
+PAGES = ["README.md", *sorted(f"docs/{path.name}" for path in (REPO / "docs").glob("*.md"))]
 FENCE = re.compile(r"(?:<!-- readme-test: (?P<marker>[^>]*) -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
 INSTALL = "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m betcore_sandbox"
 TEST = ".venv/bin/python -m pytest"
 
 
-def blocks():
-    return [(m["lang"], m["body"], m["marker"]) for m in FENCE.finditer(README)]
+def page_text(page):
+    return (REPO / page).read_text()
 
 
-def shell_examples():
+def blocks(page=None):
+    """(lang, body, marker) of each fenced block of one page, or of every page in order when none is named."""
+    if page is None:
+        return [block for name in PAGES for block in blocks(name)]
+    return [(m["lang"], m["body"], m["marker"]) for m in FENCE.finditer(page_text(page))]
+
+
+def shell_examples(page=None):
     """(command, expected output block or None) for each shell example that runs against a sandbox.
 
-    A block marked `prelude` defines helpers; it is put in front of every later example."""
+    A block marked `prelude` defines helpers; it is put in front of every later example of its page."""
+    if page is None:
+        return [example for name in PAGES for example in shell_examples(name)]
     found = []
     prelude = ""
-    items = blocks()
+    items = blocks(page)
     for i, (lang, body, marker) in enumerate(items):
         if lang != "bash" or body.strip() in (INSTALL, TEST):
             continue
@@ -77,10 +89,11 @@ def test_json_fixture_examples_are_valid_fixtures():
 
 
 def test_the_default_fixture_table_matches_the_fixture(default_fixture):
+    table = page_text("docs/configuration.md").split("## The default fixture", 1)[1]
     for counterparty in default_fixture.counterparties:
-        assert f"`{counterparty.id}`" in README and f"`{counterparty.secret}`" in README
+        assert f"`{counterparty.id}`" in table and f"`{counterparty.secret}`" in table
     for session in default_fixture.sessions:
-        assert f"`{session.id}`" in README
+        assert f"`{session.id}`" in table
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +105,17 @@ def sandbox_url():
         sandbox.stop()
 
 
-@pytest.mark.parametrize("example", shell_examples(), ids=lambda e: e[0].strip().splitlines()[-1][:60])
-def test_shell_example_prints_what_the_readme_shows(sandbox_url, example):
+def page_examples(examples_of):
+    """(page, index, example) of every page's examples, with ids that name the page and the example's number."""
+    return [
+        pytest.param(page, index, example, id=f"{page}#{index}")
+        for page in PAGES
+        for index, example in enumerate(examples_of(page))
+    ]
+
+
+@pytest.mark.parametrize(("page", "index", "example"), page_examples(shell_examples))
+def test_shell_example_prints_what_the_page_shows(sandbox_url, page, index, example):
     command, expected = example
     port = sandbox_url.rsplit(":", 1)[1]
     urllib.request.urlopen(urllib.request.Request(f"{sandbox_url}/__admin/reset", method="POST"), timeout=5).read()
@@ -137,17 +159,16 @@ def test_testing_time_has_admin_cli_and_pytest_examples():
         assert needed in sources, needed
 
 
-def python_examples():
-    return [body for lang, body, marker in blocks() if lang == "python" and "def test_" in body and not marker]
+def python_examples(page=None):
+    return [body for lang, body, marker in blocks(page) if lang == "python" and "def test_" in body and not marker]
 
 
-@pytest.mark.parametrize("index", range(len(python_examples())))
-def test_python_examples_pass_under_the_plugin(pytester, index):
+@pytest.mark.parametrize(("page", "index", "source"), page_examples(python_examples))
+def test_python_examples_pass_under_the_plugin(pytester, page, index, source):
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
         "addopts = --strict-markers -p no:cacheprovider\nfilterwarnings = error\n"
     )
-    source = python_examples()[index]
     pytester.makepyfile(test_readme_example=source)
     result = pytester.runpytest()
     result.assert_outcomes(passed=source.count("def test_"))
@@ -169,13 +190,13 @@ def test_docker_examples_match_what_the_image_test_runs():
             assert variable in image_test, variable
         if "-p 8080:8080" in body:
             assert "EXPOSE 8080" in dockerfile and "BETCORE_SANDBOX_PORT=8080" in dockerfile
-    compose = next(body for lang, body, _ in blocks() if lang == "yaml")
+    compose = next(body for lang, body, _ in blocks("docs/docker.md") if lang == "yaml")
     assert '["CMD", "python", "-m", "betcore_sandbox", "healthcheck"]' in compose
     assert '["python", "-m", "betcore_sandbox", "healthcheck"]' in dockerfile
 
 
 def test_the_durable_example_survives_a_kill(tmp_path):
-    items = blocks()
+    items = blocks("docs/shared-sandbox.md")
     [index] = [i for i, (lang, _, marker) in enumerate(items) if marker and marker.startswith("durable")]
     script, expected = items[index][1], items[index + 1]
     port = _free_port()

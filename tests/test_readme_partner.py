@@ -1,5 +1,5 @@
-"""The README's Games and Launch recipe runs as written: the reference provider as a process, the CLI and curl
-against a sandbox process, and the pytest example under the plugin."""
+"""The Games and Launch recipe (docs/games-launch.md) runs as written: the reference provider as a process, the CLI
+and curl against a sandbox process, and the pytest example under the plugin."""
 
 from __future__ import annotations
 
@@ -19,11 +19,10 @@ import pytest
 
 from .conftest import REPO
 from .process import SandboxProcess
-from .test_readme import FENCE, blocks
+from .test_readme import FENCE, blocks, page_text
 
 PROVIDER_DIR = REPO / "examples" / "provider"
 PROVIDER_README = PROVIDER_DIR / "README.md"
-README_TEXT = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def provider_blocks() -> list[tuple[str, str, str | None]]:
@@ -157,7 +156,7 @@ def test_without_async_tests_switched_on_the_example_does_not_run(pytester):
 
 
 def test_the_pytest_recipe_says_what_a_project_needs():
-    section = README_TEXT.split("## Testing your Games and Launch endpoints", 1)[1].split("\n## ", 1)[0]
+    section = page_text("docs/games-launch.md")
     assert "pip install pytest-aiohttp" in section and "@pytest.mark.asyncio" in section
     assert "stands for **your own** app factory" in section
 

@@ -1,5 +1,6 @@
-"""The README's "Contracts and clients" examples: its links lead to files, and its commands (PHP, Go, Node.js,
-Java, newman) print what it shows, against a sandbox process."""
+"""The examples of "Signing in your language" (docs/signing.md) and of the Postman collection (docs/contracts.md):
+their links lead to files, and their commands (PHP, Go, Node.js, Java, newman) print what the pages show, against a
+sandbox process."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from pathlib import Path
 import pytest
 
 from ..conftest import REPO
-from ..test_readme import README, blocks, matches
+from ..test_readme import blocks, matches, page_text
 from .tools import LANGUAGES, NEWMAN, require, tool_env
 
-SECTION = README.split("## Contracts and clients", 1)[1].split("\n## ", 1)[0]
+PAGES = ("docs/signing.md", "docs/contracts.md")
+SECTION = page_text("docs/signing.md").split("## Signing in your language", 1)[1] + page_text("docs/contracts.md")
 
 
 def examples() -> list[tuple[str, tuple[str, str, str]]]:
-    items = blocks()
+    items = [block for page in PAGES for block in blocks(page)]
     return [
         (body, items[i + 1])
         for i, (lang, body, marker) in enumerate(items)
@@ -31,7 +33,11 @@ def examples() -> list[tuple[str, tuple[str, str, str]]]:
 
 
 def test_the_section_links_every_snippet_and_the_collection():
-    links = set(re.findall(r"\]\(((?:docs|postman|tests)/[^)#]*)\)", SECTION))
+    # The pages are in docs/: their links are relative to it.
+    links = {
+        str((REPO / "docs" / link).resolve().relative_to(REPO))
+        for link in re.findall(r"\]\(((?:signing|\.\./postman|\.\./tests)/[^)#]*)\)", SECTION)
+    }
     assert {"docs/signing/sign.php", "docs/signing/sign.js", "docs/signing/Sign.java", "docs/signing/sign.go"} <= links
     assert {"docs/signing/sign.py", "postman/betcore-sandbox.postman_collection.json"} <= links
     for link in links:
