@@ -88,8 +88,8 @@ class Sandbox:
     ) -> None:
         """`state`: durable mode, the wallet kept in this SQLite file: a new file is seeded with the fixture, an
         existing one resumed (with `fixtures_merge`, the fixture's players and sessions it lacks are added).
-        `settings`: runtime settings as a dict; other keyword arguments are runtime settings too
-        (pay_out_without_bet="accept", ...); names in camelCase or snake_case, either way."""
+        `settings`: runtime settings as a dict; `more_settings`, the other keyword arguments, are runtime settings
+        too (pay_out_without_bet="accept", ...); names in camelCase or snake_case, either way."""
         settings = _merged_settings(settings, more_settings)
         self.fixture = resolve_fixture(fixtures)
         store = None
@@ -398,8 +398,8 @@ class Sandbox:
             raise AssertionError(f"{len(found.failed)} conformance check(s) failed:\n{listed}")
 
     def settings(self, changes: Mapping[str, Any] | None = None, /, **more_changes: Any) -> Settings:
-        """The runtime settings, after applying any given changes: a dict and/or keyword arguments, names in
-        camelCase or snake_case. All or nothing: a bad value changes nothing (AdminInputError)."""
+        """The runtime settings, after applying any given changes: `changes`, a dict, and/or `more_changes`, keyword
+        arguments; names in camelCase or snake_case. All or nothing: a bad value changes nothing (AdminInputError)."""
         try:
             given = _merged_settings(changes, more_changes)
         except SettingError as exc:
