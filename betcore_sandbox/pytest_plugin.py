@@ -88,13 +88,17 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the item (item: the test; call: its phase), so teardown can tell whether the
-    test passed before failing it for a sandbox's internal error."""
-    if call.when == "call" and _failed(call) and item.stash.get(_sandboxes_key, None):
-        text = _report_section(item.config, item.stash[_sandboxes_key])
+    test passed before failing it for a sandbox's internal error; on a failed call, add the section of what the
+    test's sandboxes received."""
+    sandboxes = item.stash.get(_sandboxes_key, None)
+    if call.when == "call" and sandboxes and _failed(call):
+        text = _report_section(item.config, sandboxes)
         if text:
             item.add_report_section("call", "betcore-sandbox", text)  # read into the report made next
     report = yield
     item.stash.setdefault(_outcome_key, {})[report.when] = report
+    if call.when == "teardown" and sandboxes is not None:
+        del item.stash[_sandboxes_key]  # the item lives as long as the session: let go of the stopped sandboxes
     return report
 
 
@@ -121,7 +125,11 @@ def _report_section(config: pytest.Config, sandboxes: list[Sandbox]) -> str:
         return ""
     blocks = []
     for sandbox in sandboxes:
-        entries = sandbox.requests()
+        try:
+            entries = sandbox.requests()
+        except Exception as exc:  # a report must not turn a test's failure into pytest's internal error
+            blocks.append(f"sandbox {sandbox.base_url}: its journal could not be read: {exc!r}")
+            continue
         blocks.append(f"sandbox {sandbox.base_url}: " + describe_all(entries[-lines:], len(entries)))
     return "\n\n".join(blocks)
 

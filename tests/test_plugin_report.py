@@ -216,3 +216,44 @@ def test_live_logging_shows_the_request_lines(pytester):
             "INFO     betcore_sandbox.requests*pay-in session=session-eur bet=bet-logged code=1 http=200*",
         ]
     )
+
+
+def test_a_journal_that_cannot_be_read_leaves_the_failure_as_it_is(pytester):
+    pytester.makeini(INI.format(extra=""))
+    pytester.makepyfile(
+        test_unreadable="""
+def test_fails(betcore_sandbox):
+    def broken(**kwargs):
+        raise OSError("disk gone")
+    betcore_sandbox.requests = broken
+    assert False, "the test's own failure"
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*the test's own failure*", "sandbox http://127.0.0.1:*: its journal could not be read: OSError('disk gone')"]
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_report_does_not_keep_stopped_sandboxes_alive(pytester):
+    pytester.makeini(INI.format(extra=""))
+    pytester.makepyfile(
+        test_released="""
+import gc
+import weakref
+
+seen = []
+
+
+def test_first(betcore_sandbox, betcore_sandbox_factory):
+    seen.extend([weakref.ref(betcore_sandbox), weakref.ref(betcore_sandbox_factory())])
+
+
+def test_second():
+    gc.collect()
+    assert [ref() for ref in seen] == [None, None]
+"""
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
