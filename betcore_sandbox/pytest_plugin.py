@@ -2,8 +2,9 @@
 
 Fixtures (function-scoped):
   betcore_sandbox          a running Sandbox, configured by
-                           @pytest.mark.betcore_sandbox(fixtures=..., clock=..., **settings)
-  betcore_sandbox_factory  start more sandboxes: factory(fixtures=None, clock=None, **settings) -> Sandbox
+                           @pytest.mark.betcore_sandbox(fixtures=..., clock=..., settings=..., **settings)
+  betcore_sandbox_factory  start more sandboxes: factory(fixtures=None, clock=None, settings=None, **settings)
+                           -> Sandbox (settings: a dict and/or keywords, camelCase or snake_case)
 
 At teardown, a test that passed is failed if a sandbox hit an unexpected internal error.
 
