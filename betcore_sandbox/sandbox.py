@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from . import control, launches, report, report_formats
+from .errors import AdminInputError
 from .fixtures import Fixture, load_fixture, parse_fixture
 from .inputs import InputError, parse_instant
 from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS, MAX_READ_TIMEOUT_MS
@@ -36,7 +37,7 @@ from .records import (
     SessionInfo,
     Transaction,
 )
-from .settings import Settings
+from .settings import SettingError, Settings, canonical_name
 from .signing import signed_headers
 from .state import SandboxState
 from .web.app import create_app
@@ -82,11 +83,14 @@ class Sandbox:
         clock: datetime | str | int | None = None,
         state: str | Path | None = None,
         fixtures_merge: bool = False,
-        **settings: Any,
+        settings: Mapping[str, Any] | None = None,
+        **more_settings: Any,
     ) -> None:
         """`state`: durable mode, the wallet kept in this SQLite file: a new file is seeded with the fixture, an
         existing one resumed (with `fixtures_merge`, the fixture's players and sessions it lacks are added).
-        Other keyword arguments are runtime settings (payOutWithoutBet="accept", ...)."""
+        `settings`: runtime settings as a dict; `more_settings`, the other keyword arguments, are runtime settings
+        too (pay_out_without_bet="accept", ...); names in camelCase or snake_case, either way."""
+        settings = _merged_settings(settings, more_settings)
         self.fixture = resolve_fixture(fixtures)
         store = None
         if state is not None:
@@ -166,7 +170,9 @@ class Sandbox:
             runner = SandboxRunner(
                 create_app(self._state, admin_token=self._admin_token, header_timeout=self._header_timeout),
                 access_log=None,
-                shutdown_timeout=1.0,
+                # no grace for requests in flight: the test that sent them is over, and a fault may hold one for
+                # seconds; they are cancelled at once (connections.HeaderTimeoutHandler.shutdown)
+                shutdown_timeout=0.0,
                 lingering_time=LINGER_SECONDS,
             )
             loop.run_until_complete(runner.setup())
@@ -392,9 +398,14 @@ class Sandbox:
             )
             raise AssertionError(f"{len(found.failed)} conformance check(s) failed:\n{listed}")
 
-    def settings(self, **changes: Any) -> Settings:
-        """The runtime settings, after applying any given changes (camelCase or snake_case names)."""
-        self._call(control.update_settings, self._state, changes)
+    def settings(self, changes: Mapping[str, Any] | None = None, /, **more_changes: Any) -> Settings:
+        """The runtime settings, after applying any given changes: `changes`, a dict, and/or `more_changes`, keyword
+        arguments; names in camelCase or snake_case. All or nothing: a bad value changes nothing (AdminInputError)."""
+        try:
+            given = _merged_settings(changes, more_changes)
+        except SettingError as exc:
+            raise AdminInputError(str(exc)) from None
+        self._call(control.update_settings, self._state, given)
         return self._call(self._state.settings.copy)
 
     def export_state(self) -> dict[str, Any]:
@@ -582,6 +593,19 @@ def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.run_until_complete(asyncio.sleep(0))  # the closed transports' connection_lost callbacks
     loop.run_until_complete(loop.shutdown_asyncgens())
+
+
+def _merged_settings(given: Mapping[str, Any] | None, keywords: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings from a dict and from keyword arguments, as one; a setting in both is an error, not a choice."""
+    if given is not None and not isinstance(given, Mapping):
+        raise SettingError("$", f"settings must be a dict, not {type(given).__name__}")
+    merged = dict(given or {})
+    named = {canonical_name(name) for name in merged if isinstance(name, str)}
+    for name, value in keywords.items():
+        if canonical_name(name) in named:
+            raise SettingError(f"$.{name}", f"{canonical_name(name)} is given twice (in settings= and as a keyword)")
+        merged[name] = value
+    return merged
 
 
 def _camel(name: str) -> str:

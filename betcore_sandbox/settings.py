@@ -118,6 +118,8 @@ def validate(
         name = canonical_name(given)
         if name in named:
             raise SettingError(f"{where}.{given}", f"{name} is given twice (camelCase and snake_case)")
+        if name == "duplicateResponse" and isinstance(value, Mapping):
+            value = _endpoint_names(value, f"{where}.{given}")
         named[name] = value
         given_as[name] = given
     try:
@@ -142,6 +144,18 @@ def validate(
             )
         checked[name] = value
     return checked
+
+
+def _endpoint_names(modes: Mapping[Any, Any], where: str) -> dict[Any, Any]:
+    """duplicateResponse with its endpoints also accepted in snake_case (pay_in_out), as Python keywords write them."""
+    named: dict[Any, Any] = {}
+    for given, mode in modes.items():
+        endpoint = given.replace("_", "-") if isinstance(given, str) else given
+        endpoint = endpoint if endpoint in BET_ENDPOINTS else given
+        if endpoint in named:
+            raise SettingError(f"{where}.{given}", f"{endpoint} is given twice")
+        named[endpoint] = mode
+    return named
 
 
 def _duplicate_modes(value: str | DuplicateModes, base: Mapping[str, str]) -> dict[str, str]:
