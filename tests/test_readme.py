@@ -371,11 +371,10 @@ def test_the_readme_says_which_heavy_suites_a_plain_pytest_run_leaves_out():
     addopts = pyproject["tool"]["pytest"]["ini_options"]["addopts"]
     left_out = re.findall(r"not (\w+)", addopts)
     assert set(left_out) == {"docker", "load", "browser", "fuzz", "polyglot"}
-    for marker in left_out:
-        assert f"`{marker}`" in README, marker
     ci_selection = re.search(r'pytest -m "([^"]+)"', (REPO / ".ci" / "run").read_text())
     assert ci_selection is not None
     assert f'.venv/bin/python -m pytest -m "{ci_selection[1]}"' in README
+    assert set(re.findall(r"\w+", ci_selection[1])) - {"or"} == set(left_out)
 
 
 def marked_block(marker, page="README.md"):
