@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import sys
 import urllib.parse
@@ -26,9 +25,11 @@ from types import FrameType
 from typing import Any, BinaryIO
 
 from .config import env_name
+from .logs import escape
 from .remote import AdminClient, RemoteError
+from .request_lines import request_line, summary
 
-__all__ = ["COMMANDS", "add_commands", "reason", "request_line", "summary"]
+__all__ = ["COMMANDS", "add_commands"]
 
 COMMANDS = ("faults", "reset", "audit", "balance", "requests", "state")
 EXIT_FAILED = 1
@@ -47,7 +48,6 @@ FAULT_KINDS = (
 ENDPOINTS = ("*", "balance", "pay-in", "pay-out", "pay-in-out", "refund")
 STREAM_TIMEOUT = 60.0  # seconds without a byte before a followed stream counts as dead: the sandbox beats every 15
 CHUNK = 64 * 1024
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def add_commands(commands: Any) -> None:
@@ -301,7 +301,7 @@ def _faults_list(options: argparse.Namespace, client: AdminClient) -> int:
     if not listed:
         print("no fault rules")
         return 0
-    rows = [("ID", "KIND", "EFFECT", "ENDPOINT", "PHASE", "MATCHES", "WHEN", "FIRED", "LEFT")]
+    rows = [("ID", "KIND", "EFFECT", "ENDPOINT", "PHASE", "MATCHES", "WHEN", "FIRED", "LEFT", "STATE")]
     for rule in listed:
         if not isinstance(rule, dict) or "id" not in rule:
             raise RemoteError(f"{client.base_url} is not a betcore-sandbox: its fault rules are not rules")
@@ -317,10 +317,11 @@ def _faults_list(options: argparse.Namespace, client: AdminClient) -> int:
                 _when(rule),
                 str(rule.get("fired", 0)),
                 "unlimited" if remaining is None else str(remaining),
+                str(rule.get("state", "-")),  # active, used-up or expired: spent rules stay listed
             )
         )
-    widths = [max(len(_safe(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(_safe(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    widths = [max(len(escape(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(escape(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
     return 0
 
@@ -359,7 +360,7 @@ def _audit(options: argparse.Namespace, client: AdminClient) -> int:
         verdict = "ok" if found["ok"] else "FAILED"
         print(f"audit: {verdict} ({len(violations)} discrepancies, {len(open_bets)} open bets)")
         for violation in violations:
-            print(f"  {_safe(str(violation))}")
+            print(f"  {escape(str(violation))}")
     return 0 if found["ok"] is True else EXIT_FAILED
 
 
@@ -379,7 +380,7 @@ def _balance(options: argparse.Namespace) -> int:
     if options.json:
         sys.stdout.write(raw.decode() + "\n")
     else:
-        print(_safe(shown))
+        print(escape(shown))
     return 0
 
 
@@ -436,111 +437,6 @@ def _state_import(options: argparse.Namespace) -> int:
 
 
 # -- requests ------------------------------------------------------------------------------------------------------
-
-
-def _safe(text: str) -> str:
-    """Text a client sent, made one line: control characters shown escaped, so none can end or forge a line."""
-    if text.isprintable():
-        return text
-    return _CONTROL.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
-    )
-
-
-def _answer(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The answer's JSON body, from a journal entry's view; {} when there is none or it is not JSON."""
-    response = entry.get("response")
-    body = response.get("body") if isinstance(response, dict) else None
-    if not isinstance(body, str):
-        return {}
-    try:
-        found = json.loads(body)
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def reason(entry: Mapping[str, Any]) -> str | None:
-    """Why a request ended as it did, from a journal entry's view (GET /__admin/requests) or an event's summary
-    (GET /__admin/events, which carries `reason`): the signature's error, a failure inside the sandbox, else the
-    message of the answer (a validation error, an injected fault, an already processed bet)."""
-    if isinstance(entry.get("reason"), str):
-        return str(entry["reason"])
-    signature = entry.get("signature")
-    if isinstance(signature, dict) and signature.get("error"):
-        return str(signature["error"])
-    if entry.get("error"):
-        return str(entry["error"]).strip().splitlines()[-1]  # a traceback's last line is the exception
-    message = _answer(entry).get("message")
-    return message if isinstance(message, str) and message else None
-
-
-SUMMARY_FIELDS = (
-    "id",
-    "time",
-    "method",
-    "path",
-    "endpoint",
-    "sessionId",
-    "betId",
-    "counterpartyId",
-    "fault",
-    "durationMs",
-    "error",
-    "warnings",
-    "direction",
-)
-
-
-def summary(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """A journal entry's view (GET /__admin/requests) as the event stream summarises one (GET /__admin/events):
-    without headers and bodies, with the answer's `status` and `code` and the `reason`. A summary stays as it is."""
-    if "response" not in entry:
-        return dict(entry)
-    response = entry.get("response")
-    signature = entry.get("signature")
-    code = _answer(entry).get("_responseCode")
-    found = {name: entry.get(name) for name in SUMMARY_FIELDS}
-    found.update(
-        status=response.get("status") if isinstance(response, dict) else None,
-        code=code if isinstance(code, int) and not isinstance(code, bool) else None,
-        signature=signature.get("verdict") if isinstance(signature, dict) else signature,
-        url=entry.get("url"),
-        sandboxTime=entry.get("sandboxTime"),
-        reason=reason(entry),
-    )
-    return found
-
-
-def request_line(entry: Mapping[str, Any]) -> str:
-    """One journal entry (its view or its event summary) as one readable line: time, method and path, session,
-    betId, HTTP status, response code, fault, duration, and the reason of an answer that carried one."""
-    entry = summary(entry)
-    moment = str(entry.get("time") or "")
-    clock = moment[11:23] if len(moment) >= 23 else moment  # the time of day, to the ms (UTC)
-    if entry.get("direction") == "outgoing":
-        target = f"-> {entry.get('method')} {entry.get('url') or entry.get('path')}"
-    else:
-        target = f"{entry.get('method')} {entry.get('path')}"
-    status, code = entry.get("status"), entry.get("code")
-    parts = [
-        clock,
-        target,
-        f"session={entry.get('sessionId') or '-'}",
-        f"bet={entry.get('betId') or '-'}",
-        "no-answer" if status is None else f"http={status}",
-        f"code={'-' if code is None else code}",
-    ]
-    fault = entry.get("fault")
-    if isinstance(fault, dict):
-        parts.append(f"fault={fault.get('kind')}/{fault.get('phase')}")
-    duration = entry.get("durationMs")
-    parts.append("-" if not isinstance(duration, int | float) else f"{float(duration):.1f}ms")
-    why = entry.get("reason")
-    line = " ".join(str(part) for part in parts)
-    if why:
-        line += f"  {why}"
-    return _safe(line)
 
 
 def _print_entry(entry: Mapping[str, Any], as_json: bool) -> None:

@@ -179,6 +179,7 @@ class JournalEntry(Record):
     url: str | None = None  # an outgoing call's full URL
     sandbox_time: str | None = None  # the virtual clock's time when the request arrived (`time` is wall time)
     received_at: str | None = None  # when a provider's request arrived; `time` is when it was answered
+    reason: str | None = None  # why it ended as it did: the signature's error, a failure, else the answer's message
 
     @classmethod
     def of(cls, view: Mapping[str, Any]) -> JournalEntry:

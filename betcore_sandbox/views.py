@@ -184,6 +184,7 @@ def request(e: JournalEntry) -> dict[str, Any]:
         "durationMs": e.duration_ms,
         "error": e.error,
         "direction": e.direction,
+        "reason": reason(e),
     }
     if e.url is not None:
         view["url"] = printable(e.url)
@@ -198,3 +199,61 @@ def request(e: JournalEntry) -> dict[str, Any]:
 
 def _text(raw: bytes | None) -> str | None:
     return None if raw is None else printable_bytes(raw)
+
+
+def request_summary(entry: JournalEntry) -> dict[str, Any]:
+    """What a feed row shows: the journal view's fields without headers, bodies and diagnostics, and the `reason`
+    of the outcome (the signature's error, a failure inside the sandbox, else the answer's message)."""
+    answer = answer_of(entry.response)
+    return {
+        "id": entry.id,
+        "time": iso(entry.time),
+        "method": printable(entry.method),
+        "path": printable(entry.path),
+        "endpoint": entry.endpoint,
+        "sessionId": None if entry.session_id is None else printable(entry.session_id),
+        "betId": entry.bet_id,
+        "counterpartyId": entry.counterparty_id,
+        "status": entry.status,
+        "code": answer.code if isinstance(answer.code, int) and not isinstance(answer.code, bool) else None,
+        "fault": entry.fault,
+        "signature": entry.signature,
+        "durationMs": entry.duration_ms,
+        "error": entry.error,
+        "warnings": list(entry.warnings or ()),
+        "direction": entry.direction,
+        "url": None if entry.url is None else printable(entry.url),
+        "sandboxTime": None if entry.sandbox_time is None else iso(entry.sandbox_time),
+        "receivedAt": iso(entry.arrived) if entry.direction == "incoming" else None,
+        "reason": reason(entry, answer),
+    }
+
+
+class Answer(msgspec.Struct):
+    """Only the code and message of an answer: the decoder skips everything else."""
+
+    code: Any = msgspec.field(default=None, name="_responseCode")
+    message: Any = None
+
+
+def answer_of(raw: bytes | None) -> Answer:
+    """The answer's `_responseCode` and message; empty when there was no answer or it was not JSON (a
+    malformed-body fault)."""
+    if not raw:
+        return Answer()
+    try:
+        return msgspec.json.decode(raw, type=Answer)
+    except msgspec.DecodeError:
+        return Answer()
+
+
+def reason(entry: JournalEntry, answer: Answer | None = None) -> str | None:
+    """Why a request ended as it did: the signature's error, a failure inside the sandbox, else the answer's message
+    (a validation error, an injected fault, an already processed bet). One rule for the feed, the journal view, the
+    command line and the pytest report."""
+    answer = answer_of(entry.response) if answer is None else answer
+    if entry.signature_error:
+        return printable(entry.signature_error)
+    if entry.error:
+        return printable(entry.error.strip().splitlines()[-1])  # a traceback's last line names the exception
+    return printable(answer.message) if isinstance(answer.message, str) and answer.message else None

@@ -73,15 +73,19 @@ def test_faults_add_list_remove_clear(url, tmp_path):
     assert out(from_file).startswith("added fault fault-2: delay 5ms on * (before) for session=session-usd until")
     listed = cli(url, "faults", "list")
     lines = out(listed).splitlines()
-    assert lines[0].split() == ["ID", "KIND", "EFFECT", "ENDPOINT", "PHASE", "MATCHES", "WHEN", "FIRED", "LEFT"]
-    assert lines[1].split() == ["fault-1", "http_error", "HTTP", "500", "pay-out", "after", "all", "-", "0", "1"]
-    second = ["fault-2", "delay", "5ms", "*", "before", "session=session-usd", "p=0.5", "0", "unlimited"]
+    heading = ["ID", "KIND", "EFFECT", "ENDPOINT", "PHASE", "MATCHES", "WHEN", "FIRED", "LEFT", "STATE"]
+    assert lines[0].split() == heading
+    first = ["fault-1", "http_error", "HTTP", "500", "pay-out", "after", "all", "-", "0", "1", "active"]
+    assert lines[1].split() == first
+    second = ["fault-2", "delay", "5ms", "*", "before", "session=session-usd", "p=0.5", "0", "unlimited", "active"]
     assert lines[2].split() == second
     raw = json.loads(out(cli(url, "faults", "list", "--json")))
     assert [(r["id"], r["times"], r["probability"]) for r in raw] == [("fault-1", 1, 1.0), ("fault-2", None, 0.5)]
 
     assert send(url, "pay-in", {"betId": "f-1", "betAmount": "1.00"})[0] == 200
     assert send(url, "pay-out", {"betId": "f-1", "winAmount": "2.00"})[0] == 500  # the rule the command added
+    spent = out(cli(url, "faults", "list")).splitlines()[1].split()
+    assert (spent[0], spent[-3:]) == ("fault-1", ["1", "0", "used-up"])  # a spent rule stays listed, marked
     assert out(cli(url, "faults", "remove", "fault-2")) == "removed fault fault-2\n"
     assert "fault-2" not in [r["id"] for r in json.loads(out(cli(url, "faults", "list", "--json")))]
     assert cli(url, "faults", "add", "--kind", "empty_response").returncode == 0

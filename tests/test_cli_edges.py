@@ -1,5 +1,5 @@
 """The command line's rough edges: one base URL for every command, `sign` refusing what would sign nonsense, and
-the request line's format (unit tests of admin_cli.request_line)."""
+the request line's format (unit tests of request_lines.request_line; the journal's `reason` through HTTP)."""
 
 import json
 import socket
@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from betcore_sandbox.admin_cli import reason, request_line, summary
+from betcore_sandbox.request_lines import request_line, summary
 
 from .process import SandboxProcess, run_cli
 
@@ -125,6 +125,7 @@ VIEW = {
     "durationMs": 0.25,
     "error": None,
     "direction": "incoming",
+    "reason": "X-Sign does not match: the string to sign was ...",
 }
 
 
@@ -145,28 +146,32 @@ def test_a_success_has_no_reason_and_a_fault_is_named():
         "response": {"status": 500, "body": '{"_responseCode":99,"message":"injected fault fault-1 (http_error)"}'},
         "fault": {"id": "fault-1", "kind": "http_error", "phase": "after"},
         "durationMs": 3,
+        "reason": "injected fault fault-1 (http_error)",
     }
     assert request_line(view).endswith(
         "bet=b-1 http=500 code=99 fault=http_error/after 3.0ms  injected fault fault-1 (http_error)"
     )
-    ok = {**view, "fault": None, "response": {"status": 200, "body": '{"_responseCode":1,"balance":1}'}}
+    ok = {**view, "fault": None, "response": {"status": 200, "body": '{"_responseCode":1,"balance":1}'}, "reason": None}
     assert request_line(ok).endswith("http=200 code=1 3.0ms")
 
 
 def test_no_answer_a_malformed_body_and_an_internal_failure():
     dropped = {**VIEW, "signature": {"verdict": "valid"}, "response": None, "fault": {"kind": "timeout"}}
     assert " no-answer code=- fault=timeout/None 0.2ms" in request_line(dropped)
-    malformed = {**VIEW, "signature": {"verdict": "valid"}, "response": {"status": 200, "body": '{"_respo'}}
+    malformed = {
+        **VIEW,
+        "signature": {"verdict": "valid"},
+        "response": {"status": 200, "body": '{"_respo'},
+        "reason": None,
+    }
     assert request_line(malformed).endswith("http=200 code=- 0.2ms")
-    failed = {**VIEW, "signature": {"verdict": "valid"}, "error": "Traceback ...\n  line 3\nKeyError: 'x'\n"}
-    assert reason(failed) == "KeyError: 'x'"
 
 
 def test_what_a_client_sent_cannot_break_the_line():
     hostile = {**VIEW, "path": "/v1/x\n2026 forged line\x1b[31m", "betId": "a\u2028b"}
     line = request_line(hostile)
     assert "\n" not in line and "\x1b" not in line and "\u2028" not in line
-    assert "/v1/x\\x0a2026 forged line\\x1b[31m" in line and "a\\u2028b" in line
+    assert "/v1/x\\n2026 forged line\\x1b[31m" in line and "a\\u2028b" in line
 
 
 def test_a_view_and_an_event_summary_read_the_same():
@@ -175,3 +180,21 @@ def test_a_view_and_an_event_summary_read_the_same():
     assert summary(event) == event
     assert request_line(event) == request_line(VIEW)
     assert json.loads(json.dumps(event)) == event
+
+
+def test_the_journal_says_why_each_call_ended_as_it_did(url):
+    """One rule on the server for every reader: the journal view, the event feed, the CLI line, the pytest report."""
+    urllib.request.urlopen(urllib.request.Request(url + "/__admin/reset", method="POST"), timeout=5).close()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url + "/v1/sessions/session-eur/balance", timeout=5)
+    refused.value.close()
+    signed = run_cli("sign", "GET", "/v1/sessions/session-eur/balance", "--url", url)
+    curl = signed.stdout.decode().splitlines()[-1]
+    headers = dict(h.split(": ", 1) for h in signed.stdout.decode().splitlines() if h.startswith("X-"))
+    with urllib.request.urlopen(
+        urllib.request.Request(url + "/v1/sessions/session-eur/balance", headers=headers), timeout=5
+    ) as answer:
+        assert json.loads(answer.read())["_responseCode"] == 1, curl
+    with urllib.request.urlopen(url + "/__admin/requests", timeout=5) as listed:
+        entries = json.loads(listed.read())
+    assert [entry["reason"] for entry in entries] == ["missing header X-Counterparty-Id", None]

@@ -32,7 +32,7 @@ from .. import views
 from ..journal import JournalEntry
 from ..state import SandboxState
 from ..text import printable
-from ..views import Views
+from ..views import Views, request_summary
 from . import dashboard
 from .keys import ADMIN_TOKEN, STATE
 
@@ -177,60 +177,6 @@ class Hub:
             bet = wallet.bets.get((entry.counterparty_id, entry.bet_id))
             if bet is not None:
                 self.publish("bet", Views.of(wallet).bet(bet, with_entries=False), amounts=True)
-
-
-def request_summary(entry: JournalEntry) -> dict[str, Any]:
-    """What a feed row shows: the journal view's fields without headers, bodies and diagnostics, and the `reason`
-    of the outcome (the signature's error, a failure inside the sandbox, else the answer's message)."""
-    answer = _answer(entry.response)
-    return {
-        "id": entry.id,
-        "time": views.iso(entry.time),
-        "method": printable(entry.method),
-        "path": printable(entry.path),
-        "endpoint": entry.endpoint,
-        "sessionId": None if entry.session_id is None else printable(entry.session_id),
-        "betId": entry.bet_id,
-        "counterpartyId": entry.counterparty_id,
-        "status": entry.status,
-        "code": answer.code if isinstance(answer.code, int) and not isinstance(answer.code, bool) else None,
-        "fault": entry.fault,
-        "signature": entry.signature,
-        "durationMs": entry.duration_ms,
-        "error": entry.error,
-        "warnings": list(entry.warnings or ()),
-        "direction": entry.direction,
-        "url": None if entry.url is None else printable(entry.url),
-        "sandboxTime": None if entry.sandbox_time is None else views.iso(entry.sandbox_time),
-        "receivedAt": views.iso(entry.arrived) if entry.direction == "incoming" else None,
-        "reason": _reason(entry, answer),
-    }
-
-
-class _Answer(msgspec.Struct):
-    """Only the code and message of an answer: the decoder skips everything else."""
-
-    code: Any = msgspec.field(default=None, name="_responseCode")
-    message: Any = None
-
-
-def _answer(raw: bytes | None) -> _Answer:
-    """The answer's `_responseCode` and message; empty when there was no answer or it was not JSON (a
-    malformed-body fault)."""
-    if not raw:
-        return _Answer()
-    try:
-        return msgspec.json.decode(raw, type=_Answer)
-    except msgspec.DecodeError:
-        return _Answer()
-
-
-def _reason(entry: JournalEntry, answer: _Answer) -> str | None:
-    if entry.signature_error:
-        return printable(entry.signature_error)
-    if entry.error:
-        return printable(entry.error.strip().splitlines()[-1])  # a traceback's last line names the exception
-    return printable(answer.message) if isinstance(answer.message, str) and answer.message else None
 
 
 HUB = web.AppKey("event_hub", Hub)
