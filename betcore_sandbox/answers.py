@@ -159,8 +159,9 @@ class BetView(Answer):
 
 
 class RequestView(msgspec.Struct, rename="camel", kw_only=True):
-    """One journal entry (see the README's admin API table); a request that failed authentication is kept
-    truncated (`truncated` gives the sizes)."""
+    """One journal entry (see docs/admin-and-faults.md); a request that failed authentication is kept truncated
+    (`truncated` gives the sizes). `time` is when the entry was recorded (a wallet call: when it was answered),
+    `receivedAt` when a wallet call arrived; `reason` says why it ended as it did."""
 
     id: int
     time: Timestamp
@@ -180,6 +181,11 @@ class RequestView(msgspec.Struct, rename="camel", kw_only=True):
     duration_ms: float | None
     error: str | None
     direction: Literal["incoming", "outgoing"]
+    reason: str | None
+    received_at: Timestamp | None = None
+    url: str | None = None
+    sandbox_time: Timestamp | None = None
+    truncated: dict[str, int] | None = None
 
 
 class AuditAnswer(Answer):

@@ -96,7 +96,10 @@ def install(state: SandboxState, prepared: tuple[Fixture, Wallet]) -> dict[str, 
     state.settings.replace_with(Settings(**fixture.settings))
     state.codes.reset(fixture.response_codes)
     state.journal.resize(state.settings.journalLimit, state.settings.journalMaxBytes)
-    state.arm(fixture)  # its faults and scenarios, added as a fixture file's are at start-up
+    if fixture.faults or fixture.scenarios:  # they replace the rules, so importing twice never doubles them
+        state.faults.clear()
+        state.scenarios.clear()
+        state.arm(fixture)
     return {
         "status": "imported",
         "players": len(candidate.players),

@@ -198,3 +198,19 @@ def test_the_journal_says_why_each_call_ended_as_it_did(url):
     with urllib.request.urlopen(url + "/__admin/requests", timeout=5) as listed:
         entries = json.loads(listed.read())
     assert [entry["reason"] for entry in entries] == ["missing header X-Counterparty-Id", None]
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            url + "/__admin/faults", data=b'{"endpoint": "balance", "kind": "empty_response"}', method="POST"
+        ),
+        timeout=5,
+    ):
+        pass
+    again = run_cli("sign", "GET", "/v1/sessions/session-eur/balance", "--url", url).stdout.decode().splitlines()
+    headers = dict(h.split(": ", 1) for h in again if h.startswith("X-"))
+    with pytest.raises(OSError):
+        urllib.request.urlopen(
+            urllib.request.Request(url + "/v1/sessions/session-eur/balance", headers=headers), timeout=5
+        )
+    with urllib.request.urlopen(url + "/__admin/requests?limit=1", timeout=5) as listed:
+        [dropped] = json.loads(listed.read())
+    assert dropped["reason"] == "injected fault fault-1 (empty_response, before)"  # no answer says it: the journal does

@@ -132,6 +132,11 @@ def test_an_imported_state_with_faults_arms_them_as_a_fixture_would():
         with pytest.raises(AdminInputError, match=r"\$\.faults\[0\]\.kind"):
             sandbox.import_state({**exported, "faults": [{"kind": "nothing"}]})
         assert len(sandbox.faults()) == 1  # a refused import changes nothing
+        sandbox.import_state({**exported, "faults": [{"kind": "http_error", "endpoint": "balance", "status": 502}]})
+        [replaced] = sandbox.faults()  # replaced, not added to: a second import
+        assert (replaced.endpoint, replaced.status) == ("balance", 502)
+        sandbox.import_state(exported)
+        assert [r.id for r in sandbox.faults()] == [replaced.id]  # an import without rules leaves them be
 
 
 def test_the_fixture_schema_describes_faults():
