@@ -1,4 +1,4 @@
-"""Every fixed limit of the sandbox, in one place (the Limits table of docs/provider-api.md lists them). Limits that a user
+"""Every fixed limit of the sandbox, in one place (docs/provider-api.md lists them). Limits that a user
 may change at run time are settings (settings.py)."""
 
 from __future__ import annotations

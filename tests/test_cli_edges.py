@@ -214,3 +214,24 @@ def test_the_journal_says_why_each_call_ended_as_it_did(url):
     with urllib.request.urlopen(url + "/__admin/requests?limit=1", timeout=5) as listed:
         [dropped] = json.loads(listed.read())
     assert dropped["reason"] == "injected fault fault-1 (empty_response, before)"  # no answer says it: the journal does
+
+
+def test_the_servers_event_summary_is_the_summary_of_its_journal_view(url):
+    """`requests --follow` prints events, `requests` prints views: both must read as the same line."""
+    urllib.request.urlopen(urllib.request.Request(url + "/__admin/reset", method="POST"), timeout=5).close()
+    with urllib.request.urlopen(url + "/__admin/events", timeout=10) as stream:
+        while stream.readline() != b"event: hello\n":
+            pass  # connected: what happens from now on is announced
+        signed = run_cli("sign", "GET", "/v1/sessions/session-eur/balance", "--url", url).stdout.decode()
+        headers = dict(h.split(": ", 1) for h in signed.splitlines() if h.startswith("X-"))
+        with urllib.request.urlopen(
+            urllib.request.Request(url + "/v1/sessions/session-eur/balance", headers=headers), timeout=5
+        ):
+            pass
+        while not (line := stream.readline()).startswith(b'data: {"id"'):
+            pass
+    event = json.loads(line[len(b"data: ") :])
+    with urllib.request.urlopen(f"{url}/__admin/requests/{event['id']}", timeout=5) as answer:
+        view = json.loads(answer.read())
+    assert summary(view) == event
+    assert request_line(view) == request_line(event)
