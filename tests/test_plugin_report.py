@@ -164,7 +164,7 @@ def test_dropped(betcore_sandbox):
     result.stdout.fnmatch_lines(
         [
             "* GET /v1/sessions/session-eur/balance session=session-eur bet=- no-answer code=- "
-            "fault=empty_response/before *ms",
+            "fault=empty_response/before *ms  injected fault fault-1 (empty_response, before)",
             f"* {P} session=session-eur bet=- http=401 code=8 *ms  missing header X-Counterparty-Id",
         ]
     )
