@@ -4,6 +4,7 @@ each an aiohttp server on 127.0.0.1 and a free port, run on the test's own loop.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import socket
 import sys
@@ -64,9 +65,11 @@ async def never_answers(request: web.Request) -> web.StreamResponse:
     raise AssertionError("unreachable")
 
 
+_HELD = socket.socket()  # bound and never listening: connecting is refused, and no other test can take the port
+_HELD.bind(("127.0.0.1", 0))
+atexit.register(_HELD.close)
+
+
 def closed_port_url() -> str:
-    """A URL where nothing listens: a port that was just free."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    """A URL where nothing listens, for the whole run (a port merely found free could be taken meanwhile)."""
+    return f"http://127.0.0.1:{_HELD.getsockname()[1]}"
