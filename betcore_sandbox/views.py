@@ -248,12 +248,15 @@ def answer_of(raw: bytes | None) -> Answer:
 
 
 def reason(entry: JournalEntry, answer: Answer | None = None) -> str | None:
-    """Why a request ended as it did: the signature's error, a failure inside the sandbox, else the answer's message
-    (a validation error, an injected fault, an already processed bet). One rule for the feed, the journal view, the
+    """Why a request ended as it did: the signature's error, a failure inside the sandbox, the reason the sandbox
+    recorded (a path that is no endpoint), else the answer's message (a validation error, an injected fault, an
+    already processed bet). One rule for the feed, the journal view, the
     command line and the pytest report."""
     answer = answer_of(entry.response) if answer is None else answer
     if entry.signature_error:
         return printable(entry.signature_error)
     if entry.error:
         return printable(entry.error.strip().splitlines()[-1])  # a traceback's last line names the exception
+    if entry.reason:
+        return printable(entry.reason)
     return printable(answer.message) if isinstance(answer.message, str) and answer.message else None
