@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from betcore_sandbox import Sandbox
 from betcore_sandbox.journal import UNTRUSTED_BODY_BYTES
 from betcore_sandbox.logs import TextFormatter
 from betcore_sandbox.request_lines import request_line
@@ -189,3 +190,34 @@ def test_the_requests_command_lists_wrong_path_calls_with_their_reason():
         assert " unknown session=- bet=- code=2 http=404 " in line
     finally:
         sandbox.stop()
+
+
+# -- the Python API and durable mode ------------------------------------------------------------------------------
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as refused:
+        refused.close()
+        return refused.code
+
+
+def test_a_durable_sandbox_journals_them_and_stores_nothing_of_them(tmp_path):
+    db = tmp_path / "state.db"
+    with Sandbox(state=db) as sandbox:
+        body = json.dumps({"betId": "d-1", "betAmount": "2.00"}).encode()
+        signed = sandbox.signed_headers("POST", body)
+        paid = urllib.request.Request(sandbox.url + "/sessions/session-eur/bets/pay-in", data=body, headers=signed)
+        with urllib.request.urlopen(paid, timeout=10) as response:
+            assert json.loads(response.read())["_responseCode"] == 1
+        assert _get(sandbox.base_url + "/api/v1/sessions/session-eur/balance") == 404
+        assert _get(sandbox.url + "/sessions/session-eur/bets/pay-out") == 405
+        assert sandbox.request_count() == 3
+        assert [e.endpoint for e in sandbox.requests(limit=2)] == ["unknown", "unknown"]
+        assert sandbox.requests(endpoint="unknown")[0].reason.endswith(BASES)
+        assert sandbox.audit().ok
+    with Sandbox(state=db) as again:  # resumed: the wallet as it was, nothing of the stray calls
+        assert again.balance("session-eur") == 998
+        assert again.request_count() == 0 and again.audit().ok
