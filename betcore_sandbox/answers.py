@@ -167,7 +167,8 @@ class RequestView(msgspec.Struct, rename="camel", kw_only=True):
     time: Timestamp
     method: str
     path: str
-    endpoint: str | None
+    # unknown: a path that is no endpoint (or a real path with the wrong method); games, launch: outgoing calls
+    endpoint: Literal["balance", "pay-in", "pay-out", "pay-in-out", "refund", "unknown", "games", "launch"]
     session_id: str | None
     bet_id: str | None
     counterparty_id: str | None

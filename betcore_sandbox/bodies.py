@@ -33,6 +33,7 @@ __all__ = [
     "RefundBody",
     "WireAmount",
     "WireId",
+    "claimed_bet_id",
     "decode_json",
     "parse_bet_request",
 ]
@@ -141,6 +142,22 @@ class BetRequest(msgspec.Struct):
     @property
     def bet_id(self) -> str:
         return self.command.bet_id
+
+
+class _Claimed(msgspec.Struct):
+    bet_id: Any = msgspec.field(default=None, name="betId")
+
+
+def claimed_bet_id(raw: bytes) -> str | None:
+    """The betId a body names, read without trusting it (raw: a body that was refused before it was parsed, e.g.
+    for its signature, cut to the journal's bound): a string or an integer, cut to the id length; else None."""
+    try:
+        claimed = msgspec.json.decode(raw, type=_Claimed).bet_id
+    except (msgspec.DecodeError, ValueError):  # not JSON, not an object, or cut off in the middle
+        return None
+    if isinstance(claimed, bool) or not isinstance(claimed, (str, int)):
+        return None
+    return str(claimed)[:MAX_ID_LENGTH]
 
 
 def decode_json(raw: bytes) -> Any:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from . import jsontext, partner
+from . import bodies, jsontext, partner
 from .money import AmountError, parse_amount
 
 Status = Literal["pass", "fail", "warn", "not_applicable"]
@@ -272,12 +272,7 @@ def claimed_bet_id(c: Call) -> str | None:
     evidence only: an unauthenticated body is never trusted with the wallet)."""
     if c.bet_id is not None or c.endpoint not in BET_ENDPOINTS:
         return c.bet_id
-    try:
-        body = jsontext.decode(c.body)
-    except jsontext.JsonError:
-        return None
-    claimed = body.get("betId") if isinstance(body, dict) else None
-    return str(claimed)[:128] if isinstance(claimed, (str, int)) and not isinstance(claimed, bool) else None
+    return bodies.claimed_bet_id(c.body)
 
 
 def _result(check_id: str, evidence: list[Evidence], passed: str, empty: str | None = None) -> CheckResult:

@@ -1,8 +1,8 @@
 """The request journal: what every provider request carried and what it got back, bounded in count and bytes.
 
 Headers are kept as the raw bytes that were sent (names in their own spelling, in order, duplicates included).
-A request that failed authentication is kept as a truncated record: anyone can send those, so they must not be
-able to fill the journal with their bodies.
+A request that failed authentication, and one to a path that is no endpoint (endpoint `unknown`), is kept as a
+truncated record: anyone can send those, so they must not be able to fill the journal with their bodies.
 
 Entries are listed in the order they were recorded, and an entry's `time` is that moment: a provider's call is
 recorded when its answer was sent (or it ended without one), so a request a fault delayed lists after a quick one
@@ -62,6 +62,7 @@ class JournalEntry:
     url: str | None = None  # an outgoing call's full URL
     sandbox_time: float | None = None  # the virtual clock's time at arrival, when it is not wall time
     received: float = 0.0  # when the request arrived (an outgoing call: when it was sent); 0: at `time`
+    reason: str | None = None  # why it ended as it did, where the answer's message is not the short word (no endpoint)
 
     @property
     def arrived(self) -> float:
@@ -92,6 +93,8 @@ def _size(entry: JournalEntry) -> int:
         size += _strings_size(entry.signature_debug)
     if entry.error is not None:
         size += len(entry.error)
+    if entry.reason is not None:
+        size += len(entry.reason)
     if entry.warnings:
         size += sum(len(w) for w in entry.warnings)
     if entry.unknown_fields:

@@ -150,7 +150,7 @@ class RequestLog:
             "%s session=%s bet=%s code=%s http=%s fault=%s %.1fms" if reason is None else _WITH_REASON,
             (
                 endpoint,
-                session_id,
+                session_id or "-",
                 bet_id or "-",
                 "-" if code is None else code,
                 "-" if status is None else status,

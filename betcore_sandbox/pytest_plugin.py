@@ -74,7 +74,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker, so `--strict-markers` knows it. config: the pytest configuration."""
+    """Register the marker, so `--strict-markers` knows it, and check the report settings before any test runs (a
+    bad one found only when a test fails would hide that failure). config: the pytest configuration."""
+    _report_lines(config)
     config.addinivalue_line(
         "markers",
         f"{MARKER}(fixtures=None, clock=None, **settings): configure the betcore_sandbox fixture for this test "
@@ -108,6 +110,18 @@ def _failed(call: pytest.CallInfo[None]) -> bool:
     return excinfo is not None and not excinfo.errisinstance(pytest.skip.Exception)
 
 
+def _report_lines(config: pytest.Config) -> int:
+    """How many requests a failing test's report shows: the option, else the ini value (UsageError if not a number)."""
+    lines: int | None = config.getoption("betcore_sandbox_report_lines")
+    if lines is not None:
+        return lines
+    given = config.getini("betcore_sandbox_report_lines")
+    try:
+        return int(given)
+    except ValueError:
+        raise pytest.UsageError(f"betcore_sandbox_report_lines must be a number, not {given!r}") from None
+
+
 def _report_section(config: pytest.Config, sandboxes: list[Sandbox]) -> str:
     """What the sandboxes received, the newest `lines` requests of each; empty when switched off."""
     from .request_lines import describe_all
@@ -115,23 +129,18 @@ def _report_section(config: pytest.Config, sandboxes: list[Sandbox]) -> str:
     enabled = config.getoption("betcore_sandbox_report")
     if enabled is None:
         enabled = config.getini("betcore_sandbox_report")
-    lines = config.getoption("betcore_sandbox_report_lines")
-    if lines is None:
-        given = config.getini("betcore_sandbox_report_lines")
-        try:
-            lines = int(given)
-        except ValueError:
-            raise pytest.UsageError(f"betcore_sandbox_report_lines must be a number, not {given!r}") from None
+    lines = _report_lines(config)
     if not enabled or lines <= 0:
         return ""
     blocks = []
     for sandbox in sandboxes:
-        try:
-            entries = sandbox.requests()
+        try:  # only the newest `lines` are read: a long test's journal may hold thousands
+            total = sandbox.request_count()
+            entries = sandbox.requests(limit=lines)
         except Exception as exc:  # a report must not turn a test's failure into pytest's internal error
             blocks.append(f"sandbox {sandbox.base_url}: its journal could not be read: {exc!r}")
             continue
-        blocks.append(f"sandbox {sandbox.base_url}: " + describe_all(entries[-lines:], len(entries)))
+        blocks.append(f"sandbox {sandbox.base_url}: " + describe_all(entries, max(total, len(entries))))
     return "\n\n".join(blocks)
 
 

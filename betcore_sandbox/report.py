@@ -109,7 +109,10 @@ def build(state: SandboxState, grace_seconds: float | None = None) -> dict[str, 
 def judged(given: Inputs) -> dict[str, Any]:
     """The report as a JSON view: failed checks and bets with findings first."""
     # A request held by a fault across a reset is journaled after it, but belongs to the state before it.
-    calls = [Call.of(entry) for entry in given.entries if entry.arrived >= given.since]
+    current = [entry for entry in given.entries if entry.arrived >= given.since]
+    # A call to a path that is no endpoint reached no wallet rule: it is not judged, only counted (the journal
+    # lists it, endpoint unknown), so a stray request of anyone's does not fail or pass a provider.
+    calls = [Call.of(entry) for entry in current if entry.endpoint != "unknown"]
     context = given.context
     results, timelines = judge_with_timelines(calls, context)
     counts = {status: sum(r.status == status for r in results) for status in STATUS_ORDER}
@@ -124,6 +127,7 @@ def judged(given: Inputs) -> dict[str, Any]:
             "requests": len(calls),
             "bets": len(timelines),
             "journalDropped": context.dropped,
+            "unknownPaths": len(current) - len(calls),
             "graceSeconds": context.grace_seconds,
             "generatedAt": iso(time.time()),
             "sandboxTime": _iso(given.sandbox_time),

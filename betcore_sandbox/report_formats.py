@@ -132,6 +132,11 @@ def page(report: Mapping[str, Any]) -> bytes:
             f"<p><strong>{s['journalDropped']} journal entries were pushed out by the journal limits: the evidence "
             "is incomplete.</strong></p>"
         )
+    if s.get("unknownPaths"):
+        parts.append(
+            f"<p>{s['unknownPaths']} requests went to a path that is no endpoint (a wrong base path or method): not "
+            "judged; the journal lists them with endpoint <code>unknown</code>.</p>"
+        )
     parts.append('<section id="checks"><h2>Checks</h2>')
     parts += [_check(check, "h3") for check in report["checks"]]
     parts.append("</section>")

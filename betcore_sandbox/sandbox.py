@@ -342,6 +342,10 @@ class Sandbox:
         )
         return [JournalEntry.of(v) for v in views]
 
+    def request_count(self) -> int:
+        """How many requests the journal holds now (what `requests()` would list), without reading them."""
+        return self._call(len, self._state.journal)
+
     def add_fault(self, **rule: Any) -> FaultInfo:
         """A fault rule, with the admin API's fields in camelCase or snake_case (kind="http_error",
         endpoint="pay-out", phase="after", delay_ms=..., session_id=..., times=None for until removed)."""

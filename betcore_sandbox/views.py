@@ -248,14 +248,17 @@ def answer_of(raw: bytes | None) -> Answer:
 
 
 def reason(entry: JournalEntry, answer: Answer | None = None) -> str | None:
-    """Why a request ended as it did: the signature's error, a failure inside the sandbox, else the answer's message
-    (a validation error, an injected fault, an already processed bet), else the fault that dropped, cut or delayed the
-    answer. One rule for the feed, the journal view, the command line and the pytest report."""
+    """Why a request ended as it did: the signature's error, a failure inside the sandbox, the reason the sandbox
+    recorded (a path that is no endpoint), else the answer's message (a validation error, an injected fault, an
+    already processed bet), else the fault that dropped, cut or delayed the answer. One rule for the feed, the
+    journal view, the command line and the pytest report."""
     answer = answer_of(entry.response) if answer is None else answer
     if entry.signature_error:
         return printable(entry.signature_error)
     if entry.error:
         return printable(entry.error.strip().splitlines()[-1])  # a traceback's last line names the exception
+    if entry.reason:
+        return printable(entry.reason)
     if isinstance(answer.message, str) and answer.message:
         return printable(answer.message)
     if entry.fault:  # it dropped, cut or delayed the answer, which then says nothing of it

@@ -253,7 +253,7 @@ def test_a_bad_signature_shows_its_diagnostics_side_by_side(page):
     page.open()
     body = {"betId": "bad-1", "betAmount": "1.00"}
     assert send(page.sandbox, "pay-in", body, secret="not-the-secret")["_responseCode"] == 8
-    page.wait_text("#feed tbody tr .code", "8")  # its betId stays unread: the body is not trusted
+    page.wait_text("#feed tbody tr .code", "8")  # its betId is read from the kept bytes, never trusted
     row = page.find("#feed tbody tr")
     row.send_keys("\ue007")  # Enter opens it, as a click does
     page.until(lambda: page.find("#signature").is_displayed())

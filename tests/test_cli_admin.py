@@ -240,7 +240,7 @@ def test_unknown_paths_are_logged_with_the_valid_base_paths(url, served):
     refused.value.close()
     assert refused.value.code == 404
     logged = served.lines_until(lambda line: "/api/v1/sessions/session-eur/balance" in line)
-    assert " unknown session=None bet=- code=2 http=404 " in logged
+    assert " unknown session=- bet=- code=2 http=404 " in logged
     assert "wallet calls go under /v1 and /betongames-mediator-service/api/v1" in logged
 
 

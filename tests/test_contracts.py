@@ -125,6 +125,8 @@ async def test_admin_answers_validate_against_the_document(admin: Admin, provide
     await provider.pay_in("session-eur", "a-1", "3.00", gameRoundId="r")
     await provider.pay_out("session-eur", "a-1", "1.00")
     await provider.pay_in("session-eur", "a-2", "1.00")
+    assert (await provider.http.get("/api/v1/sessions/session-eur/balance")).status == 404  # endpoint unknown
+    assert (await provider.http.get("/v1/sessions/session-eur/bets/pay-in")).status == 405
     calls: list[tuple[str, str, str, Any]] = [
         ("GET", "/health", "/health", None),
         ("GET", "/players", "/players", None),

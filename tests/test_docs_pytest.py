@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 from .test_readme import blocks
 
@@ -26,8 +28,9 @@ def marked(marker):
     return found
 
 
-def test_the_failing_example_shows_the_report_the_page_shows(pytester):
-    [(source, shown)] = marked("pytest-failing")
+@pytest.mark.parametrize("index", range(len(marked("pytest-failing"))))
+def test_each_failing_example_shows_the_report_the_page_shows(pytester, index):
+    source, shown = marked("pytest-failing")[index]
     assert shown is not None and shown[0] == "text"
     pytester.makeini(INI)
     pytester.makepyfile(test_failing_example=source)

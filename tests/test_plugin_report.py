@@ -133,11 +133,73 @@ def test_how_many_lines(pytester, args, extra):
     assert "bet=bet-faulted http=" not in result.stdout.str()  # the log lines name it, the report does not
 
 
-def test_a_bad_line_count_in_the_ini_is_a_usage_error(pytester):
+def test_a_bad_line_count_in_the_ini_is_a_usage_error_before_any_test_runs(pytester):
     pytester.makeini(INI.format(extra="betcore_sandbox_report_lines = many"))
-    pytester.makepyfile(test_provider=FAILING)
+    pytester.makepyfile(test_provider=HELPERS + "\n\ndef test_passes(betcore_sandbox):\n    pass\n")
     result = pytester.runpytest()
     result.stderr.fnmatch_lines(["*betcore_sandbox_report_lines must be a number, not 'many'*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "test_passes" not in result.stdout.str()  # found before any test ran, not when one fails
+
+
+def test_a_wrong_base_path_is_in_the_report_with_its_reason(pytester):
+    pytester.makeini(INI.format(extra=""))
+    pytester.makepyfile(
+        test_wrong_path=HELPERS
+        + """
+
+def test_posts_to_a_wrong_base_path(betcore_sandbox):
+    body = json.dumps({"betId": "b-1", "betAmount": "1.00"}).encode()
+    base = betcore_sandbox.base_url
+    request = urllib.request.Request(f"{base}/api/v1/sessions/session-eur/bets/pay-in", data=body,
+                                     headers=betcore_sandbox.signed_headers("POST", body))
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=5)
+    assert betcore_sandbox.balance("session-eur") == 999
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*Captured betcore-sandbox call*",
+            "sandbox http://127.0.0.1:*: 1 request(s), oldest first:",
+            "* POST /api/v1/sessions/session-eur/bets/pay-in session=- bet=- http=404 code=2 *ms  no endpoint POST "
+            "/api/v1/sessions/session-eur/bets/pay-in: wallet calls go under /v1 and "
+            "/betongames-mediator-service/api/v1",
+        ]
+    )
+    assert "no requests received" not in result.stdout.str()
+
+
+def test_the_report_reads_only_the_newest_lines_and_a_count(pytester):
+    pytester.makeini(INI.format(extra="betcore_sandbox_report_lines = 2"))
+    pytester.makepyfile(
+        test_limited=HELPERS
+        + """
+
+def test_many(betcore_sandbox):
+    for i in range(5):
+        pay_in(betcore_sandbox, f"bet-{i}", "1.00")
+    read = betcore_sandbox.requests
+
+    def only_the_newest(**filters):
+        assert filters.get("limit") == 2, f"the whole journal was read: {filters}"
+        return read(**filters)
+
+    betcore_sandbox.requests = only_the_newest
+    assert False
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sandbox http://127.0.0.1:*: the last 2 of 5 requests, oldest first:",
+            f"* {P} session=session-eur bet=bet-3 http=200 code=1 *ms",
+            f"* {P} session=session-eur bet=bet-4 http=200 code=1 *ms",
+        ]
+    )
 
 
 def test_a_dropped_connection_and_a_bad_signature_read_as_such(pytester):
@@ -165,7 +227,7 @@ def test_dropped(betcore_sandbox):
         [
             "* GET /v1/sessions/session-eur/balance session=session-eur bet=- no-answer code=- "
             "fault=empty_response/before *ms  injected fault fault-1 (empty_response, before)",
-            f"* {P} session=session-eur bet=- http=401 code=8 *ms  missing header X-Counterparty-Id",
+            f"* {P} session=session-eur bet=x http=401 code=8 *ms  missing header X-Counterparty-Id",
         ]
     )
 

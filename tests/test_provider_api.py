@@ -277,7 +277,7 @@ async def test_signature_diagnostics_can_be_turned_off_but_are_always_journaled(
     [
         ("GET", "/v1/sessions/session-eur/balanse"),
         ("POST", "/v2/x"),
-        ("GET", "/v1/sessions/session-eur/bets/pay-in"),
+        ("GET", "/api/v1/sessions/session-eur/bets/pay-in"),
         ("PUT", "/"),
     ],
 )

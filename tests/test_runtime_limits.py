@@ -319,7 +319,7 @@ def test_text_request_log_escapes_control_characters_in_every_field():
     assert f"session=s\\u2028\\x1b bet={escaped} " in lines[0]
     assert " INFO pay-in\\n session=x\\x1b bet=b code=- http=- fault=delay\\n 0.1ms" in lines[1]
     _record(log, bet_id="round/7 ünïcødé bet", session_id=None)  # printable text is written as it is
-    assert "session=None bet=round/7 ünïcødé bet " in stream.getvalue().splitlines()[-1]
+    assert "session=- bet=round/7 ünïcødé bet " in stream.getvalue().splitlines()[-1]
 
 
 def test_json_logs_keep_each_event_on_one_line_and_every_value_exact():

@@ -173,7 +173,10 @@ function feedRow(s) {
     },
     h("td", {}, s.id),
     h("td", {}, (s.time || "").slice(11, 23)),
-    h("td", { class: "endpoint" }, outgoing ? h("span", { class: "direction" }, "outgoing ") : null, s.endpoint),
+    // A path that is no endpoint: the row names the path it was sent to, and why it was refused.
+    s.endpoint === "unknown"
+      ? h("td", { class: "endpoint", title: s.reason || null }, `unknown: ${s.method} ${s.path}`)
+      : h("td", { class: "endpoint" }, outgoing ? h("span", { class: "direction" }, "outgoing ") : null, s.endpoint),
     h("td", { class: "session" }, s.sessionId ?? ""),
     h("td", { class: "bet-id" }, s.betId ?? ""),
     h("td", { class: "code" }, s.code ?? (s.signature === "invalid" ? "8" : "—")),
@@ -181,7 +184,7 @@ function feedRow(s) {
     h("td", { class: "fault" }, fault),
     h("td", {}, Number(s.durationMs).toFixed(1)),
   );
-  row.dataset.search = [outgoing ? "outgoing" : "", s.endpoint, s.sessionId, s.betId, s.url, s.code, s.status, fault].join(" ").toLowerCase();
+  row.dataset.search = [outgoing ? "outgoing" : "", s.endpoint, s.endpoint === "unknown" ? s.path : "", s.sessionId, s.betId, s.url, s.code, s.status, fault].join(" ").toLowerCase();
   return row;
 }
 
@@ -247,7 +250,7 @@ function summaryOf(e) {
     id: e.id, time: e.time, method: e.method, path: e.path, endpoint: e.endpoint, sessionId: e.sessionId,
     betId: e.betId, counterpartyId: e.counterpartyId, status: e.response ? e.response.status : null, code, fault: e.fault,
     signature: e.signature.verdict, durationMs: e.durationMs, error: e.error, warnings: e.warnings,
-    direction: e.direction, url: e.url ?? null, sandboxTime: e.sandboxTime ?? null,
+    direction: e.direction, url: e.url ?? null, sandboxTime: e.sandboxTime ?? null, reason: e.reason ?? null,
   };
 }
 
@@ -564,6 +567,7 @@ async function loadReport() {
         { class: "muted" },
         `${s.fail} failed · ${s.warn} warnings · ${s.pass} passed · ${s.notApplicable} not applicable, over ${s.requests} requests and ${s.bets} bets; open bets younger than ${s.graceSeconds} s are still in play.`,
         s.journalDropped ? ` The journal dropped ${s.journalDropped} requests: the evidence is incomplete.` : null,
+        s.unknownPaths ? ` ${s.unknownPaths} requests went to a path that is no endpoint (not judged; see the feed).` : null,
       ),
       report.scenarios.length ? h("h3", {}, "Scenarios applied") : null,
       report.scenarios.length ? h("ul", { id: "report-scenarios" }, report.scenarios.map(scenarioItem)) : null,

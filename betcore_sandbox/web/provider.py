@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import struct
 import time
@@ -20,11 +21,12 @@ from decimal import Decimal
 from aiohttp import ClientPayloadError, web
 
 from ..authentication import authenticate
-from ..bodies import BetRequest, parse_bet_request
+from ..bodies import BetRequest, claimed_bet_id, parse_bet_request
 from ..errors import InsufficientFunds, SandboxError, Unauthorized
 from ..faults import FaultRule
 from ..journal import JournalEntry
 from ..limits import MAX_PROVIDER_BODY as MAX_BODY
+from ..limits import UNTRUSTED_BODY_BYTES
 from ..state import SandboxState
 from ..text import clip, printable
 from . import envelope
@@ -60,39 +62,82 @@ def add_routes(app: web.Application) -> None:
 
 def add_fallback(app: web.Application) -> None:
     """Last of all routes: a request no endpoint matched gets a JSON answer that says what exists."""
-    app.router.add_route("*", "/{tail:.*}", no_such_endpoint)
+    # [\s\S], not `.`: a percent-encoded newline in the path must not slip past to aiohttp's plain-text 404.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", no_such_endpoint)
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    # The same segment rule as aiohttp's {sessionId}.
+    return re.compile(re.escape(path).replace(re.escape("{sessionId}"), "[^{}/]+"))
+
+
+# Each endpoint's path under both prefixes, to tell a wrong method on a real path from a path that is no endpoint.
+_PATHS = tuple(
+    (_pattern(prefix + path), endpoint, method) for prefix in PREFIXES for endpoint, (method, path) in ENDPOINTS.items()
+)
+
+
+def wrong_method(method: str, path: str) -> tuple[str, str] | None:
+    """(endpoint, the method it takes) when `path` is an endpoint's and `method` is not its method; else None."""
+    for pattern, endpoint, allowed in _PATHS:
+        if pattern.fullmatch(path):
+            return None if method == allowed else (endpoint, allowed)
+    return None
 
 
 async def no_such_endpoint(request: web.Request) -> web.Response:
+    """Answer a request no endpoint takes (404, or 405 for a real path with the wrong method), and journal it as a
+    truncated record with endpoint `unknown` and the reason, like a call that failed authentication."""
+    state = request.app[STATE]
+    started = time.perf_counter()
+    arrived = time.time()
     path = printable(request.path)
-    if "{" in path or "}" in path:
+    entry = JournalEntry(
+        time=arrived,
+        received=arrived,
+        sandbox_time=state.clock.now() if state.clock.virtual else None,
+        method=request.method,
+        path=request.path_qs,
+        endpoint="unknown",
+        session_id=None,
+        headers=request.raw_headers,
+        body=_arrived_body(request),
+    )
+    headers = {}
+    bases = " and ".join(PREFIXES)
+    if (found := wrong_method(request.method, request.path)) is not None:
+        endpoint, allowed = found
+        status, headers = 405, {"Allow": allowed}
+        message = reason = f"{request.method} {clip(path)}: use {allowed}, {endpoint} takes only {allowed}"
+    elif "{" in path or "}" in path:
         # The docs write paths as /v1/sessions/{{sessionId}}/...: a copied example with its placeholder.
+        status, reason = 404, f"no endpoint {request.method} {clip(path)}: the path still has a placeholder in braces"
         message = (
-            f"no endpoint {request.method} {clip(path)}: the path still has a placeholder in braces; "
-            "replace {{sessionId}} (or {sessionId}) with a session id, e.g. /v1/sessions/session-eur/bets/pay-out"
+            f"{reason}; replace {{{{sessionId}}}} (or {{sessionId}}) with a session id, e.g. "
+            "/v1/sessions/session-eur/bets/pay-out"
         )
     else:
         known = ", ".join(f"{method} {PREFIXES[0]}{path}" for method, path in ENDPOINTS.values())
+        status, reason = 404, f"no endpoint {request.method} {clip(path)}: wallet calls go under {bases}"
         message = (
             f"no endpoint {request.method} {clip(path)}; the endpoints are {known} "
             f"(also under {PREFIXES[1]}), and the admin API under /__admin"
         )
-    state = request.app[STATE]
     code = state.codes.code("invalid_request")
-    # Logged, not journaled: the journal and the conformance report hold wallet calls, and anyone can send these.
-    bases = " and ".join(PREFIXES)
-    state.request_log.record(
-        "unknown",
-        None,
-        None,
-        code,
-        404,
-        None,
-        0.0,
-        f"no endpoint {request.method} {clip(path)}: wallet calls go under {bases}",
-    )
+    entry.reason = reason
     body = envelope.encoder.encode({"_responseCode": code, "message": message})
-    return web.Response(body=body, status=404, content_type="application/json")
+    response = web.Response(body=body, status=status, content_type="application/json", headers=headers)
+    _finish(state, entry, Reply(status, code, body, reason=reason), started)
+    return response
+
+
+def _arrived_body(request: web.Request) -> bytes:
+    """The body of a request no endpoint takes, if it came with the request (nothing is waited for: anyone can send
+    these); the journal keeps only its first bytes."""
+    content = request.content
+    if content.is_eof() and (request.content_length or 0) <= MAX_BODY:
+        return content.read_nowait()
+    return b""
 
 
 def _handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -172,6 +217,8 @@ async def _admit(request: web.Request, state: SandboxState, endpoint: str, entry
             )
         except Unauthorized as error:
             entry.signature, entry.signature_error, entry.signature_debug = "invalid", error.message, error.debug
+            if endpoint != "balance":  # shown, never trusted: read from the bytes the journal keeps of the body
+                entry.bet_id = claimed_bet_id(raw[:UNTRUSTED_BODY_BYTES])
             raise
         entry.signature, entry.counterparty_id = "valid", counterparty_id
         bet = None
