@@ -493,11 +493,12 @@ def _admin_call(
 def _sign(options: argparse.Namespace) -> int:
     from .remote import RemoteError, sandbox_url
 
-    path, base = options.path, options.url
+    path, base, flag = options.path, options.url, admin_cli.sandbox_flag(options, "url")
     if path.startswith(("http://", "https://")):  # a whole URL pasted: its path is what is signed for
         parts = urllib.parse.urlsplit(path)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        base = base or f"{parts.scheme}://{parts.netloc}"
+        if base is None:
+            base, flag = f"{parts.scheme}://{parts.netloc}", "PATH's host"
         print(f"note: PATH is a full URL: signing for its path {path}, the curl line goes to {base}", file=sys.stderr)
     if not path.startswith("/"):
         return _fail(f"PATH must start with /, e.g. /v1/sessions/session-eur/balance, got {options.path!r}")
@@ -507,7 +508,7 @@ def _sign(options: argparse.Namespace) -> int:
     if options.method == "GET" and given:
         return _fail("GET has no body: the signature covers an empty one; leave out --body/--body-file")
     try:
-        base = sandbox_url(base, flag=admin_cli.sandbox_flag(options, "url"))
+        base = sandbox_url(base, flag=flag)
     except RemoteError as exc:
         return _fail(str(exc))
     if options.body_file:

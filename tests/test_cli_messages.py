@@ -217,3 +217,9 @@ def test_state_export_says_where_it_wrote_on_standard_error_only(armed, tmp_path
     assert (written.returncode, written.stdout) == (0, b"")  # standard output stays free for a pipeline
     assert written.stderr.decode() == f"exported the state of {armed.url} to {saved}\n"
     assert json.loads(saved.read_bytes()) == json.loads(piped.stdout)
+
+
+def test_a_pasted_url_with_no_usable_host_names_path_not_a_flag_never_typed():
+    result = run_cli("sign", "GET", "http://127.0.0.1:99999/v1/sessions/s/balance")
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert "betcore-sandbox: error: PATH's host must be the sandbox's URL" in result.stderr.decode()
