@@ -7,13 +7,14 @@ comes from BETCORE_SANDBOX_ADMIN_TOKEN (or the variable `--token-env` names), ne
 the shell's history.
 
 Exit codes: 0 done, 1 a check failed or no sandbox answered, 2 a refused input (a usage error, a rule the sandbox
-refused), 3 a state file the sandbox cannot use.
+refused), 3 a state file that cannot be read, written or used.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -25,11 +26,22 @@ from types import FrameType
 from typing import Any, BinaryIO
 
 from .config import env_name
+from .durations import duration_ms
+from .limits import MAX_TTL_SECONDS
 from .logs import escape
 from .remote import AdminClient, RemoteError
 from .request_lines import request_line, summary
 
-__all__ = ["COMMANDS", "add_commands"]
+__all__ = [
+    "COMMANDS",
+    "add_commands",
+    "add_sandbox_option",
+    "add_token_options",
+    "admin_token",
+    "describe",
+    "fail",
+    "sandbox_flag",
+]
 
 COMMANDS = ("faults", "reset", "audit", "balance", "requests", "state")
 EXIT_FAILED = 1
@@ -66,15 +78,17 @@ def add_commands(commands: Any) -> None:
         help="how often it fires (default 1; 'unlimited': until removed)",
     )
     add.add_argument("--skip", type=int, help="let this many matching requests through first")
-    add.add_argument("--probability", type=float, help="chance of firing on a matching request, 0 to 1")
+    add.add_argument("--probability", type=_number(0.0, 1.0), help="chance of firing on a matching request, 0 to 1")
     add.add_argument("--seed", type=int, help="seed of the probability draws (repeatable runs)")
     add.add_argument("--session", help="only requests on this sessionId")
     add.add_argument("--player", help="only requests of this playerId")
     add.add_argument("--bet", help="only requests with this betId")
     add.add_argument("--status", type=int, help="http_error: the HTTP status (default 500)")
     add.add_argument("--code", type=int, help="response_code: the _responseCode (default the internal error's)")
-    add.add_argument("--delay", type=_delay, help="delay, timeout: how long, as ms or 2s, 1m, 500ms")
-    add.add_argument("--ttl", type=float, help="seconds the rule lives")
+    add.add_argument("--delay", type=duration_ms, help="delay, timeout: how long, as ms or 2s, 1m, 500ms")
+    add.add_argument(
+        "--ttl", type=_number(0.0, float(MAX_TTL_SECONDS), above=True), help="seconds the rule lives (more than 0)"
+    )
     _remote_options(add)
     add.set_defaults(run=_faults_add)
     listing = actions.add_parser("list", help="the fault rules as a table (--json: as the admin API has them)")
@@ -125,18 +139,55 @@ def add_commands(commands: Any) -> None:
     restore.set_defaults(run=_state_import)
 
 
-def _remote_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--sandbox",
-        metavar="URL",
-        help="the sandbox's base URL (default $BETCORE_SANDBOX_URL, else http://127.0.0.1:$BETCORE_SANDBOX_PORT)",
-    )
+SANDBOX_HELP = (
+    "the sandbox's URL, http://host:port, or the provider API URL its banner prints (.../v1) "
+    "(default $BETCORE_SANDBOX_URL, else http://127.0.0.1:$BETCORE_SANDBOX_PORT)"
+)
+
+
+class _Typed(argparse.Action):
+    """Keeps the value, and as `<dest>_flag` which spelling of the option was typed: a message names that one."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_flag", option)
+
+
+def add_sandbox_option(command: argparse.ArgumentParser, *names: str, help: str = SANDBOX_HELP) -> None:
+    """Add the option naming the sandbox to `command`, spelt `names` (default --sandbox), dest from the first."""
+    command.add_argument(*(names or ("--sandbox",)), metavar="URL", action=_Typed, help=help)
+
+
+def add_token_options(command: argparse.ArgumentParser, *, compat: bool = False) -> None:
+    """Add --token-env to `command` (the variable holding the admin token); with `compat`, the older --admin-token
+    too, which still works but leaves the token in the shell's history."""
     command.add_argument(
         "--token-env",
         metavar="NAME",
         default=env_name("admin_token"),
         help="the environment variable holding the admin token (default %(default)s)",
     )
+    if compat:
+        command.add_argument(
+            "--admin-token", help="the admin token itself (discouraged: it lands in the shell's history; use the env)"
+        )
+
+
+def sandbox_flag(options: argparse.Namespace, dest: str = "sandbox", default: str = "--sandbox") -> str:
+    """Which spelling of the sandbox option `options` were given with, for a message about its value."""
+    return getattr(options, f"{dest}_flag", None) or default
+
+
+def admin_token(options: argparse.Namespace) -> str | None:
+    """The admin token: --admin-token where a command still takes it, else the variable --token-env names."""
+    return getattr(options, "admin_token", None) or os.environ.get(options.token_env) or None
+
+
+def _remote_options(command: argparse.ArgumentParser) -> None:
+    add_sandbox_option(command)
+    add_token_options(command)
 
 
 def _times(text: str) -> int | None:
@@ -148,10 +199,21 @@ def _times(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a count: give a number or 'unlimited'") from None
 
 
-def _delay(text: str) -> int:
-    from .cli import _duration_ms  # the clock command's durations, one parser for both
+def _number(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number from `low` (exclusive when `above`) to `high`. NaN and infinity are
+    refused here, naming the flag, rather than sent as JSON no parser takes."""
+    bounds = f"more than {low:.10g}, at most {high:.10g}" if above else f"from {low:.10g} to {high:.10g}"
 
-    return _duration_ms(text)
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (math.isfinite(value) and (low < value if above else low <= value) and value <= high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number {bounds}")
+        return value
+
+    return number
 
 
 def _positive(text: str) -> int:
@@ -161,12 +223,13 @@ def _positive(text: str) -> int:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:
+    """Print `message` as the command's one error line on standard error; return `code`, the exit code."""
     print(f"betcore-sandbox: error: {message}", file=sys.stderr)
     return code
 
 
 def _client(options: argparse.Namespace, timeout: float | None = 30.0) -> AdminClient:
-    return AdminClient.from_options(options.sandbox, os.environ.get(options.token_env) or None, timeout=timeout)
+    return AdminClient.from_options(options.sandbox, admin_token(options), timeout=timeout, flag=sandbox_flag(options))
 
 
 def _refused(exc: RemoteError) -> int:
@@ -208,6 +271,10 @@ def _rule(options: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--json is not JSON: {exc}") from None
         if not isinstance(rule, dict):
             raise ValueError("--json must be one JSON object, the rule")
+        try:
+            json.dumps(rule, allow_nan=False)
+        except ValueError:  # 1e400 reads as infinity, NaN as itself: neither can be sent on
+            raise ValueError("--json holds a number out of range (NaN, Infinity or one like 1e400)") from None
     flags = {
         "kind": options.kind,
         "endpoint": options.endpoint,
@@ -243,12 +310,13 @@ def _faults_add(options: argparse.Namespace) -> int:
         if exc.status == 400:
             return fail(f"the sandbox refused the rule: {exc.problem}")
         return _refused(exc)
-    print(f"added fault {added['id']}: {_describe(added)}")
+    print(escape(f"added fault {added['id']}: {describe(added)}"))  # one line, whatever a filter holds
     return 0
 
 
-def _describe(rule: Mapping[str, Any]) -> str:
-    """One rule in words: kind and effect, where, when."""
+def describe(rule: Mapping[str, Any]) -> str:
+    """One fault `rule` (as the admin API has it: camelCase keys, a missing one at its default) in words: kind and
+    effect, where, when. Not escaped: a caller printing it to a terminal escapes it (logs.escape)."""
     parts = [str(rule.get("kind"))]
     effect = _effect(rule)
     if effect:
@@ -346,7 +414,13 @@ def _faults_clear(options: argparse.Namespace, client: AdminClient) -> int:
 @_remote
 def _reset(options: argparse.Namespace, client: AdminClient) -> int:
     client.result("POST", "/reset", keys=("status",))
-    print("reset: the fixture's wallet, no faults, an empty journal")
+    armed, _ = client.result("GET", "/faults", kind=list)  # a fixture's own rules are armed again by a reset
+    ids = [str(rule.get("id")) for rule in armed if isinstance(rule, dict)]
+    if not ids:
+        print("reset: the fixture's wallet, no faults, an empty journal")
+    else:
+        rules = f"{len(ids)} fault rule{'s' if len(ids) != 1 else ''}"
+        print(escape(f"reset: the fixture's wallet and its {rules} ({', '.join(ids)}), an empty journal"))
     return 0
 
 
@@ -403,11 +477,14 @@ def _state_export(options: argparse.Namespace) -> int:
                 partial.replace(target)
             except OSError as exc:
                 partial.unlink(missing_ok=True)
-                return fail(f"cannot write {options.file}: {exc.strerror or exc}")
+                return fail(f"cannot write {options.file}: {exc.strerror or exc}", EXIT_STATE)
     except RemoteError as exc:
         return _refused(exc)
+    except BrokenPipeError:  # the reader of `state export -` went away: main() ends it as every command does
+        raise
     except OSError as exc:  # the answer broke off
         return fail(f"the export from {client.base_url} broke off: {exc}", EXIT_FAILED)
+    # On standard error, so that standard output carries the state alone when FILE is '-'.
     print(f"exported the state of {client.base_url} to {options.file}", file=sys.stderr)
     return 0
 
@@ -420,8 +497,8 @@ def _copy(source: BinaryIO | Any, target: BinaryIO) -> None:
 def _state_import(options: argparse.Namespace) -> int:
     try:
         raw = sys.stdin.buffer.read() if options.file == "-" else Path(options.file).read_bytes()
-    except OSError as exc:
-        return fail(f"cannot read {options.file}: {exc.strerror or exc}")
+    except OSError as exc:  # a state file that cannot be used, as `serve --state` has it: exit 3
+        return fail(f"cannot read {options.file}: {exc.strerror or exc}", EXIT_STATE)
     try:
         client = _client(options, timeout=300.0)  # a large state is checked for seconds
         done, _ = client.result("PUT", "/state", data=raw, keys=("status",))

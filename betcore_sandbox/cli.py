@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import shlex
 import signal
 import socket
@@ -26,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 from . import __version__, admin_cli
 from .clock import iso_ms
 from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env, unknown_env_names
+from .durations import duration_ms as _duration_ms
+from .durations import duration_text as _duration_text
 from .fixtures import Fixture, FixtureError, load_fixture
 from .inputs import parse_instant
 from .limits import LINGER_SECONDS, SHUTDOWN_GRACE_SECONDS
-from .logs import FORMATS, LEVELS, LOG, configure
+from .logs import FORMATS, LEVELS, LOG, configure, escape
 from .signing import signed_headers, string_to_sign
 
 if TYPE_CHECKING:
@@ -112,11 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     health = commands.add_parser("healthcheck", help="exit 0 when a sandbox answers healthy, 1 otherwise")
-    health.add_argument(
-        "--url",
-        "--sandbox",
-        help="the sandbox's base URL (default $BETCORE_SANDBOX_URL, else http://127.0.0.1:$BETCORE_SANDBOX_PORT); "
-        "a full .../__admin/health URL is accepted too",
+    admin_cli.add_sandbox_option(
+        health, "--url", "--sandbox", help=admin_cli.SANDBOX_HELP + "; a full .../__admin/health URL is taken too"
     )
     health.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default 3)")
     health.set_defaults(run=_healthcheck)
@@ -132,11 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--counterparty-id", help="default: the fixture's first counterparty")
     sign.add_argument("--secret", help="default: that counterparty's secret in the fixture")
     sign.add_argument("--fixtures", help=f"fixture to take the defaults from (env {env_name('fixtures')})")
-    sign.add_argument(
-        "--url",
-        "--sandbox",
-        help="the sandbox's base URL for the curl line (default $BETCORE_SANDBOX_URL, else "
-        "http://127.0.0.1:$BETCORE_SANDBOX_PORT)",
+    admin_cli.add_sandbox_option(
+        sign, "--url", "--sandbox", help="where the curl line goes: " + admin_cli.SANDBOX_HELP + "; nothing is sent"
     )
     sign.add_argument("--timestamp", type=int, help="X-Timestamp in ms (default: now)")
     sign.add_argument("--request-id", help="X-Request-Id (default: a new random one)")
@@ -171,10 +166,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     change.add_argument("--set", type=_moment_ms, metavar="TIME", help="set sandbox time: ISO 8601 with offset, or ms")
     change.add_argument("--real", action="store_true", help="back to wall time")
-    clock.add_argument(
-        "--url", "--sandbox", help="the sandbox's base URL (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)"
-    )
-    clock.add_argument("--admin-token", help=f"the admin token, if the sandbox has one (env {env_name('admin_token')})")
+    admin_cli.add_sandbox_option(clock, "--url", "--sandbox")
+    admin_cli.add_token_options(clock, compat=True)
     clock.add_argument("--json", action="store_true", help="print the admin API's JSON answer")
     clock.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
     clock.set_defaults(run=_clock)
@@ -215,17 +208,14 @@ def _partner_options(command: argparse.ArgumentParser) -> None:
         action="store_true",
         help="send the call without X-Sign (X-Counterparty-Id, X-Timestamp and X-Request-Id are still sent)",
     )
-    command.add_argument(
-        "--sandbox",
-        help="the running sandbox's root URL, http(s)://host:port (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)",
-    )
-    command.add_argument("--admin-token", help=f"the sandbox's admin token (env {env_name('admin_token')})")
+    admin_cli.add_sandbox_option(command)
+    admin_cli.add_token_options(command, compat=True)
     command.add_argument("--json", action="store_true", help="print the whole result as JSON")
 
 
 def _remote_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--sandbox", help="the sandbox's URL (default http://127.0.0.1:$BETCORE_SANDBOX_PORT)")
-    command.add_argument("--admin-token", help=f"its admin token (env {env_name('admin_token')})")
+    admin_cli.add_sandbox_option(command)
+    admin_cli.add_token_options(command, compat=True)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -337,6 +327,7 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     counterparties = [{"id": c.id, "secret": c.secret, "name": c.name} for c in fixture.counterparties]
     sessions = [s.id for s in fixture.sessions]
+    faults = [admin_cli.describe(_rule_fields(rule)) for rule in fixture.faults]  # armed from the start
     if config.log_format == "json":
         LOG.info(
             "listening",
@@ -350,6 +341,7 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
                 "state": config.state,
                 "counterparties": counterparties,
                 "sessions": sessions,
+                "faults": faults,
             },
         )
         return
@@ -364,8 +356,17 @@ def _announce(config: ServerConfig, port: int, fixture: Fixture) -> None:
         lines.append(f"  state         {config.state} (durable)")
     lines += [f"  counterparty  {c['id']}  secret {c['secret']}  ({c['name']})" for c in counterparties]
     lines.append(f"  sessions      {', '.join(sessions)}")
+    lines += [f"  fault armed   {fault}" for fault in faults]
     # The banner's own lines stay lines; the text formatter escapes and indents them (see logs.TextFormatter).
     LOG.info("%s", lines[0], extra={"details": [line[2:] for line in lines[1:]]})
+
+
+def _rule_fields(rule: Any) -> dict[str, Any]:
+    """A fixture's fault rule as the admin API shows one: camelCase names, every field (defaults too), its kind."""
+    import msgspec
+
+    fields = {field.encode_name: getattr(rule, field.name) for field in msgspec.structs.fields(rule)}
+    return {"kind": type(rule).__struct_config__.tag, **fields}
 
 
 def _healthcheck(options: argparse.Namespace) -> int:
@@ -375,7 +376,7 @@ def _healthcheck(options: argparse.Namespace) -> int:
     if given is not None and given.rstrip("/").endswith(HEALTH_PATH):  # the full health URL, as it once had to be
         given = given.rstrip("/")[: -len(HEALTH_PATH)]
     try:
-        client = AdminClient.from_options(given, timeout=options.timeout)
+        client = AdminClient.from_options(given, timeout=options.timeout, flag=admin_cli.sandbox_flag(options, "url"))
     except RemoteError as exc:
         return _fail(str(exc))
     url = client.base_url + HEALTH_PATH
@@ -479,7 +480,9 @@ def _admin_call(
     route, _, query = path.removeprefix("/__admin").partition("?")
     try:
         # The sandbox waits for the provider up to its partnerTimeoutMs; this waits a little longer.
-        client = AdminClient.from_options(options.sandbox, options.admin_token, timeout=PARTNER_CALL_TIMEOUT)
+        client = AdminClient.from_options(
+            options.sandbox, admin_cli.admin_token(options), timeout=PARTNER_CALL_TIMEOUT, flag="--sandbox"
+        )
         result, _ = client.result(method, route, body, dict(urllib.parse.parse_qsl(query)), keys=tuple(expect))
     except RemoteError as exc:
         _fail(str(exc))
@@ -490,11 +493,12 @@ def _admin_call(
 def _sign(options: argparse.Namespace) -> int:
     from .remote import RemoteError, sandbox_url
 
-    path, base = options.path, options.url
+    path, base, flag = options.path, options.url, admin_cli.sandbox_flag(options, "url")
     if path.startswith(("http://", "https://")):  # a whole URL pasted: its path is what is signed for
         parts = urllib.parse.urlsplit(path)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        base = base or f"{parts.scheme}://{parts.netloc}"
+        if base is None:
+            base, flag = f"{parts.scheme}://{parts.netloc}", "PATH's host"
         print(f"note: PATH is a full URL: signing for its path {path}, the curl line goes to {base}", file=sys.stderr)
     if not path.startswith("/"):
         return _fail(f"PATH must start with /, e.g. /v1/sessions/session-eur/balance, got {options.path!r}")
@@ -504,16 +508,22 @@ def _sign(options: argparse.Namespace) -> int:
     if options.method == "GET" and given:
         return _fail("GET has no body: the signature covers an empty one; leave out --body/--body-file")
     try:
-        base = sandbox_url(base)
+        base = sandbox_url(base, flag=flag)
     except RemoteError as exc:
-        return _fail(str(exc).replace("--sandbox", "--url", 1))
+        return _fail(str(exc))
     if options.body_file:
         try:
             body = sys.stdin.buffer.read() if options.body_file == "-" else Path(options.body_file).read_bytes()
         except OSError as exc:
             return _fail(f"cannot read {options.body_file}: {exc.strerror}")
     else:
-        body = (options.body or "").encode()
+        body = (options.body or "").encode("utf-8", "surrogateescape")  # the bytes the shell passed, as they are
+    if options.method == "POST":
+        problem = _body_problem(body, options.body_file)
+        if problem.startswith("error: "):
+            return _fail(problem.removeprefix("error: "))
+        if problem:
+            print(problem, file=sys.stderr)
     counterparty_id, secret = options.counterparty_id, options.secret
     if counterparty_id is None or secret is None:
         try:
@@ -532,32 +542,62 @@ def _sign(options: argparse.Namespace) -> int:
     message = string_to_sign(options.method, body, counterparty_id, headers["X-Timestamp"], headers["X-Request-Id"])
     for name, value in headers.items():
         print(f"{name}: {value}")
-    print(f"String-To-Sign: {message.decode('utf-8', 'replace')}")
+    print(f"String-To-Sign: {escape(message.decode('utf-8', 'backslashreplace'))}")  # one line, whatever the body
     print()
     curl = ["curl", "-sS", "-X", options.method, base + path]
     for name, value in headers.items():
         curl += ["-H", f"{name}: {value}"]
+    line = shlex.join(curl)
     if options.method == "POST":
-        curl += ["-H", "Content-Type: application/json", "--data-raw", body.decode("utf-8", "replace")]
-    print(shlex.join(curl))
+        line += " " + shlex.join(["-H", "Content-Type: application/json"]) + " " + _curl_body(body, options.body_file)
+    print(line)
     return 0
 
 
-_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-_DURATION_PART = re.compile(r"([0-9]{1,15})(ms|s|m|h|d)")
+def _body_problem(body: bytes, body_file: str | None) -> str:
+    """What to tell of a POST body (`body_file` it was read from, if any) before signing it: "error: ..." refuses
+    it, any other text is a warning for standard error (the body is signed and sent as it is: a tester may mean
+    it), "" is nothing to say."""
+    given = f"--body-file {body_file}" if body_file else "--body"
+    if body_file == "-":
+        given = "the body (standard input)"
+    if not body:
+        return f"error: {given} is empty: a POST body is the JSON object the call sends"
+    if b"\0" in body and body_file == "-":
+        return "error: the body holds a NUL byte, which a curl command line cannot carry: give it as --body-file FILE"
+    try:
+        json.loads(body)
+    except ValueError:
+        return f"warning: {given} is not JSON; it is signed and sent as it is (the wallet expects a JSON object)"
+    if body.endswith(b"\n"):
+        return f"note: {given} ends with a newline (as editors write files): it is part of the signed body and sent"
+    return ""
 
 
-def _duration_ms(text: str) -> int:
-    """A duration in ms: a plain number is ms; otherwise number+unit parts (ms, s, m, h, d), e.g. 1h30m."""
-    text = text.strip()
-    if text.isascii() and text.isdigit() and len(text) <= 15:
-        return int(text)
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration: give ms, or a number with a unit ms, s, m, h or d (30m, 1h30m, 2d)"
-        )
-    return sum(int(number) * _UNITS_MS[unit] for number, unit in parts)
+def _curl_body(body: bytes, body_file: str | None) -> str:
+    """curl's body option, on one line whatever the body holds, sending exactly `body`: a file it reads itself
+    (--data-binary @FILE), text as it is (--data-raw 'TEXT'), anything else in bash's $'...' quoting."""
+    if body_file and body_file != "-":
+        return "--data-binary " + shlex.quote("@" + body_file)
+    text = body.decode("utf-8", "surrogateescape")
+    if text.isprintable():
+        return "--data-raw " + shlex.quote(text)
+    return "--data-raw " + _ansi_c_quote(body)
+
+
+def _ansi_c_quote(raw: bytes) -> str:
+    """`raw` as a bash $'...' word: printable ASCII as it is, every other byte as \\xHH (never a NUL, which would cut
+    bash's string short: such a body is refused before)."""
+    shown = []
+    for byte in raw:
+        char = chr(byte)
+        if char in "\\'":
+            shown.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            shown.append(char)
+        else:
+            shown.append(f"\\x{byte:02x}")
+    return "$'" + "".join(shown) + "'"
 
 
 def _moment_ms(text: str) -> int:
@@ -571,18 +611,6 @@ def _moment_ms(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc} (or give epoch milliseconds)") from None
 
 
-def _duration_text(ms: int) -> str:
-    """1d2h30m, 45s, 250ms: the largest units first, zero parts left out."""
-    if ms == 0:
-        return "0ms"
-    parts = []
-    for unit in ("d", "h", "m", "s", "ms"):
-        count, ms = divmod(ms, _UNITS_MS[unit])
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
-
-
 def _clock(options: argparse.Namespace) -> int:
     from .remote import AdminClient, RemoteError
 
@@ -593,7 +621,8 @@ def _clock(options: argparse.Namespace) -> int:
     else:
         change = {"mode": "real"} if options.real else None
     try:
-        client = AdminClient.from_options(options.url, options.admin_token, timeout=options.timeout)
+        token, flag = admin_cli.admin_token(options), admin_cli.sandbox_flag(options, "url")
+        client = AdminClient.from_options(options.url, token, timeout=options.timeout, flag=flag)
         shown, raw = client.result("GET" if change is None else "POST", "/clock", change)
         now_ms, offset_ms, mode = int(shown["nowMs"]), int(shown["offsetMs"]), str(shown["mode"])
     except RemoteError as exc:
@@ -617,7 +646,7 @@ def _scenario(options: argparse.Namespace) -> int:
     from .remote import AdminClient, RemoteError
 
     try:
-        client = AdminClient.from_options(options.sandbox, options.admin_token)
+        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options))
         if options.name is None:
             listed, _ = client.result("GET", "/scenarios", kind=list)
             for found in listed:
@@ -643,7 +672,7 @@ def _report(options: argparse.Namespace) -> int:
 
     grace = None if options.grace_seconds is None else str(options.grace_seconds)
     try:  # one JSON report, rendered here: the file and the exit code judge the same moment
-        client = AdminClient.from_options(options.sandbox, options.admin_token)
+        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options))
         verdict, raw = client.result(
             "GET", "/report", query={"graceSeconds": grace}, keys=("passed", "summary", "checks", "scenarios", "bets")
         )

@@ -38,11 +38,16 @@ def local_url(env: Mapping[str, str] = os.environ) -> str:
     return f"http://127.0.0.1:{env.get(env_name('port')) or DEFAULT_PORT}"
 
 
-def sandbox_url(given: str | None, env: Mapping[str, str] = os.environ) -> str:
-    """The sandbox's root URL, without a trailing slash: `given` (--sandbox), else $BETCORE_SANDBOX_URL, else this
-    machine on BETCORE_SANDBOX_PORT (else 8080). RemoteError when it is not a root URL: checked before any call, so
-    that a typo reads as one rather than as a connection error."""
-    source, url = "--sandbox", given
+PROVIDER_PATHS = ("/betongames-mediator-service/api/v1", "/v1")  # the provider API under the root, as served
+
+
+def sandbox_url(given: str | None, env: Mapping[str, str] = os.environ, *, flag: str = "--sandbox") -> str:
+    """The sandbox's root URL, without a trailing slash: `given` (the option `flag`, as the user typed it), else
+    $BETCORE_SANDBOX_URL, else this machine on BETCORE_SANDBOX_PORT (else 8080). The provider API URL the start-up
+    banner prints (the root followed by /v1 or /betongames-mediator-service/api/v1) is taken as its root.
+    RemoteError, naming `flag` or the variable, when it is no such URL: checked before any call, so that a typo
+    reads as one rather than as a connection error."""
+    source, url = flag, given
     if url is None and env.get(env_name("url")):
         source, url = env_name("url"), env[env_name("url")]
     if url is None:
@@ -50,15 +55,23 @@ def sandbox_url(given: str | None, env: Mapping[str, str] = os.environ) -> str:
         if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
             raise RemoteError(f"{env_name('port')} must be a port number (1-65535), got {port!r}")
         return f"http://127.0.0.1:{port}"
-    wrong = f"{source} must be http(s)://host:port, the sandbox's root URL, got {url!r}"
+    wrong = (
+        f"{source} must be the sandbox's URL, http(s)://host:port (its provider API URL, ending in /v1, is taken "
+        f"too), got {url!r}"
+    )
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises when not a port number
     except ValueError:
         raise RemoteError(wrong) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+    path = parts.path.rstrip("/")
+    for suffix in PROVIDER_PATHS:
+        if path == suffix:
+            path = ""
+            break
+    if parts.scheme not in ("http", "https") or not parts.hostname or path or parts.query or parts.fragment:
         raise RemoteError(wrong)
-    return url.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +91,13 @@ class AdminClient:
         env: Mapping[str, str] = os.environ,
         *,
         timeout: float | None = 30.0,
+        flag: str = "--sandbox",
     ) -> AdminClient:
-        """From command-line options, each falling back to the environment; RemoteError for an unusable URL."""
+        """From command-line options, each falling back to the environment: `url` as given with the option `flag`,
+        `token` the admin token; RemoteError for an unusable URL, naming `flag`."""
         named = url is not None or bool(env.get(env_name("url")))
-        hint = "" if named else f" (set {env_name('port')} or {env_name('url')}, or pass --sandbox URL)"
-        return cls(sandbox_url(url, env), token or env.get(env_name("admin_token")) or None, timeout, hint)
+        hint = "" if named else f" (set {env_name('port')} or {env_name('url')}, or pass {flag} URL)"
+        return cls(sandbox_url(url, env, flag=flag), token or env.get(env_name("admin_token")) or None, timeout, hint)
 
     def open(
         self,
@@ -93,8 +108,11 @@ class AdminClient:
         *,
         data: bytes | None = None,
     ) -> http.client.HTTPResponse:
-        """The open answer of an admin route (`path` after /__admin), to read or stream; RemoteError unless 2xx.
-        `body` is sent as JSON, `data` as it is."""
+        """The open answer of `method` on an admin route, to read or stream (the caller closes it).
+
+        `path` is the route after /__admin; `query` its parameters (None values left out); `body` is sent as JSON,
+        `data` as it is. RemoteError unless the sandbox answers 2xx: a refusal (`status` set), no answer
+        (`unreachable`), or a body JSON cannot carry (NaN, infinity: refused here, before anything is sent)."""
         url = f"{self.base_url}/__admin{path}"
         given = {k: v for k, v in (query or {}).items() if v is not None}
         if given:
@@ -103,7 +121,10 @@ class AdminClient:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if data is None and body is not None:
-            data = json.dumps(body).encode()
+            try:
+                data = json.dumps(body, allow_nan=False).encode()
+            except ValueError:
+                raise RemoteError(f"not sent: {body!r} holds a number JSON cannot carry (NaN or infinity)") from None
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=self.timeout)

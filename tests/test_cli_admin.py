@@ -204,7 +204,9 @@ def test_state_export_and_import_round_trip(url, tmp_path):
     unusable = cli(url, "state", "import", str(saved))
     assert unusable.returncode == 3 and f"the sandbox cannot use {saved}: " in unusable.stderr.decode()
     absent = cli(url, "state", "import", str(tmp_path / "absent.json"))
-    assert absent.returncode == 2 and "cannot read" in absent.stderr.decode()
+    assert absent.returncode == 3 and "cannot read" in absent.stderr.decode()  # as `serve --state` has it
+    unwritable = cli(url, "state", "export", str(tmp_path / "no-such-dir" / "state.json"))
+    assert unwritable.returncode == 3 and "cannot write" in unwritable.stderr.decode()
 
 
 def test_requests_show_each_call_with_the_reason_of_a_failure(url, served):
@@ -313,15 +315,15 @@ def test_follow_as_json_lines(url):
         assert follower.stop(signal.SIGINT)[0] == 0
 
 
-@pytest.mark.parametrize("follow", [(), ("--follow",)])
-def test_requests_end_quietly_without_a_reader(url, follow):
+@pytest.mark.parametrize("command", [("requests",), ("requests", "--follow"), ("state", "export", "-")])
+def test_requests_end_quietly_without_a_reader(url, command):
     for index in range(3):
         assert send(url, "balance")[0] == 200, index
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "betcore_sandbox", "requests", *follow],
+            [sys.executable, "-m", "betcore_sandbox", *command],
             stdout=write_end,
             stderr=subprocess.PIPE,
             env={**os.environ, "BETCORE_SANDBOX_URL": url, "BETCORE_SANDBOX_ADMIN_TOKEN": TOKEN},

@@ -46,8 +46,10 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("suffix", ["", "/", "/__admin/health", "/__admin/health/"])
-def test_healthcheck_takes_the_base_url_and_still_the_full_health_url(url, suffix):
+@pytest.mark.parametrize(
+    "suffix", ["", "/", "/__admin/health", "/__admin/health/", "/v1", "/betongames-mediator-service/api/v1/"]
+)
+def test_healthcheck_takes_the_base_url_the_provider_api_url_and_still_the_full_health_url(url, suffix):
     result = run_cli("healthcheck", "--url", url + suffix)
     assert (result.returncode, result.stdout.decode()) == (0, f"healthy: {url}/__admin/health\n")
 
@@ -59,8 +61,13 @@ def test_healthcheck_follows_the_environment(url):
     assert by_port.returncode == 0, by_port.stderr
     nobody = run_cli("healthcheck", "--sandbox", f"http://127.0.0.1:{_closed_port()}", "--timeout", "2")
     assert nobody.returncode == 1 and nobody.stderr.decode().startswith("unhealthy: http://127.0.0.1:")
-    wrong = run_cli("healthcheck", "--url", "http://127.0.0.1:1/v1")
-    assert wrong.returncode == 2 and "the sandbox's root URL" in wrong.stderr.decode()
+    # A URL that is none of the sandbox's is a usage error (exit 2) naming the flag as it was typed.
+    for flag in ("--url", "--sandbox"):
+        wrong = run_cli("healthcheck", flag, "http://127.0.0.1:1/v2")
+        assert (wrong.returncode, wrong.stdout) == (2, b"")
+        assert wrong.stderr.decode().startswith(f"betcore-sandbox: error: {flag} must be the sandbox's URL"), flag
+    by_env = run_cli("healthcheck", env={"BETCORE_SANDBOX_URL": "http://127.0.0.1:1/v2"})
+    assert by_env.returncode == 2 and by_env.stderr.decode().startswith("betcore-sandbox: error: BETCORE_SANDBOX_URL")
 
 
 def _curl(result) -> str:
@@ -72,8 +79,12 @@ def test_sign_takes_the_base_url_from_the_flag_or_the_environment():
     assert " http://127.0.0.1:9999/v1/sessions/s/balance " in _curl(flagged) + " "
     env = run_cli("sign", "GET", "/v1/sessions/s/balance", env={"BETCORE_SANDBOX_URL": "http://127.0.0.1:7777"})
     assert " http://127.0.0.1:7777/v1/sessions/s/balance " in _curl(env) + " "
-    doubled = run_cli("sign", "GET", "/v1/sessions/s/balance", "--url", "http://127.0.0.1:9999/v1")
-    assert doubled.returncode == 2 and "--url must be http(s)://host:port" in doubled.stderr.decode()
+    # The provider API URL the banner prints is taken as the sandbox's: /v1 is not doubled.
+    banner = run_cli("sign", "GET", "/v1/sessions/s/balance", "--url", "http://127.0.0.1:9999/v1")
+    assert " http://127.0.0.1:9999/v1/sessions/s/balance " in _curl(banner) + " "
+    for flag in ("--url", "--sandbox"):
+        wrong = run_cli("sign", "GET", "/v1/sessions/s/balance", flag, "http://127.0.0.1:9999/api")
+        assert wrong.returncode == 2 and f"error: {flag} must be the sandbox's URL" in wrong.stderr.decode(), flag
 
 
 @pytest.mark.parametrize(

@@ -176,24 +176,29 @@ def test_sign_and_healthcheck_also_end_quietly_without_a_reader():
     assert (result.returncode, result.stderr.decode()) == (141, "")
 
 
+WRONG = (
+    "--sandbox must be the sandbox's URL, http(s)://host:port (its provider API URL, ending in /v1, is taken too), got "
+)
+
+
 @pytest.mark.parametrize(
     ("given", "env", "error"),
     [
-        ("127.0.0.1:18158", {}, "--sandbox must be http(s)://host:port, the sandbox's root URL, got '127.0.0.1:18158'"),
+        ("127.0.0.1:18158", {}, WRONG + "'127.0.0.1:18158'"),
         (
-            "http://127.0.0.1:18158/v1",
+            "http://127.0.0.1:18158/v2",
             {},
-            "--sandbox must be http(s)://host:port, the sandbox's root URL, got 'http://127.0.0.1:18158/v1'",
+            WRONG + "'http://127.0.0.1:18158/v2'",
         ),
         (
             "http://127.0.0.1:99999",
             {},
-            "--sandbox must be http(s)://host:port, the sandbox's root URL, got 'http://127.0.0.1:99999'",
+            WRONG + "'http://127.0.0.1:99999'",
         ),
         (
             "ftp://127.0.0.1:1",
             {},
-            "--sandbox must be http(s)://host:port, the sandbox's root URL, got 'ftp://127.0.0.1:1'",
+            WRONG + "'ftp://127.0.0.1:1'",
         ),
         (None, {"BETCORE_SANDBOX_PORT": "abc"}, "BETCORE_SANDBOX_PORT must be a port number (1-65535), got 'abc'"),
     ],
