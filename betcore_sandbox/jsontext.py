@@ -12,7 +12,15 @@ from .money import json_number
 
 
 class JsonError(ValueError):
-    """Bytes that are not acceptable JSON; the message says why in a few words."""
+    """Bytes that are not acceptable JSON; the message says why in a few words.
+
+    problem: those words alone; path: the JSON path of the object at fault ($ for the whole document), which the
+    message names after them when it is not the whole document."""
+
+    def __init__(self, problem: str, path: str = "$") -> None:
+        super().__init__(problem if path == "$" else f"{problem} at {path}")
+        self.problem = problem
+        self.path = path
 
 
 _decoder = msgspec.json.Decoder(float_hook=json_number)
@@ -61,8 +69,11 @@ def refuse_duplicate_keys(raw: bytes, data: Any) -> None:
         return  # not one colon in a string, nothing nested: the common flat body
     if not colons or _STRING.sub(b"", raw).count(b":") == _entries(data):
         return
-    key = _duplicate_key(raw)
-    raise JsonError(f"has the key {key!r} twice in one object" if key is not None else "has a key twice in one object")
+    found = _duplicate_key(raw)
+    if found is None:
+        raise JsonError("has a key twice in one object")
+    key, path = found
+    raise JsonError(f"has the key {key!r} twice in one object", path)
 
 
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')  # one JSON string: outside strings a '"' only ever opens one
@@ -81,25 +92,55 @@ def _entries(data: Any) -> int:
     return count
 
 
-def _duplicate_key(raw: bytes) -> str | None:
-    """The first key found given twice; None when the document is nested past what the standard parser reads."""
-    try:
-        json.loads(raw, object_pairs_hook=_unique_pairs)
-    except _DuplicateKey as exc:
-        return str(exc.args[0])
-    except (ValueError, RecursionError):
-        pass
+_TOKEN = re.compile(rb'"(?:[^"\\]++|\\.)*+"|[{}\[\],:]')  # a string, or a character of the structure
+_PLAIN_KEY = re.compile(r"^[A-Za-z_$][\w$-]*$")  # written .key in a path; any other as ["key"]
+
+
+def _duplicate_key(raw: bytes) -> tuple[str, str] | None:
+    """(the first key found given twice, the JSON path of the object holding it). One pass over the tokens with a
+    stack of open containers, not a recursive parse: bounded by the length of the document at any depth.
+
+    raw: a document that decodes without error (so every string token is valid JSON text)."""
+    # Each open container: [keys seen, the current key] for an object, [None, the current index] for an array.
+    stack: list[list[Any]] = []
+    expect_key = False
+    for token in _TOKEN.finditer(raw):
+        text = token[0]
+        first = text[:1]
+        if first == b'"':
+            if expect_key and stack and stack[-1][0] is not None:
+                top = stack[-1]
+                key = json.loads(text)
+                if key in top[0]:
+                    return key[:40], _path(stack[:-1])
+                top[0].add(key)
+                top[1] = key
+                expect_key = False
+        elif first == b"{":
+            stack.append([set(), None])
+            expect_key = True
+        elif first == b"[":
+            stack.append([None, 0])
+            expect_key = False
+        elif first in (b"}", b"]"):
+            if stack:
+                stack.pop()
+            expect_key = False
+        elif first == b",":
+            if stack and stack[-1][0] is None:
+                stack[-1][1] += 1
+            else:
+                expect_key = True
     return None
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key[:40])
-        result[key] = value
-    return result
+def _path(containers: list[list[Any]]) -> str:
+    """The JSON path through the given open containers, by each one's current key or index."""
+    parts = ["$"]
+    for keys, at in containers:
+        if keys is None:
+            parts.append(f"[{at}]")
+        else:
+            name = str(at)[:40]
+            parts.append(f".{name}" if _PLAIN_KEY.match(name) else f"[{json.dumps(name)}]")
+    return "".join(parts)
