@@ -97,10 +97,51 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z_$][\w$-]*$")  # written .key in a path; any o
 
 
 def _duplicate_key(raw: bytes) -> tuple[str, str] | None:
-    """(the first key found given twice, the JSON path of the object holding it). One pass over the tokens with a
-    stack of open containers, not a recursive parse: bounded by the length of the document at any depth.
+    """(a key given twice, the JSON path of the object holding it). The standard parser marks the objects with a
+    key twice and a walk with a list (no recursion) finds the first; a document nested past what that parser's
+    recursion reads is scanned token by token instead.
 
-    raw: a document that decodes without error (so every string token is valid JSON text)."""
+    raw: a document that decodes without error."""
+    try:
+        data = json.loads(raw, object_pairs_hook=_marked)
+    except (ValueError, RecursionError):
+        return _scanned_duplicate_key(raw)
+    pending: list[tuple[Any, str]] = [(data, "$")]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, _Twice):
+            return item.key[:40], path
+        if isinstance(item, dict):
+            pending.extend((value, path + _step(key)) for key, value in reversed(item.items()))
+        elif isinstance(item, list):
+            pending.extend((value, f"{path}[{i}]") for i, value in reversed(list(enumerate(item))))
+    return None
+
+
+class _Twice(dict[str, Any]):
+    """A decoded object that had `key` twice."""
+
+    key = ""
+
+
+def _marked(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    marked = _Twice(result)
+    seen: set[str] = set()
+    marked.key = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+    return marked
+
+
+def _step(key: str) -> str:
+    name = key[:40]
+    return f".{name}" if _PLAIN_KEY.match(name) else f"[{json.dumps(name)}]"
+
+
+def _scanned_duplicate_key(raw: bytes) -> tuple[str, str] | None:
+    """_duplicate_key by one pass over the tokens with a stack of open containers: bounded by the length of the
+    document at any depth, and slower than the standard parser."""
     # Each open container: [keys seen, the current key] for an object, [None, the current index] for an array.
     stack: list[list[Any]] = []
     expect_key = False
@@ -136,11 +177,4 @@ def _duplicate_key(raw: bytes) -> tuple[str, str] | None:
 
 def _path(containers: list[list[Any]]) -> str:
     """The JSON path through the given open containers, by each one's current key or index."""
-    parts = ["$"]
-    for keys, at in containers:
-        if keys is None:
-            parts.append(f"[{at}]")
-        else:
-            name = str(at)[:40]
-            parts.append(f".{name}" if _PLAIN_KEY.match(name) else f"[{json.dumps(name)}]")
-    return "".join(parts)
+    return "$" + "".join(f"[{at}]" if keys is None else _step(str(at)) for keys, at in containers)
