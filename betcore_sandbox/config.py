@@ -59,47 +59,56 @@ def env_name(option: str) -> str:
     return ENV_PREFIX + option.upper()
 
 
-def resolve(flags: Mapping[str, object], env: Mapping[str, str]) -> ServerConfig:
-    """flags holds None for an option not given on the command line."""
+def flag_name(option: str) -> str:
+    return "--" + option.replace("_", "-")
 
-    def pick(option: str) -> str | None:
+
+def resolve(flags: Mapping[str, object], env: Mapping[str, str]) -> ServerConfig:
+    """flags holds None for an option not given on the command line. A bad value is a ConfigError whose message
+    starts with where it came from: the flag (--port) or the variable (BETCORE_SANDBOX_PORT)."""
+
+    def pick(option: str) -> tuple[str | None, str]:
+        """(the value as text, where it came from); (None, ...) when neither gives one."""
         value = flags.get(option)
         if value is not None:
-            return str(value)
-        return env.get(env_name(option)) or None
+            return str(value), flag_name(option)
+        return env.get(env_name(option)) or None, env_name(option)
 
     defaults = ServerConfig()
-    port_text = pick("port")
+    port_text, source = pick("port")
     try:
         port = int(port_text) if port_text is not None else defaults.port
     except ValueError:
-        raise ConfigError(f"port must be an integer, got {port_text!r}") from None
+        raise ConfigError(f"{source}: must be an integer, got {port_text!r}") from None
     if not 0 <= port <= 65535:
-        raise ConfigError(f"port must be from 0 to 65535, got {port}")
-    log_format = (pick("log_format") or defaults.log_format).lower()
+        raise ConfigError(f"{source}: must be from 0 to 65535, got {port}")
+    given, source = pick("log_format")
+    log_format = (given or defaults.log_format).lower()
     if log_format not in FORMATS:
-        raise ConfigError(f"log format must be one of {', '.join(FORMATS)}, got {log_format!r}")
-    log_level = (pick("log_level") or defaults.log_level).lower()
+        raise ConfigError(f"{source}: must be one of {', '.join(FORMATS)}, got {given!r}")
+    given, source = pick("log_level")
+    log_level = (given or defaults.log_level).lower()
     if log_level not in LEVELS:
-        raise ConfigError(f"log level must be one of {', '.join(LEVELS)}, got {log_level!r}")
-    timeout_text = pick("header_timeout")
+        raise ConfigError(f"{source}: must be one of {', '.join(LEVELS)}, got {given!r}")
+    timeout_text, source = pick("header_timeout")
     try:
         header_timeout = float(timeout_text) if timeout_text is not None else defaults.header_timeout
     except ValueError:
-        raise ConfigError(f"header timeout must be a number of seconds, got {timeout_text!r}") from None
+        raise ConfigError(f"{source}: must be a number of seconds, got {timeout_text!r}") from None
     if not 0 < header_timeout <= 600:
-        raise ConfigError(f"header timeout must be more than 0 and at most 600 seconds, got {timeout_text}")
-    merge_text = (pick("fixtures_merge") or "").lower()
+        raise ConfigError(f"{source}: must be more than 0 and at most 600 seconds, got {timeout_text}")
+    given, source = pick("fixtures_merge")
+    merge_text = (given or "").lower()
     if merge_text not in TRUE_WORDS + FALSE_WORDS:
-        raise ConfigError(f"{env_name('fixtures_merge')} must be true or false, got {merge_text!r}")
+        raise ConfigError(f"{source}: must be true or false, got {given!r}")
     return ServerConfig(
         header_timeout=header_timeout,
         fixtures_merge=merge_text in TRUE_WORDS,
-        state=pick("state"),
-        host=pick("host") or defaults.host,
+        state=pick("state")[0],
+        host=pick("host")[0] or defaults.host,
         port=port,
-        fixtures=pick("fixtures"),
-        admin_token=pick("admin_token"),
+        fixtures=pick("fixtures")[0],
+        admin_token=pick("admin_token")[0],
         log_format=log_format,
         log_level=log_level,
     )
@@ -128,6 +137,12 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, object]:
             value: object = jsontext.decode(raw)  # numbers exact: 12.50 stays 12.50
         except jsontext.JsonError:
             value = text
+        else:
+            try:  # JSON, so as strict as any JSON input: which of two values was meant is anyone's guess
+                jsontext.refuse_duplicate_keys(raw, value)
+            except jsontext.JsonError as exc:
+                where = f" {exc.path}" if exc.path != "$" else ""
+                raise ConfigError(f"{setting_env_name(name)}{where}: {exc.problem}") from None
         try:
             runtime_settings.validate({name: value})
         except runtime_settings.SettingError as exc:

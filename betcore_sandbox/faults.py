@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 from .errors import AdminInputError, NotFound
 from .inputs import FaultBase, FaultIn, InputError, read
-from .limits import MAX_TTL_SECONDS
+from .limits import KEPT_FINISHED_FAULT_RULES, MAX_FAULT_RULES, MAX_TTL_SECONDS
 from .text import shown
 
 KINDS = tuple(str(kind.__struct_config__.tag) for kind in get_args(FaultIn))  # one source: the rule types
@@ -107,7 +107,8 @@ class FaultRule:
 class FaultBook:
     """The rules in creation order. The first that matches a request and fires wins. A rule that is used up or
     whose TTL ran out stays listed, with its counters, until it is removed, the rules are cleared or the sandbox
-    is reset.
+    is reset, or until KEPT_FINISHED_FAULT_RULES rules finished after it (the oldest finished are dropped then).
+    At most MAX_FAULT_RULES rules can still fire at once: more are refused.
 
     Rules that can still fire are indexed by their most selective filter, so a request only looks at the rules
     that could match it: thousands of rules for other bets or sessions cost nothing per request."""
@@ -119,11 +120,13 @@ class FaultBook:
         self._index: dict[tuple[str, str], dict[str, FaultRule]] = {}
         self._expiries: list[tuple[float, int, str]] = []  # a heap of (expires at, seq, rule id)
         self._ids = itertools.count(1)
+        self._finished: dict[str, None] = {}  # ids of used-up or expired rules, in the order they finished
 
     def clear(self) -> None:
         self._rules.clear()
         self._index.clear()
         self._expiries.clear()
+        self._finished.clear()
 
     def reset(self) -> None:
         """No rules, and ids numbered from fault-1 again."""
@@ -137,6 +140,7 @@ class FaultBook:
         """A new rule, last in the order. spec: its JSON form (AdminInputError naming the field) or a rule type
         already read (a fixture's, checked when the fixture was loaded)."""
         rule = rule_of(spec, "") if isinstance(spec, FaultBase) else parse_rule(spec, "")
+        self.make_room(1)
         rule.seq = seq = next(self._ids)
         rule.id = f"fault-{seq}"
         rule.created_at = self._now()
@@ -146,6 +150,14 @@ class FaultBook:
         self._rules[rule.id] = rule
         self._index.setdefault(_index_key(rule), {})[rule.id] = rule
         return rule
+
+    def make_room(self, count: int) -> None:
+        """AdminInputError unless `count` more rules fit under MAX_FAULT_RULES: checked before any is added."""
+        self._expire()
+        if len(self._rules) - len(self._finished) + count > MAX_FAULT_RULES:
+            raise AdminInputError(
+                f"too many fault rules: at most {MAX_FAULT_RULES} can be active at once (remove or clear some)"
+            )
 
     def rules(self) -> list[FaultRule]:
         self._expire()
@@ -163,6 +175,7 @@ class FaultBook:
         if rule is None:
             raise NotFound(f"no fault {shown(rule_id)}")
         self._unindex(rule)
+        self._finished.pop(rule_id, None)
 
     def fire(
         self, endpoint: str, session_id: str | None, player_id: str | None, bet_id: str | None
@@ -194,7 +207,7 @@ class FaultBook:
                 continue
             rule.fired += 1
             if rule.remaining == 0:
-                self._unindex(rule)  # used up: still listed, never a candidate again
+                self._finish(rule)  # used up: still listed, never a candidate again
             return rule
         return None
 
@@ -213,9 +226,21 @@ class FaultBook:
         while expiries and expiries[0][0] <= now:
             _, _, rule_id = heapq.heappop(expiries)
             rule = self._rules.get(rule_id)
-            if rule is not None:
+            if rule is not None and not rule.expired:
                 rule.expired = True
-                self._unindex(rule)
+                self._finish(rule)
+
+    def _finish(self, rule: FaultRule) -> None:
+        """A rule that will never fire again: out of the index, and the oldest finished rule dropped once more than
+        KEPT_FINISHED_FAULT_RULES are kept (so finished rules never pile up)."""
+        self._unindex(rule)
+        if rule.id in self._finished:  # used up first, then its TTL ran out: finished once
+            return
+        self._finished[rule.id] = None
+        if len(self._finished) > KEPT_FINISHED_FAULT_RULES:
+            oldest = next(iter(self._finished))
+            del self._finished[oldest]
+            self._rules.pop(oldest, None)
 
 
 def _index_key(rule: FaultRule) -> tuple[str, str]:

@@ -88,7 +88,7 @@ def parse_fixture(raw: bytes | Mapping[str, Any], source: str = "<fixture>") -> 
         try:
             data = jsontext.decode_document(raw, bom=True)
         except jsontext.JsonError as exc:
-            raise FixtureError(f"{source}: $: the file {exc}") from None
+            raise FixtureError(f"{source}: {exc.path}: the file {exc.problem}") from None
     try:
         return _checked(read(data, FixtureIn), source)
     except InputError as problem:

@@ -9,6 +9,7 @@ that own them. The same types give the published JSON Schemas.
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,7 +18,14 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from .limits import MAX_BALANCE_DIGITS, MAX_CLOCK_MS, MAX_FIELD_NAME, MAX_READ_TIMEOUT_MS, MAX_URL_LENGTH
+from .limits import (
+    MAX_BALANCE_DIGITS,
+    MAX_CLOCK_MS,
+    MAX_FAULT_RULES,
+    MAX_FIELD_NAME,
+    MAX_READ_TIMEOUT_MS,
+    MAX_URL_LENGTH,
+)
 from .money import json_type, parse_amount
 from .text import shown
 
@@ -266,7 +274,8 @@ class FixtureIn(Struct):
     tombstones: list[TombstoneIn] = []
     last_transaction_id: Count = 0
     scenarios: list[FixtureScenario] = []  # applied at start-up and on every reset
-    faults: list[FaultIn] = []  # armed at start-up and on every reset, before the scenarios' rules
+    # Armed at start-up and on every reset, before the scenarios' rules.
+    faults: Annotated[list[FaultIn], msgspec.Meta(max_length=MAX_FAULT_RULES)] = []
     # An editor's pointer to the fixture schema (schemas/fixture.schema.json): accepted and ignored.
     schema: str | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="$schema")
 
@@ -503,18 +512,38 @@ _NAMES = {
 }
 
 
-def read(value: object, kind: type[T] | Any, *, path: str = "$") -> T:
-    """The value as `kind`, or InputError naming the path and the problem."""
+def read(value: object, kind: type[T] | Any, *, path: str = "$", snake: bool = False) -> T:
+    """The value as `kind`, or InputError naming the path and the problem.
+
+    snake: the caller wrote the names in snake_case (the Python API's keywords), so the error names fields that
+    way too (delay_ms, not delayMs)."""
     try:
         result: T = msgspec.convert(value, kind, dec_hook=_decode_hook, str_keys=True)
         return result
     except msgspec.ValidationError as error:
-        where, message = _describe(str(error), kind)
+        where, message = _describe(str(error), kind, value, snake)
+        if snake:
+            where = re.sub(r"\.[a-z]\w*", lambda name: snake_name(name[0]), where)
         raise InputError(path + where[1:], message) from None
 
 
-def _describe(text: str, kind: Any) -> tuple[str, str]:
-    """msgspec's message in the words of the rest of the sandbox: (path, problem)."""
+def snake_name(name: str) -> str:
+    """delay_ms for delayMs: a camelCase name as Python keywords write it."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda upper: "_" + upper[1].lower(), name)
+
+
+def unknown_name(noun: str, given: str, known: list[str]) -> str:
+    """The message for a name nothing knows: the close one when there is one (difflib, ignoring case and
+    underscores), then every known name. noun: field, setting, endpoint."""
+    plain = {re.sub(r"[_-]", "", name).lower(): name for name in known}
+    close = difflib.get_close_matches(re.sub(r"[_-]", "", given).lower(), list(plain), n=1, cutoff=0.6)
+    guess = f", did you mean {plain[close[0]]}?" if close else ""
+    return f"unknown {noun}{guess} (known: {', '.join(known)})" if known else f"unknown {noun}"
+
+
+def _describe(text: str, kind: Any, value: object = None, snake: bool = False) -> tuple[str, str]:
+    """msgspec's message in the words of the rest of the sandbox: (path, problem). value: the input that failed,
+    to tell which kind of a tagged union it meant."""
     match = _AT.match(text)
     assert match is not None
     message, path = match["message"], match["path"] or "$"
@@ -522,8 +551,10 @@ def _describe(text: str, kind: Any) -> tuple[str, str]:
         tags = _choices(kind, f"{path}.{found[1]}")
         return f"{path}.{found[1]}", f"is required (one of {', '.join(tags)})" if tags else "is required"
     if found := re.fullmatch(r"Object contains unknown field `(.*)`", message):
-        known = _field_names(kind, path)
-        return f"{path}.{found[1]}", f"unknown field (known: {', '.join(known)})" if known else "unknown field"
+        known = _field_names(kind, path, value)
+        if snake:
+            known = [snake_name(name) for name in known]
+        return f"{path}.{found[1]}", unknown_name("field", found[1], known)
     if found := re.fullmatch(r"Expected `([\w |]+)`, got `(\w+)`", message):
         wanted = _wanted(kind, path) or " or ".join(_NAMES.get(name, name) for name in found[1].split(" | "))
         return path, f"must be {wanted}, not {_NAMES.get(found[2], found[2])}"
@@ -537,6 +568,8 @@ def _describe(text: str, kind: Any) -> tuple[str, str]:
         return path, "must be a non-empty string"
     if found := re.fullmatch(r"Expected `str` of length <= (\d+)", message):
         return path, f"must be at most {found[1]} characters"
+    if found := re.fullmatch(r"Expected `array` of length <= (\d+)", message):
+        return path, f"must have at most {found[1]} items"
     if re.fullmatch(r"Expected `str` matching regex .*", message):
         return path, "is not in the expected form"
     if re.fullmatch(r"Invalid (enum )?value .*", message):
@@ -615,10 +648,32 @@ def _int_bounds(kind: Any, path: str) -> tuple[int, int] | None:
     return None
 
 
-def _field_names(kind: Any, path: str) -> list[str]:
+def _field_names(kind: Any, path: str, value: object) -> list[str]:
+    """The fields the object at the path may have. For a tagged union (a fault rule), those of the kind the
+    object names: its tag first, then what only that kind has (delayMs), then what every kind has."""
     info = _resolve(kind, path)
-    if isinstance(info, msgspec.inspect.UnionType):  # a word or an object: the object's fields
-        info = next((t for t in info.types if isinstance(t, msgspec.inspect.StructType)), None)
+    if isinstance(info, msgspec.inspect.UnionType):  # a word or an object, or one of several kinds of object
+        structs = [t for t in info.types if isinstance(t, msgspec.inspect.StructType)]
+        given = _at(value, path)
+        tag = given.get(structs[0].tag_field) if structs and structs[0].tag_field and isinstance(given, dict) else None
+        info = next((t for t in structs if t.tag is not None and t.tag == tag), structs[0] if structs else None)
+        if isinstance(info, msgspec.inspect.StructType) and info.tag_field is not None:
+            shared = set.intersection(*({f.encode_name for f in t.fields} for t in structs))
+            own = [f.encode_name for f in info.fields if f.encode_name not in shared]
+            return [info.tag_field, *own, *(f.encode_name for f in info.fields if f.encode_name in shared)]
     if isinstance(info, msgspec.inspect.StructType):
         return [f.encode_name for f in info.fields]
     return []
+
+
+def _at(value: object, path: str) -> object:
+    """The part of a decoded input at a JSON path of msgspec's ($.faults[0]); None where the path cannot be
+    followed (a key msgspec writes as [...])."""
+    for name, index in re.findall(r"\.([^.\[]+)|\[([^\]]*)\]", path):
+        if name and isinstance(value, dict):
+            value = value.get(name)
+        elif index.isdigit() and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            return None
+    return value

@@ -12,7 +12,15 @@ from .money import json_number
 
 
 class JsonError(ValueError):
-    """Bytes that are not acceptable JSON; the message says why in a few words."""
+    """Bytes that are not acceptable JSON; the message says why in a few words.
+
+    problem: those words alone; path: the JSON path of the object at fault ($ for the whole document), which the
+    message names after them when it is not the whole document."""
+
+    def __init__(self, problem: str, path: str = "$") -> None:
+        super().__init__(problem if path == "$" else f"{problem} at {path}")
+        self.problem = problem
+        self.path = path
 
 
 _decoder = msgspec.json.Decoder(float_hook=json_number)
@@ -61,8 +69,11 @@ def refuse_duplicate_keys(raw: bytes, data: Any) -> None:
         return  # not one colon in a string, nothing nested: the common flat body
     if not colons or _STRING.sub(b"", raw).count(b":") == _entries(data):
         return
-    key = _duplicate_key(raw)
-    raise JsonError(f"has the key {key!r} twice in one object" if key is not None else "has a key twice in one object")
+    found = _duplicate_key(raw)
+    if found is None:
+        raise JsonError("has a key twice in one object")
+    key, path = found
+    raise JsonError(f"has the key {key!r} twice in one object", path)
 
 
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')  # one JSON string: outside strings a '"' only ever opens one
@@ -81,25 +92,89 @@ def _entries(data: Any) -> int:
     return count
 
 
-def _duplicate_key(raw: bytes) -> str | None:
-    """The first key found given twice; None when the document is nested past what the standard parser reads."""
+_TOKEN = re.compile(rb'"(?:[^"\\]++|\\.)*+"|[{}\[\],:]')  # a string, or a character of the structure
+_PLAIN_KEY = re.compile(r"^[A-Za-z_$][\w$-]*$")  # written .key in a path; any other as ["key"]
+
+
+def _duplicate_key(raw: bytes) -> tuple[str, str] | None:
+    """(a key given twice, the JSON path of the object holding it). The standard parser marks the objects with a
+    key twice and a walk with a list (no recursion) finds the first; a document nested past what that parser's
+    recursion reads is scanned token by token instead.
+
+    raw: a document that decodes without error."""
     try:
-        json.loads(raw, object_pairs_hook=_unique_pairs)
-    except _DuplicateKey as exc:
-        return str(exc.args[0])
+        data = json.loads(raw, object_pairs_hook=_marked)
     except (ValueError, RecursionError):
-        pass
+        return _scanned_duplicate_key(raw)
+    pending: list[tuple[Any, str]] = [(data, "$")]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, _Twice):
+            return item.key[:40], path
+        if isinstance(item, dict):
+            pending.extend((value, path + _step(key)) for key, value in reversed(item.items()))
+        elif isinstance(item, list):
+            pending.extend((value, f"{path}[{i}]") for i, value in reversed(list(enumerate(item))))
     return None
 
 
-class _DuplicateKey(ValueError):
-    pass
+class _Twice(dict[str, Any]):
+    """A decoded object that had `key` twice."""
+
+    key = ""
 
 
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key[:40])
-        result[key] = value
-    return result
+def _marked(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    marked = _Twice(result)
+    seen: set[str] = set()
+    marked.key = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+    return marked
+
+
+def _step(key: str) -> str:
+    name = key[:40]
+    return f".{name}" if _PLAIN_KEY.match(name) else f"[{json.dumps(name)}]"
+
+
+def _scanned_duplicate_key(raw: bytes) -> tuple[str, str] | None:
+    """_duplicate_key by one pass over the tokens with a stack of open containers: bounded by the length of the
+    document at any depth, and slower than the standard parser."""
+    # Each open container: [keys seen, the current key] for an object, [None, the current index] for an array.
+    stack: list[list[Any]] = []
+    expect_key = False
+    for token in _TOKEN.finditer(raw):
+        text = token[0]
+        first = text[:1]
+        if first == b'"':
+            if expect_key and stack and stack[-1][0] is not None:
+                top = stack[-1]
+                key = json.loads(text)
+                if key in top[0]:
+                    return key[:40], _path(stack[:-1])
+                top[0].add(key)
+                top[1] = key
+                expect_key = False
+        elif first == b"{":
+            stack.append([set(), None])
+            expect_key = True
+        elif first == b"[":
+            stack.append([None, 0])
+            expect_key = False
+        elif first in (b"}", b"]"):
+            if stack:
+                stack.pop()
+            expect_key = False
+        elif first == b",":
+            if stack and stack[-1][0] is None:
+                stack[-1][1] += 1
+            else:
+                expect_key = True
+    return None
+
+
+def _path(containers: list[list[Any]]) -> str:
+    """The JSON path through the given open containers, by each one's current key or index."""
+    return "$" + "".join(f"[{at}]" if keys is None else _step(str(at)) for keys, at in containers)

@@ -21,6 +21,8 @@ MAX_TIMESTAMP_DIGITS = 16  # of X-Timestamp: epoch milliseconds have 13 until th
 
 MAX_TTL_SECONDS = 10 * 365 * 24 * 3600  # of a session or a fault rule: every expiry stays a valid date
 MAX_DELAY_MS = 3_600_000  # of a delay or timeout fault
+MAX_FAULT_RULES = 10_000  # fault rules that can still fire, at once (a fixture's `faults` included)
+KEPT_FINISHED_FAULT_RULES = 1_000  # used-up or expired rules still listed; older ones are dropped
 
 UNTRUSTED_BODY_BYTES = 1024  # what the journal keeps of an unauthenticated request's body
 UNTRUSTED_HEADER_BYTES = 256  # ... of each of its header names and values

@@ -140,13 +140,16 @@ class RequestLog:
         """`reason`: the message of the answer (why it failed) or why there was none; on the line when given."""
         if not self.logger.isEnabledFor(logging.INFO):
             return
-        # A record made directly: logger.info() would also walk the stack to find its caller, on every request.
+        # A record made directly: logger.info() would walk the stack to find its caller, on every request. The
+        # caller's frame alone is one cheap look-up, and gives formats with %(filename)s:%(lineno)d (pytest's
+        # default) the place that logged the request, not "::0".
         logger = self.logger
+        caller = sys._getframe(1)
         record = logger.makeRecord(
             logger.name,
             logging.INFO,
-            "",  # no source location: the line says where it comes from
-            0,
+            caller.f_code.co_filename,
+            caller.f_lineno,
             "%s session=%s bet=%s code=%s http=%s fault=%s %.1fms" if reason is None else _WITH_REASON,
             (
                 endpoint,
@@ -159,6 +162,7 @@ class RequestLog:
                 *(() if reason is None else (reason,)),
             ),
             None,
+            func=caller.f_code.co_name,
             extra={
                 "endpoint": endpoint,
                 "sessionId": session_id,

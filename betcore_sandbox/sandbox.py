@@ -20,7 +20,7 @@ from aiohttp import web
 from . import control, launches, report, report_formats
 from .errors import AdminInputError
 from .fixtures import Fixture, load_fixture, parse_fixture
-from .inputs import InputError, parse_instant
+from .inputs import FaultIn, InputError, parse_instant, read
 from .limits import DEFAULT_HEADER_TIMEOUT, LINGER_SECONDS, MAX_READ_TIMEOUT_MS
 from .records import (
     AppliedScenario,
@@ -37,7 +37,7 @@ from .records import (
     SessionInfo,
     Transaction,
 )
-from .settings import SettingError, Settings, canonical_name
+from .settings import MONEY_SETTINGS, SettingError, Settings, canonical_name
 from .signing import signed_headers
 from .state import SandboxState
 from .web.app import create_app
@@ -348,8 +348,14 @@ class Sandbox:
 
     def add_fault(self, **rule: Any) -> FaultInfo:
         """A fault rule, with the admin API's fields in camelCase or snake_case (kind="http_error",
-        endpoint="pay-out", phase="after", delay_ms=..., session_id=..., times=None for until removed)."""
-        return FaultInfo.of(self._call(control.add_fault, self._state, {_camel(k): v for k, v in rule.items()}))
+        endpoint="pay-out", phase="after", delay_ms=..., session_id=..., times=None for until removed). A bad
+        field is an AdminInputError naming the fields of that kind, in snake_case unless the rule used camelCase."""
+        body = {_camel(k): v for k, v in rule.items()}
+        try:  # read here too, for an error in the caller's spelling; the fault book reads it again
+            read(body, FaultIn, snake=not any(c.isupper() for name in rule for c in name))
+        except InputError as problem:
+            raise AdminInputError(f"{problem.path.removeprefix('$.')}: {problem.message}") from None
+        return FaultInfo.of(self._call(control.add_fault, self._state, body))
 
     def faults(self) -> list[FaultInfo]:
         """The fault rules, oldest first: with `state` (active, used-up, expired: used-up and expired ones stay
@@ -535,7 +541,9 @@ class Sandbox:
             raise AssertionError("money audit failed:\n  " + "\n  ".join(report["violations"]))
 
     def assert_balance(self, session_id: str, expected: Any) -> None:
-        """AssertionError unless the balance behind `session_id` equals `expected` (a number or decimal text)."""
+        """AssertionError unless the balance behind `session_id` equals `expected`: an exact amount (int, Decimal or
+        decimal text; a float is refused with TypeError, as every money argument is)."""
+        expected = _wire(expected)
         actual = self.balance(session_id)
         if actual != Decimal(str(expected)):
             raise AssertionError(f"balance of {session_id!r} is {actual}, expected {expected}")
@@ -609,6 +617,9 @@ def _merged_settings(given: Mapping[str, Any] | None, keywords: Mapping[str, Any
         if canonical_name(name) in named:
             raise SettingError(f"$.{name}", f"{canonical_name(name)} is given twice (in settings= and as a keyword)")
         merged[name] = value
+    for name, value in merged.items():
+        if isinstance(name, str) and canonical_name(name) in MONEY_SETTINGS:
+            _wire(value)  # a float is refused here as by every money argument, before anything starts
     return merged
 
 

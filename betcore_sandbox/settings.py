@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from .inputs import DuplicateModes, InputError, SettingsPatch, read
+from .inputs import DuplicateModes, InputError, SettingsPatch, read, snake_name, unknown_name
 
 BET_ENDPOINTS = ("pay-in", "pay-in-out", "pay-out", "refund")
 DEFAULT_DUPLICATE_RESPONSE = {"pay-in": "code", "pay-in-out": "code", "pay-out": "replay", "refund": "replay"}
@@ -21,6 +21,7 @@ TAKEN_FIELD_NAMES = {
     "playerIdField": ("sessionId", "currency", "language", "minBet", "maxBet", "gameMode"),
     "gameNameField": ("gameId", "gameCategory", "maxOdd", "lobbyImgUrl"),
 }
+MONEY_SETTINGS = ("demoBalance",)  # amounts: exact, never a binary float
 
 
 @dataclass(slots=True)
@@ -116,6 +117,8 @@ def validate(
         if not isinstance(given, str):
             raise SettingError(where, f"a setting's name must be a string, not {given!r}")
         name = canonical_name(given)
+        if name not in NAMES:
+            raise SettingError(f"{where}.{given}", _unknown_setting(given, changes))
         if name in named:
             raise SettingError(f"{where}.{given}", f"{name} is given twice (camelCase and snake_case)")
         if name == "duplicateResponse" and isinstance(value, Mapping):
@@ -144,6 +147,13 @@ def validate(
             )
         checked[name] = value
     return checked
+
+
+def _unknown_setting(given: str, changes: Mapping[str, Any]) -> str:
+    """The message for a name no setting has, listing the names in the caller's spelling: snake_case when the name
+    (or, for a single word, another name given with it) is written so."""
+    snake = "_" in given or (given.islower() and any(isinstance(n, str) and "_" in n for n in changes))
+    return unknown_name("setting", given, [snake_name(name) for name in NAMES] if snake else list(NAMES))
 
 
 def _endpoint_names(modes: Mapping[Any, Any], where: str) -> dict[Any, Any]:

@@ -122,6 +122,7 @@ class SandboxState:
     def apply_scenario(self, name: str, options: ScenarioOptions) -> AppliedScenario:
         """Add the named scenario's fault rules (NotFound for an unknown name) and remember it for the report."""
         found, options, rules = prepare(name, options)
+        self.faults.make_room(len(rules))  # all of its rules or none
         fault_ids = [self.faults.add(rule).id for rule in rules]
         applied = AppliedScenario(found, options, tuple(fault_ids), time.time())
         self.scenarios.append(applied)

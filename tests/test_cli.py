@@ -93,7 +93,7 @@ def test_flags_beat_environment(tmp_path):
 def test_bad_configuration_is_a_clear_error():
     result = run_cli(env={"BETCORE_SANDBOX_PORT": "eighty"})
     assert result.returncode == 2
-    assert "port must be an integer" in result.stderr.decode()
+    assert "BETCORE_SANDBOX_PORT: must be an integer, got 'eighty'" in result.stderr.decode()
 
 
 def test_json_logs_one_valid_line_per_request(tmp_path):

@@ -224,7 +224,7 @@ async def test_reset_returns_to_a_start_time_given_at_start_up(aiohttp_client, d
         ({"setMs": "2030-01-01T00:00:00Z"}, "setMs: must be an integer or null, not a string"),
         ({"mode": "virtual"}, "mode: must be one of real"),
         ({"mode": "REAL"}, "mode: must be one of real"),
-        ({"advance_ms": 1}, "advance_ms: unknown field (known: advanceMs, setMs, mode)"),
+        ({"advance_ms": 1}, "advance_ms: unknown field, did you mean advanceMs? (known: advanceMs, setMs, mode)"),
         (None, "body: must be an object, not null"),
         ([{"advanceMs": 1}], "body: must be an object, not an array"),
         (b'{"advanceMs": 1', "body "),

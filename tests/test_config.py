@@ -15,15 +15,55 @@ def test_flags_beat_environment_beat_defaults():
 @pytest.mark.parametrize(
     "flags, message",
     [
-        ({"port": "http"}, "port must be an integer"),
-        ({"port": "70000"}, "from 0 to 65535"),
-        ({"log_format": "xml"}, "log format"),
-        ({"log_level": "loud"}, "log level"),
+        ({"port": "http"}, "^--port: must be an integer, got 'http'$"),
+        ({"port": "70000"}, "^--port: must be from 0 to 65535"),
+        ({"log_format": "xml"}, "^--log-format: must be one of text, json, got 'xml'$"),
+        ({"log_level": "loud"}, "^--log-level: must be one of"),
+        ({"header_timeout": "soon"}, "^--header-timeout: must be a number of seconds"),
     ],
 )
 def test_bad_configuration_is_named(flags, message):
     with pytest.raises(ConfigError, match=message):
         resolve(flags, {})
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("port", "abc", "must be an integer, got 'abc'"),
+        ("port", "-1", "must be from 0 to 65535, got -1"),
+        ("log_format", "xml", "must be one of text, json, got 'xml'"),
+        ("log_level", "LOUD", "must be one of debug, info, warning, error, got 'LOUD'"),
+        ("header_timeout", "0", "must be more than 0 and at most 600 seconds, got 0"),
+        ("fixtures_merge", "maybe", "must be true or false, got 'maybe'"),
+    ],
+)
+def test_a_bad_environment_variable_is_named(option, value, message):
+    name = f"BETCORE_SANDBOX_{option.upper()}"
+    with pytest.raises(ConfigError) as caught:
+        resolve({}, {name: value})
+    assert str(caught.value) == f"{name}: {message}"
+
+
+def test_the_server_process_names_the_bad_variable():
+    from .process import run_cli
+
+    result = run_cli(env={"BETCORE_SANDBOX_PORT": "abc"})
+    err = result.stderr.decode().strip()
+    assert result.returncode == 2, err
+    assert err == "betcore-sandbox: error: BETCORE_SANDBOX_PORT: must be an integer, got 'abc'", err
+
+
+def test_a_json_setting_with_a_key_given_twice_stops_start_up():
+    with pytest.raises(
+        ConfigError, match=r"^BETCORE_SANDBOX_DUPLICATE_RESPONSE: has the key 'pay-in' twice in one object$"
+    ):
+        settings_from_env({"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"pay-in":"code","pay-in":"replay"}'})
+    from .process import run_cli
+
+    result = run_cli(env={"BETCORE_SANDBOX_DUPLICATE_RESPONSE": '{"refund":"code","refund":"replay"}'})
+    err = result.stderr.decode().strip()
+    assert result.returncode == 2 and "BETCORE_SANDBOX_DUPLICATE_RESPONSE: has the key 'refund' twice" in err, err
 
 
 def test_settings_update_is_all_or_nothing():
@@ -107,7 +147,7 @@ def test_state_and_fixtures_merge_from_flags_or_environment():
     assert resolve({"state": "x.db", "fixtures_merge": True}, {}).fixtures_merge
     assert (resolve({}, {}).state, resolve({}, {}).fixtures_merge) == (None, False)
     assert not resolve({}, {"BETCORE_SANDBOX_FIXTURES_MERGE": "no"}).fixtures_merge
-    with pytest.raises(ConfigError, match="BETCORE_SANDBOX_FIXTURES_MERGE must be true or false"):
+    with pytest.raises(ConfigError, match=r"^BETCORE_SANDBOX_FIXTURES_MERGE: must be true or false"):
         resolve({}, {"BETCORE_SANDBOX_FIXTURES_MERGE": "maybe"})
 
 

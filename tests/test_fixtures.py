@@ -75,6 +75,11 @@ def _broken(change):
         (lambda d: d["responseCodes"].update(ok="1"), "$.responseCodes.ok: must be an integer"),
         (lambda d: d["settings"].update(timestampToleranceMs=-1), "$.settings.timestampToleranceMs: must be"),
         (lambda d: d["settings"].update(colour=1), "$.settings.colour: unknown setting"),
+        (
+            lambda d: d["settings"].update(zero_stakes="reject"),
+            "$.settings.zero_stakes: unknown setting, did you mean zero_stake? (known: timestamp_tolerance_ms, ",
+        ),
+        (lambda d: d["players"][0].update(blockd=True), "$.players[0].blockd: unknown field, did you mean blocked? "),
         (lambda d: d.update(extra=1), "$.extra: unknown field"),
     ],
 )

@@ -173,7 +173,7 @@ async def login(request: web.Request) -> web.Response:
     if raw is None:
         return web.json_response({"error": f"the body is over {LOGIN_BODY_LIMIT} bytes or too slow"}, status=400)
     try:
-        given = jsontext.decode(raw or b"{}")
+        given = jsontext.decode_document(raw or b"{}")  # a key given twice is refused, as everywhere
     except jsontext.JsonError as exc:
         return web.json_response({"error": f"body {exc}"}, status=400)
     offered = given.get("token") if isinstance(given, dict) else None
