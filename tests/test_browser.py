@@ -292,6 +292,7 @@ def test_a_fault_added_from_the_form_fails_the_next_call_and_its_counter_moves(p
     assert answer["_responseCode"] == 99
     page.wait_text("#faults tbody tr[data-id='fault-1'] .fired", "1")
     assert page.find("#faults tbody tr[data-id='fault-1'] .remaining").text == "0"
+    assert page.find("#faults tbody tr[data-id='fault-1'] .state").text == "used-up"  # spent, still listed
     page.screenshot("faults")
     page.click("#faults tbody tr[data-id='fault-1'] .remove-fault")
     page.wait_text("#faults tbody", "No fault rules.")

@@ -476,6 +476,7 @@ async function loadFaults() {
         h("td", { class: "fired" }, r.fired),
         h("td", { class: "remaining" }, r.remaining ?? "∞"),
         h("td", { class: "matched" }, r.matched),
+        h("td", { class: "state" }, r.state ?? ""),
         h("td", {}, h("button", { class: "remove-fault", onclick: () => act(async () => {
           await api("DELETE", `/faults/${encodeURIComponent(r.id)}`);
           await loadFaults();
@@ -483,7 +484,7 @@ async function loadFaults() {
       ),
     ),
   );
-  if (!rules.length) $("#faults tbody").append(h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No fault rules.")));
+  if (!rules.length) $("#faults tbody").append(h("tr", {}, h("td", { colspan: 10, class: "muted" }, "No fault rules.")));
 }
 
 function wireFaults() {
