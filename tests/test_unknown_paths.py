@@ -278,5 +278,6 @@ async def test_a_body_that_had_not_arrived_is_marked_truncated_with_its_announce
         assert head.startswith(b"HTTP/1.1 404")
     finally:
         writer.close()
+        await writer.wait_closed()
     [entry] = await admin.get("/requests")
     assert entry["body"] == "" and entry["truncated"]["bodySize"] == 5000
