@@ -104,8 +104,8 @@ async def no_such_endpoint(request: web.Request) -> web.Response:
         headers=request.raw_headers,
         body=_arrived_body(request),
     )
-    if not entry.body:  # not read (still on its way, or over the limit): the journal says how much it was
-        entry.body_size = _unread_size(request)
+    if not entry.body:  # not read (still on its way, or over the limit): the journal says how much was announced
+        entry.body_size = request.content_length or 0
     headers = {}
     bases = " and ".join(PREFIXES)
     if (found := wrong_method(request.method, request.path)) is not None:
@@ -141,11 +141,6 @@ def _arrived_body(request: web.Request) -> bytes:
     if content.is_eof() and (request.content_length or 0) <= MAX_BODY:
         return content.read_nowait()
     return b""
-
-
-def _unread_size(request: web.Request) -> int:
-    """The size a request's Content-Length announces, for a body `_arrived_body` did not read (0 if none)."""
-    return request.content_length or 0
 
 
 def _handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
