@@ -4,18 +4,23 @@ Headers are kept as the raw bytes that were sent (names in their own spelling, i
 A request that failed authentication, and one to a path that is no endpoint (endpoint `unknown`), is kept as a
 truncated record: anyone can send those, so they must not be able to fill the journal with their bodies.
 
-Entries are listed in the order they were recorded, and an entry's `time` is that moment: a provider's call is
-recorded when its answer was sent (or it ended without one), so a request a fault delayed lists after a quick one
-that came in meanwhile, as its `time` says; `received` keeps when it arrived (`time` - `received` is its
-duration). The calls the sandbox itself makes to a provider (Games, Launch) are entries too, with direction
-`outgoing`: recorded when sent, so they sit in order with the wallet calls the provider makes while answering,
-and completed when the answer (bounded in size) arrives.
+Entries are listed in the order they were recorded, and an entry's `time` is that moment. A provider's call is
+recorded when its answer was sent (or it ended without one), so a quick request lists in the order of its answers;
+`received` keeps when it arrived. A call a `delay` or `timeout` fault holds is recorded when the hold begins (its
+reason says so: it is visible while held) and completed in place when the hold ends, keeping its place and `time`.
+The calls the sandbox itself makes to a provider (Games, Launch) are entries too, with direction `outgoing`:
+recorded when sent, so they sit in order with the wallet calls the provider makes while answering, and completed
+when the answer (bounded in size) arrives.
+
+Requests to paths that are no endpoint are capped on their own (UNKNOWN_LIMIT, the oldest dropped first), and
+when the journal is full they go before any wallet call does: a browser or a scanner cannot push out real calls.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +31,7 @@ from .text import clip_strings
 
 DEFAULT_LIMIT = 10_000
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+UNKNOWN_LIMIT = 100  # entries of requests to paths that are no endpoint, kept apart from the journal's limit
 ENTRY_OVERHEAD = 400  # the fixed fields of an entry, roughly, in bytes
 
 RawHeaders = tuple[tuple[bytes, bytes], ...]
@@ -33,7 +39,7 @@ RawHeaders = tuple[tuple[bytes, bytes], ...]
 
 @dataclass(slots=True)
 class JournalEntry:
-    time: float  # when recorded: an incoming call's answer was sent; an outgoing call was sent
+    time: float  # when recorded: an incoming call's answer was sent, or a fault began holding it; an outgoing call left
     method: str
     path: str
     endpoint: str
@@ -71,7 +77,7 @@ class JournalEntry:
 
     def truncate(self) -> None:
         """Keep only the first bytes of what an unauthenticated sender controls."""
-        self.body_size = len(self.body)
+        self.body_size = max(self.body_size, len(self.body))  # more when the body was never read: its announced size
         self.headers_size = sum(len(name) + len(value) for name, value in self.headers)
         body = self.body[:UNTRUSTED_BODY_BYTES]
         headers = tuple(
@@ -80,7 +86,7 @@ class JournalEntry:
         )
         self.response_size = len(self.response or b"")
         response = None if self.response is None else self.response[:UNTRUSTED_BODY_BYTES]
-        self.truncated = body != self.body or headers != self.headers or response != self.response
+        self.truncated = len(body) < self.body_size or headers != self.headers or response != self.response
         self.body, self.headers, self.response = body, headers, response
         if self.signature_debug is not None:
             self.signature_debug = clip_strings(self.signature_debug, UNTRUSTED_BODY_BYTES)
@@ -115,6 +121,7 @@ def _strings_size(value: Any) -> int:
 class Journal:
     def __init__(self, limit: int = DEFAULT_LIMIT, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self._entries: deque[JournalEntry] = deque()
+        self._unknown: deque[JournalEntry] = deque()  # those of `_entries` with endpoint `unknown`, oldest first
         self._ids = itertools.count(1)
         self.limit = limit
         self.max_bytes = max_bytes
@@ -122,6 +129,7 @@ class Journal:
         self._listeners: list[Callable[[JournalEntry | None], None]] = []
         self._completion_listeners: list[Callable[[JournalEntry], None]] = []
         self.dropped = 0  # entries pushed out by the limits since the last clear: evidence the report lacks
+        self.unknown_dropped = 0  # unknown-path entries dropped (by UNKNOWN_LIMIT or the limits) since the last clear
         self.since = 0.0  # when it was last cleared: a request that arrived before (held by a fault) is of the past
 
     def listen(
@@ -158,12 +166,15 @@ class Journal:
         entry.size = _size(entry)
         self._entries.append(entry)
         self.bytes += entry.size
+        if entry.endpoint == "unknown":
+            self._unknown.append(entry)
         self._evict()
         for listener in self._listeners:
             listener(entry)
 
     def completed(self, entry: JournalEntry) -> None:
-        """An outgoing entry got its answer (or its failure): count what it holds now."""
+        """An entry recorded before its end (an outgoing call, a call a fault held) got its answer or failure: count
+        what it holds now, and tell the listeners; it keeps its place and `time`."""
         size = _size(entry)
         if self._holds(entry):  # not evicted, cleared or reset meanwhile
             self.bytes += size - entry.size
@@ -174,24 +185,37 @@ class Journal:
                 listener(entry)
 
     def _holds(self, entry: JournalEntry) -> bool:
-        # Ids are consecutive from the oldest kept entry on (eviction takes from the left), so an entry's place is
-        # its id's distance from the first; a reset restarts the ids, hence the identity check.
-        if not self._entries:
-            return False
-        index = entry.id - self._entries[0].id
-        return 0 <= index < len(self._entries) and self._entries[index] is entry
+        # Ids rise along the journal (with gaps where unknown-path entries were dropped); a reset restarts the
+        # ids, hence the identity check.
+        index = self._index(entry.id)
+        return index is not None and self._entries[index] is entry
+
+    def _index(self, entry_id: int) -> int | None:
+        entries = self._entries
+        index = bisect_left(entries, entry_id, key=lambda e: e.id)
+        return index if index < len(entries) and entries[index].id == entry_id else None
 
     def _evict(self) -> None:
-        entries = self._entries
+        entries, unknown = self._entries, self._unknown
+        while unknown and (len(unknown) > UNKNOWN_LIMIT or len(entries) > self.limit or self.bytes > self.max_bytes):
+            # Unknown-path entries go first: anyone can send them, and they must not push out wallet calls.
+            oldest = unknown.popleft()
+            index = self._index(oldest.id)
+            if index is not None:
+                del entries[index]
+            self.bytes -= oldest.size
+            self.unknown_dropped += 1  # not `dropped`: they are no evidence of the wallet calls a report judges
         while entries and (len(entries) > self.limit or self.bytes > self.max_bytes):
             self.bytes -= entries.popleft().size
             self.dropped += 1
 
     def clear(self) -> None:
         self._entries.clear()
+        self._unknown.clear()
         self.bytes = 0
         for listener in self._listeners:
             listener(None)
+        self.unknown_dropped = 0
         self.dropped = 0  # a cleared journal starts a new record: what went before is not missing evidence
         self.since = time.time()
 

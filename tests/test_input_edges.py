@@ -187,7 +187,8 @@ async def test_the_default_fixture_has_a_gbp_session(provider):
     assert (await provider.pay_in("session-gbp", "pound", "0.10"))["balance"] == D("499.90")
 
 
-async def test_a_delayed_request_lists_after_a_quick_one_that_came_later_as_their_times_say(provider, admin):
+async def test_a_delayed_request_lists_before_a_quick_one_that_came_later_as_their_times_say(provider, admin):
+    """A held call is journaled when its hold begins (so it is visible while held) and completed in place."""
     assert (await admin.call("PATCH", "/settings", {"timestampToleranceMs": 300}))[0] == 200
     await admin.fault(endpoint="pay-in", kind="delay", delayMs=900)
     slow = asyncio.ensure_future(provider.pay_in("session-eur", "slow", "1.00"))
@@ -197,19 +198,17 @@ async def test_a_delayed_request_lists_after_a_quick_one_that_came_later_as_thei
         await asyncio.sleep(0.01)
     assert (await provider.send("balance", "session-eur"))[0] == 200
     assert (await slow)["_responseCode"] == 1
-    quick, held = await admin.get("/requests")
-    assert (quick["endpoint"], held["endpoint"]) == ("balance", "pay-in")
-    assert quick["id"] < held["id"] and quick["time"] <= held["time"]  # listed in the order of `time`
-    assert held["receivedAt"] < quick["receivedAt"]  # though the pay-in arrived first
+    held, quick = await admin.get("/requests")
+    assert (held["endpoint"], quick["endpoint"]) == ("pay-in", "balance")
+    assert held["id"] < quick["id"] and held["time"] <= quick["time"]  # listed in the order of `time`
+    assert held["receivedAt"] <= held["time"] < quick["receivedAt"]  # recorded when its hold began
     assert held["durationMs"] >= 900 > quick["durationMs"]
-    spent = datetime.fromisoformat(held["time"]) - datetime.fromisoformat(held["receivedAt"])
-    assert spent.total_seconds() * 1000 >= 899
     # The report judges the timestamp window on arrival, as the sandbox did: 900 ms held is not 900 ms late.
     checks = {c["id"]: c["status"] for c in (await admin.get("/report"))["checks"]}
     assert checks["timestamp-milliseconds"] == "pass", checks
 
 
-def test_the_python_api_shows_when_a_request_arrived_and_when_it_was_answered():
+def test_the_python_api_shows_when_a_request_arrived_and_how_long_it_took():
     with Sandbox() as sandbox:
         sandbox.add_fault(kind="delay", endpoint="balance", delay_ms=50)
         request = urllib.request.Request(
@@ -218,5 +217,6 @@ def test_the_python_api_shows_when_a_request_arrived_and_when_it_was_answered():
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
         [entry] = sandbox.requests()
-        held = datetime.fromisoformat(entry.time) - datetime.fromisoformat(entry.received_at)
-        assert held.total_seconds() >= 0.049 and entry.duration_ms >= 50
+        # Recorded when the delay began to hold it; how long it took is its duration.
+        assert datetime.fromisoformat(entry.received_at) <= datetime.fromisoformat(entry.time)
+        assert entry.duration_ms >= 50

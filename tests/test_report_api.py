@@ -265,7 +265,11 @@ def test_a_fixture_naming_an_unknown_scenario_is_refused_with_its_path() -> None
     assert load_fixture().scenarios == ()
 
 
-async def test_a_request_held_across_a_reset_is_not_judged_after_it(betcore_sandbox: Sandbox) -> None:
+HELD_ENDED = f"pay-out session=session-eur bet={SEEDED} code=- http=- fault=timeout"  # its log line: the hold ended
+
+
+async def test_a_request_held_across_a_reset_is_not_judged_after_it(betcore_sandbox: Sandbox, caplog) -> None:
+    """Journaled when the hold began, it went with the reset: its end neither brings it back nor is judged."""
     betcore_sandbox.scenario("pay-out-timeout-after-commit", delay_ms=1000)
     async with aiohttp.ClientSession() as http:
         provider = FaultyProvider(http, betcore_sandbox, "dropped-win")
@@ -275,7 +279,8 @@ async def test_a_request_held_across_a_reset_is_not_judged_after_it(betcore_sand
         provider.timeout = 5.0
         betcore_sandbox.reset()
         await provider.round("after-reset")
-        await wait_until(lambda: any(e.bet_id == SEEDED for e in betcore_sandbox.requests()))
+        await wait_until(lambda: any(HELD_ENDED in r.getMessage() for r in caplog.records))
+    assert not any(e.bet_id == SEEDED for e in betcore_sandbox.requests())
     report = betcore_sandbox.report()
     assert report.passed and report.summary["bets"] == 1, report.failed
 

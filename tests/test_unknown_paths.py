@@ -5,6 +5,7 @@ A call refused for its signature shows the betId its (kept) body names."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import urllib.error
@@ -13,7 +14,7 @@ import urllib.request
 import pytest
 
 from betcore_sandbox import Sandbox
-from betcore_sandbox.journal import UNTRUSTED_BODY_BYTES
+from betcore_sandbox.journal import UNKNOWN_LIMIT, UNTRUSTED_BODY_BYTES
 from betcore_sandbox.logs import TextFormatter
 from betcore_sandbox.request_lines import request_line
 from betcore_sandbox.signing import signed_headers
@@ -109,15 +110,17 @@ async def test_the_event_feed_shows_the_call_with_its_reason(http):
 
 
 async def test_a_flood_of_unknown_paths_stays_within_the_journal_bytes(http, admin, state):
-    await admin.call("PATCH", "/settings", {"journalMaxBytes": 1024 * 1024})
+    # Below the smallest journalMaxBytes a user may set (1 MiB), which UNKNOWN_LIMIT of these never reach.
+    state.journal.resize(state.journal.limit, 256 * 1024)
     body = b"p" * 60_000
     path = "/api/" + "x" * 4000
     for _ in range(300):  # whole, these would be about 19 MB
         assert (await http.post(path, data=body)).status == 404
-    assert state.journal.bytes <= 1024 * 1024
+    assert state.journal.bytes <= 256 * 1024
     entries = await admin.get("/requests")
-    # Each record keeps the first bytes only: about 7 KB with its long path, so 1 MiB holds over a hundred.
-    assert 100 <= len(entries) < 300 and state.journal.dropped == 300 - len(entries)
+    # Each record keeps the first bytes only: about 7 KB with its long path, so 256 KiB holds a few dozen.
+    assert 20 <= len(entries) < UNKNOWN_LIMIT and state.journal.unknown_dropped == 300 - len(entries)
+    assert state.journal.dropped == 0  # no evidence of a wallet call is missing
     newest = entries[-1]
     assert len(newest["body"]) == UNTRUSTED_BODY_BYTES and newest["truncated"]["bodySize"] == len(body)
     assert len(newest["reason"]) < 400  # the path is clipped in the reason
@@ -221,3 +224,60 @@ def test_a_durable_sandbox_journals_them_and_stores_nothing_of_them(tmp_path):
     with Sandbox(state=db) as again:  # resumed: the wallet as it was, nothing of the stray calls
         assert again.balance("session-eur") == 998
         assert again.request_count() == 0 and again.audit().ok
+
+
+def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as refused:
+        refused.close()
+        return refused.code
+
+
+# -- capped apart from wallet calls -------------------------------------------------------------------------------
+
+
+def test_a_browser_asking_for_its_icon_never_pushes_a_wallet_call_out():
+    with Sandbox(journal_limit=3) as sandbox:
+        body = json.dumps({"betId": "kept", "betAmount": "1.00"}).encode()
+        url = f"{sandbox.url}/sessions/session-eur/bets/pay-in"
+        assert _post(url, body, sandbox.signed_headers("POST", body)) == 200
+        for _ in range(3):
+            assert _get(f"{sandbox.base_url}/favicon.ico") == 404
+        entries = sandbox.requests()
+        assert [e.endpoint for e in entries] == ["pay-in", "unknown", "unknown"]  # the oldest icon call went
+        assert entries[0].bet_id == "kept"
+        report = sandbox.report()
+        assert "pushed out" not in repr(report)  # no wallet evidence is missing
+
+
+def test_unknown_path_calls_are_capped_on_their_own_the_oldest_dropped_first():
+    with Sandbox() as sandbox:
+        body = json.dumps({"betId": "first", "betAmount": "1.00"}).encode()
+        assert (
+            _post(f"{sandbox.url}/sessions/session-eur/bets/pay-in", body, sandbox.signed_headers("POST", body)) == 200
+        )
+        for number in range(UNKNOWN_LIMIT + 5):
+            assert _get(f"{sandbox.base_url}/scan-{number}") == 404
+        unknown = sandbox.requests(endpoint="unknown")
+        assert len(unknown) == UNKNOWN_LIMIT and sandbox.request_count() == UNKNOWN_LIMIT + 1
+        assert unknown[0].path == "/scan-5" and unknown[-1].path == f"/scan-{UNKNOWN_LIMIT + 4}"
+        assert sandbox.requests(endpoint="pay-in")[0].bet_id == "first"
+
+
+async def test_a_body_that_had_not_arrived_is_marked_truncated_with_its_announced_size(http, admin):
+    """The answer does not wait for the body of a call no endpoint takes: the journal says it had one."""
+    host, port = http.server.host, http.server.port
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(b"POST /api/v1/pay-in HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + b"{" * 10)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 404")
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    [entry] = await admin.get("/requests")
+    assert entry["body"] == "" and entry["truncated"]["bodySize"] == 5000

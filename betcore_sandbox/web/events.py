@@ -4,7 +4,10 @@ Events (each `data:` is one JSON object):
 * `request` — a provider request was journaled: its summary (direction, endpoint, session, betId, code, HTTP
   status, fault, duration, signature verdict); the whole entry is at `GET /__admin/requests/{id}`. A Games or
   Launch call the sandbox makes (`direction` outgoing, with its `url`) is journaled when it is sent, unanswered.
-* `completed` — that outgoing call's answer (or failure) is in: its summary again, same id.
+  A wallet call a `delay` or `timeout` fault holds is journaled when the hold begins, unanswered, its `reason`
+  saying so (`held by fault fault-1 (timeout, after) for 30000 ms`).
+* `completed` — that outgoing or held call's answer (or failure) is in: its summary again, same id (a held wallet
+  call's `balance` and `bet` follow, as they stand then).
 * `balance` — the balance of the request's session after it (`sessionId`, `playerId`, `balance`, `currency`).
 * `bet` — the request's bet as it stands now (the admin API's bet view, without ledger entries).
 * `changed` — an admin call changed something (`method`, `path`): views showing state should reload.
@@ -146,7 +149,7 @@ class Hub:
         self._guarded(lambda: self._announce(entry))
 
     def _completed(self, entry: JournalEntry) -> None:
-        self._guarded(lambda: self.publish("completed", request_summary(entry)))
+        self._guarded(lambda: self._announce(entry, "completed"))
 
     def _guarded(self, announce: Callable[[], None]) -> None:
         if not self.subscribers:
@@ -157,12 +160,12 @@ class Hub:
             self.state.record_internal_error("".join(traceback.format_exception(exc)))
             LOG.error("the event stream failed on a journal entry", exc_info=exc)
 
-    def _announce(self, entry: JournalEntry | None) -> None:
+    def _announce(self, entry: JournalEntry | None, event: str = "request") -> None:
         if entry is None:
             self.publish("cleared", {})
             return
-        self.publish("request", request_summary(entry))
-        if entry.signature != "valid" or entry.session_id is None:
+        self.publish(event, request_summary(entry))
+        if entry.direction != "incoming" or entry.signature != "valid" or entry.session_id is None:
             return  # nothing moved: the wallet never saw it
         wallet = self.state.wallet
         session = wallet.sessions.get(entry.session_id)

@@ -29,6 +29,7 @@ from ..limits import MAX_PROVIDER_BODY as MAX_BODY
 from ..limits import UNTRUSTED_BODY_BYTES
 from ..state import SandboxState
 from ..text import clip, printable
+from ..views import reason as reason_of
 from . import envelope
 from .connections import hold
 from .envelope import BodyTimeout, BodyTooLarge, Reply
@@ -103,6 +104,8 @@ async def no_such_endpoint(request: web.Request) -> web.Response:
         headers=request.raw_headers,
         body=_arrived_body(request),
     )
+    if not entry.body:  # not read (still on its way, or over the limit): the journal says how much was announced
+        entry.body_size = request.content_length or 0
     headers = {}
     bases = " and ".join(PREFIXES)
     if (found := wrong_method(request.method, request.path)) is not None:
@@ -192,8 +195,12 @@ async def serve(request: web.Request, endpoint: str) -> web.StreamResponse:
             reply = await _written(state, reply)
         if rule.phase == "after" and (injected := await _inject(request, state, rule, admitted, entry, started, reply)):
             return injected
-    except asyncio.CancelledError:  # the server shut down while the fault held the request: still journaled
-        entry.error = "the server shut down while a fault held this request; no answer was sent"
+    except asyncio.CancelledError:  # the client left, or the server shut down, while the fault held the request
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            entry.error = "the client closed the connection while a fault held this request; no answer was sent"
+        else:
+            entry.error = "the server shut down while a fault held this request; no answer was sent"
         _finish(state, entry, None, started)
         raise
     return _respond(state, entry, reply, started)
@@ -284,7 +291,9 @@ async def _inject(
     A delay only waits, and returns None: the normal answer follows. answered: the wallet's answer, after it."""
     message = f"injected fault {rule.id} ({rule.kind}, {rule.phase})"
     if rule.kind == "delay":
+        _hold_begins(state, entry, rule, started)
         await asyncio.sleep(rule.delay_ms / 1000)  # type: ignore[operator]
+        entry.reason = None  # the answer that follows says how it ended
         return None
     if rule.kind == "http_error":
         reply = envelope.internal_error(state.codes, message, rule.status)
@@ -301,7 +310,9 @@ async def _inject(
         reply = envelope.malformed(None if answered is None else answered.body)
     else:
         if rule.kind == "timeout":
+            _hold_begins(state, entry, rule, started)
             await hold(request, rule.delay_ms / 1000)  # type: ignore[operator]  # shutdown lets it go at once
+            entry.reason = None  # completed: the fault's own words say why no answer came
         transport = request.transport  # None if the client already gave up
         if transport is not None:
             if rule.kind == "connection_reset":
@@ -311,6 +322,15 @@ async def _inject(
         _finish(state, entry, None, started)
         return web.Response(status=204)  # never reaches the client: the connection is gone
     return _respond(state, entry, reply, started)
+
+
+def _hold_begins(state: SandboxState, entry: JournalEntry, rule: FaultRule, started: float) -> None:
+    """Journal a call a fault is about to hold, so the journal, the event stream and a test's report show it while
+    it waits (a client that times out sees it there); `_finish` completes the same entry when the hold ends."""
+    entry.reason = f"held by fault {rule.id} ({rule.kind}, {rule.phase}) for {rule.delay_ms} ms"
+    entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    entry.time = time.time()
+    state.journal.record(entry)
 
 
 def _reset(transport: asyncio.BaseTransport) -> None:
@@ -390,15 +410,17 @@ def _respond(state: SandboxState, entry: JournalEntry, reply: Reply, started: fl
 
 def _finish(state: SandboxState, entry: JournalEntry, reply: Reply | None, started: float) -> None:
     entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-    entry.time = time.time()  # its place in the journal: now, when it is recorded
     if reply is not None:
         entry.status, entry.response = reply.status, reply.body
-    state.journal.record(entry)
-    if reply is not None:
-        reason = reply.reason
-    else:  # no answer: why not (the client left, a fault held or dropped the connection)
-        reason = entry.error or (f"injected fault {entry.fault['id']} ({entry.fault['kind']})" if entry.fault else None)
-    state.request_log.record(
+    if entry.id:  # journaled when a fault began to hold it: completed in place, keeping its place and time
+        state.journal.completed(entry)
+    else:
+        entry.time = time.time()  # its place in the journal: now, when it is recorded
+        state.journal.record(entry)
+    log = state.request_log
+    # The reason by the one rule the journal view, the feed and the report use; worked out only for a line written.
+    reason = reason_of(entry) if log.logger.isEnabledFor(logging.INFO) else None
+    log.record(
         entry.endpoint,
         entry.session_id,
         entry.bet_id,
