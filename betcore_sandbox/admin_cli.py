@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
+from . import jsontext
 from .config import env_name
 from .durations import duration_ms
 from .limits import MAX_TTL_SECONDS
@@ -275,6 +276,10 @@ def _rule(options: argparse.Namespace) -> dict[str, Any]:
             json.dumps(rule, allow_nan=False)
         except ValueError:  # 1e400 reads as infinity, NaN as itself: neither can be sent on
             raise ValueError("--json holds a number out of range (NaN, Infinity or one like 1e400)") from None
+        try:  # as the sandbox reads a document: a key given twice is refused, not last-wins
+            jsontext.refuse_duplicate_keys(text.encode("utf-8", "surrogateescape"), rule)
+        except jsontext.JsonError as exc:
+            raise ValueError(f"--json {exc}") from None
     flags = {
         "kind": options.kind,
         "endpoint": options.endpoint,

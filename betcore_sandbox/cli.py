@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, admin_cli
+from . import __version__, admin_cli, jsontext
 from .clock import iso_ms
 from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env, unknown_env_names
 from .durations import duration_ms as _duration_ms
@@ -566,9 +566,13 @@ def _body_problem(body: bytes, body_file: str | None) -> str:
     if b"\0" in body and body_file == "-":
         return "error: the body holds a NUL byte, which a curl command line cannot carry: give it as --body-file FILE"
     try:
-        json.loads(body)
+        parsed = json.loads(body)
     except ValueError:
         return f"warning: {given} is not JSON; it is signed and sent as it is (the wallet expects a JSON object)"
+    try:
+        jsontext.refuse_duplicate_keys(body, parsed)
+    except jsontext.JsonError as exc:
+        return f"warning: {given} {exc}: the provider API refuses such a body; it is signed and sent as it is"
     if body.endswith(b"\n"):
         return f"note: {given} ends with a newline (as editors write files): it is part of the signed body and sent"
     return ""

@@ -1,0 +1,54 @@
+"""The command line in its user's words, through real processes: a rule or body with a key given twice, inputs
+`sign` cannot turn into a request, `clock`'s refusals, an empty journal, `--port`, a mistyped command, and the
+sandbox's refusals told as what to do."""
+
+import pytest
+
+from .process import SandboxProcess, run_cli
+
+TOKEN = "words-token"
+ENV = {"BETCORE_SANDBOX_ADMIN_TOKEN": TOKEN}
+
+
+@pytest.fixture(scope="module")
+def served():
+    sandbox = SandboxProcess("--port", "0", "--admin-token", TOKEN)
+    try:
+        sandbox.wait_listening()
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def url(served):
+    assert cli(served.url, "reset").returncode == 0
+    return served.url
+
+
+def cli(url, *args, env=None, input=None):
+    return run_cli(*args, env={"BETCORE_SANDBOX_URL": url, **ENV, **(env or {})}, input=input)
+
+
+def err(result):
+    return result.stderr.decode()
+
+
+def test_a_rule_with_a_key_given_twice_is_refused_naming_the_key(url):
+    twice = cli(url, "faults", "add", "--json", '{"kind":"delay","delayMs":5,"delayMs":6}')
+    assert (twice.returncode, twice.stdout) == (2, b"")
+    assert err(twice) == "betcore-sandbox: error: --json has the key 'delayMs' twice in one object\n"
+    assert cli(url, "faults", "list").stdout == b"no fault rules\n"  # nothing was sent
+    nested = cli(url, "faults", "add", "--kind", "delay", "--json", '{"delayMs":5,"x":{"a":1,"a":2}}')
+    assert nested.returncode == 2 and "'a' twice in one object at $.x" in err(nested)
+
+
+def test_sign_warns_of_a_body_with_a_key_given_twice_and_signs_it_as_it_is():
+    body = '{"betId":"b","betAmount":"1.00","betAmount":"2.00"}'
+    signed = run_cli("sign", "POST", "/v1/sessions/s/bets/pay-in", "--body", body)
+    assert signed.returncode == 0
+    assert err(signed) == (
+        "warning: --body has the key 'betAmount' twice in one object: the provider API refuses such a body; "
+        "it is signed and sent as it is\n"
+    )
+    assert body in signed.stdout.decode()  # the body signed is the body given
