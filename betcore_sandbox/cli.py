@@ -494,8 +494,16 @@ def _sign(options: argparse.Namespace) -> int:
     from .remote import RemoteError, sandbox_url
 
     path, base, flag = options.path, options.url, admin_cli.sandbox_flag(options, "url")
+    if options.timestamp is not None and options.timestamp < 0:
+        return _fail(f"--timestamp is epoch milliseconds, 0 or more, got {options.timestamp}")
+    if options.request_id is not None and _has_control(options.request_id):
+        return _fail(f"--request-id {options.request_id!r} holds a control character, which no header can carry")
     if path.startswith(("http://", "https://")):  # a whole URL pasted: its path is what is signed for
-        parts = urllib.parse.urlsplit(path)
+        try:
+            parts = urllib.parse.urlsplit(path)
+            parts.port  # noqa: B018 -- read for its check: a port that is no number raises here
+        except ValueError as exc:
+            return _fail(f"PATH {options.path!r} is not a URL: {exc}")
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         if base is None:
             base, flag = f"{parts.scheme}://{parts.netloc}", "PATH's host"
@@ -552,6 +560,11 @@ def _sign(options: argparse.Namespace) -> int:
         line += " " + shlex.join(["-H", "Content-Type: application/json"]) + " " + _curl_body(body, options.body_file)
     print(line)
     return 0
+
+
+def _has_control(text: str) -> bool:
+    """Whether `text` holds a control character: in a header value it would end the header, or the curl line."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
 
 
 def _body_problem(body: bytes, body_file: str | None) -> str:

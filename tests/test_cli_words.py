@@ -52,3 +52,19 @@ def test_sign_warns_of_a_body_with_a_key_given_twice_and_signs_it_as_it_is():
         "it is signed and sent as it is\n"
     )
     assert body in signed.stdout.decode()  # the body signed is the body given
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("GET", "http://[::1/v1/x"), "PATH 'http://[::1/v1/x' is not a URL: Invalid IPv6 URL"),
+        (("GET", "http://localhost:port/v1/x"), "PATH 'http://localhost:port/v1/x' is not a URL: Port"),
+        (("GET", "/v1/x", "--request-id", "a\nX-Evil: 1"), "--request-id 'a\\nX-Evil: 1' holds a control character"),
+        (("GET", "/v1/x", "--request-id", "a\tb"), "--request-id 'a\\tb' holds a control character"),
+        (("GET", "/v1/x", "--timestamp", "-5"), "--timestamp is epoch milliseconds, 0 or more, got -5"),
+    ],
+)
+def test_sign_refuses_what_no_request_can_carry_in_one_line(args, said):
+    result = run_cli("sign", *args, "--counterparty-id", "cp", "--secret", "s")
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert err(result).startswith(f"betcore-sandbox: error: {said}") and err(result).count("\n") == 1, err(result)
