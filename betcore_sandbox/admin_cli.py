@@ -41,6 +41,7 @@ __all__ = [
     "admin_token",
     "describe",
     "fail",
+    "refused",
     "sandbox_flag",
 ]
 
@@ -233,7 +234,7 @@ def _client(options: argparse.Namespace, timeout: float | None = 30.0) -> AdminC
     return AdminClient.from_options(options.sandbox, admin_token(options), timeout=timeout, flag=sandbox_flag(options))
 
 
-def _refused(exc: RemoteError) -> int:
+def refused(exc: RemoteError) -> int:
     """A refusal (4xx) is the input's fault, exit 2, as is a --sandbox URL that is no sandbox's; no answer, or a
     failure of the sandbox, exit 1."""
     refused = exc.status is not None and 400 <= exc.status < 500
@@ -247,7 +248,7 @@ def _remote(run: Callable[[argparse.Namespace, AdminClient], int]) -> Callable[[
         try:
             return run(options, _client(options))
         except RemoteError as exc:
-            return _refused(exc)
+            return refused(exc)
 
     return command
 
@@ -314,7 +315,7 @@ def _faults_add(options: argparse.Namespace) -> int:
     except RemoteError as exc:
         if exc.status == 400:
             return fail(f"the sandbox refused the rule: {exc.problem}")
-        return _refused(exc)
+        return refused(exc)
     print(escape(f"added fault {added['id']}: {describe(added)}"))  # one line, whatever a filter holds
     return 0
 
@@ -450,7 +451,7 @@ def _balance(options: argparse.Namespace) -> int:
     except RemoteError as exc:
         if exc.status == 404:
             return fail(f"no session {options.session!r} in the sandbox", EXIT_FAILED)
-        return _refused(exc)
+        return refused(exc)
     try:
         session = json.loads(raw, parse_float=Decimal)  # money as written: 1000.00 stays 1000.00
         shown = f"{session['balance']} {session['currency']}"
@@ -484,7 +485,7 @@ def _state_export(options: argparse.Namespace) -> int:
                 partial.unlink(missing_ok=True)
                 return fail(f"cannot write {options.file}: {exc.strerror or exc}", EXIT_STATE)
     except RemoteError as exc:
-        return _refused(exc)
+        return refused(exc)
     except BrokenPipeError:  # the reader of `state export -` went away: main() ends it as every command does
         raise
     except OSError as exc:  # the answer broke off
@@ -510,7 +511,7 @@ def _state_import(options: argparse.Namespace) -> int:
     except RemoteError as exc:
         if exc.status in (400, 413):
             return fail(f"the sandbox cannot use {options.file}: {exc.problem}", EXIT_STATE)
-        return _refused(exc)
+        return refused(exc)
     counts = ", ".join(
         f"{done[name]} {name}" for name in ("players", "sessions", "bets", "transactions") if name in done
     )
@@ -535,7 +536,7 @@ def _requests(options: argparse.Namespace) -> int:
             return 0
         return _follow(client, options.limit, options.json)
     except RemoteError as exc:
-        return _refused(exc)
+        return refused(exc)
 
 
 def _recent(client: AdminClient, limit: int) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from .durations import duration_ms as _duration_ms
 from .durations import duration_text as _duration_text
 from .fixtures import Fixture, FixtureError, load_fixture
 from .inputs import parse_instant
-from .limits import LINGER_SECONDS, SHUTDOWN_GRACE_SECONDS
+from .limits import LINGER_SECONDS, MAX_CLOCK_MS, SHUTDOWN_GRACE_SECONDS
 from .logs import FORMATS, LEVELS, LOG, configure, escape
 from .signing import signed_headers, string_to_sign
 
@@ -643,7 +643,9 @@ def _clock(options: argparse.Namespace) -> int:
         shown, raw = client.result("GET" if change is None else "POST", "/clock", change)
         now_ms, offset_ms, mode = int(shown["nowMs"]), int(shown["offsetMs"]), str(shown["mode"])
     except RemoteError as exc:
-        return _fail(str(exc), 1)
+        if exc.status == 400:  # a refused move: told with the flag that asked for it, an input error as elsewhere
+            return _fail(_clock_refusal(exc.problem))
+        return admin_cli.refused(exc)
     except (ValueError, KeyError, TypeError):
         return _fail(f"{client.base_url}/__admin/clock did not answer like a betcore sandbox: {raw[:200]!r}", 1)
     if options.json:
@@ -657,6 +659,22 @@ def _clock(options: argparse.Namespace) -> int:
     # One write: a reader that stops after the first line (`| head -n 1`) gets no half-written answer.
     sys.stdout.write(f"sandbox time  {iso_ms(now_ms)}  ({now_ms} ms)\nmode          {shown_mode}\n")
     return 0
+
+
+CLOCK_FLAGS = {"advanceMs": "--advance", "setMs": "--set", "mode": "--real"}
+
+
+def _clock_refusal(problem: str) -> str:
+    """The admin API's refusal of a clock move in the command line's words: its flags, not its fields."""
+    field, _, reason = problem.partition(": ")
+    flag = CLOCK_FLAGS.get(field)
+    if flag is None:
+        return f"the sandbox refused the clock change: {problem}"
+    if reason.startswith("must be an integer from 0 to "):  # the type's bound: the clock's own range, in dates
+        reason = f"the sandbox clock must stay between 1970-01-01 and {iso_ms(MAX_CLOCK_MS)}"
+    reason = reason.replace("use setMs", "use --set")
+    reason = reason.replace("POST /__admin/reset first", "betcore-sandbox reset first")
+    return f"{flag}: {reason}"
 
 
 def _scenario(options: argparse.Namespace) -> int:

@@ -2,8 +2,14 @@
 `sign` cannot turn into a request, `clock`'s refusals, an empty journal, `--port`, a mistyped command, and the
 sandbox's refusals told as what to do."""
 
+import json
+import urllib.request
+
 import pytest
 
+from betcore_sandbox.signing import signed_headers
+
+from .conftest import CP, SECRET
 from .process import SandboxProcess, run_cli
 
 TOKEN = "words-token"
@@ -68,3 +74,27 @@ def test_sign_refuses_what_no_request_can_carry_in_one_line(args, said):
     result = run_cli("sign", *args, "--counterparty-id", "cp", "--secret", "s")
     assert (result.returncode, result.stdout) == (2, b"")
     assert err(result).startswith(f"betcore-sandbox: error: {said}") and err(result).count("\n") == 1, err(result)
+
+
+def test_clock_refusals_are_input_errors_naming_the_flags(url):
+    far = cli(url, "clock", "--advance", "9999999d")
+    assert (far.returncode, far.stdout) == (2, b"")
+    assert err(far) == (
+        "betcore-sandbox: error: --advance: the sandbox clock must stay between 1970-01-01 and "
+        "9000-01-01T00:00:00.000Z\n"
+    )
+    assert cli(url, "clock", "--set", "2030-01-01T00:00:00Z").returncode == 0
+    booked = _pay_in(url, "clock-1", timestamp_ms=1_893_456_000_000)  # signed at the sandbox's time, 2030
+    assert booked == 200
+    back = cli(url, "clock", "--set", "2029-01-01T00:00:00Z")
+    assert (back.returncode, back.stdout) == (2, b"")
+    assert err(back).startswith("betcore-sandbox: error: --set: 2029-01-01T00:00:00.000Z is before the latest booked")
+    assert err(back).endswith("(betcore-sandbox reset first)\n") and "Ms" not in err(back), err(back)
+
+
+def _pay_in(url, bet_id, timestamp_ms):
+    raw = json.dumps({"betId": bet_id, "betAmount": "1.00"}).encode()
+    headers = {**signed_headers(SECRET, CP, "POST", raw, timestamp_ms=timestamp_ms), "Content-Type": "application/json"}
+    path = "/v1/sessions/session-eur/bets/pay-in"
+    with urllib.request.urlopen(urllib.request.Request(url + path, data=raw, headers=headers), timeout=10) as answer:
+        return answer.status
