@@ -531,7 +531,10 @@ def _requests(options: argparse.Namespace) -> int:
     try:
         client = _client(options, timeout=STREAM_TIMEOUT if options.follow else 30.0)
         if not options.follow:
-            for entry in _recent(client, options.limit):
+            recent = _recent(client, options.limit)
+            if not recent and not options.json:  # as `faults list` says so: silence looks like a hang or a failure
+                print("no requests")
+            for entry in recent:
                 _print_entry(entry, options.json)
             return 0
         return _follow(client, options.limit, options.json)

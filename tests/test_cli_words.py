@@ -98,3 +98,11 @@ def _pay_in(url, bet_id, timestamp_ms):
     path = "/v1/sessions/session-eur/bets/pay-in"
     with urllib.request.urlopen(urllib.request.Request(url + path, data=raw, headers=headers), timeout=10) as answer:
         return answer.status
+
+
+def test_requests_on_an_empty_journal_say_so_and_print_nothing_as_json(url):
+    assert cli(url, "requests").stdout == b"no requests\n"
+    assert cli(url, "requests", "--json").stdout == b""
+    _pay_in(url, "r-1", timestamp_ms=None)
+    listed = cli(url, "requests").stdout.decode()
+    assert "no requests" not in listed and "pay-in" in listed
