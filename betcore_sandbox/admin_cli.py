@@ -158,8 +158,26 @@ class _Typed(argparse.Action):
 
 
 def add_sandbox_option(command: argparse.ArgumentParser, *names: str, help: str = SANDBOX_HELP) -> None:
-    """Add the option naming the sandbox to `command`, spelt `names` (default --sandbox), dest from the first."""
-    command.add_argument(*(names or ("--sandbox",)), metavar="URL", action=_Typed, help=help)
+    """Add the option naming the sandbox to `command`, spelt `names` (default --sandbox), dest from the first, and
+    `--port P`, short for http://127.0.0.1:P (the two exclude each other)."""
+    names = names or ("--sandbox",)
+    given = command.add_mutually_exclusive_group()
+    given.add_argument(*names, metavar="URL", action=_Typed, help=help)
+    given.add_argument(
+        "--port",
+        dest=names[0].removeprefix("--"),
+        metavar="PORT",
+        type=_local_port,
+        action=_Typed,
+        help=f"the sandbox on this machine at this port: short for {names[0]} http://127.0.0.1:PORT",
+    )
+
+
+def _local_port(text: str) -> str:
+    """The URL of this machine's sandbox on port `text` (an argparse type: a port from 1 to 65535)."""
+    if not (text.isascii() and text.isdigit() and 0 < int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
+    return f"http://127.0.0.1:{int(text)}"
 
 
 def add_token_options(command: argparse.ArgumentParser, *, compat: bool = False) -> None:

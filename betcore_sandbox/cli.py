@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import logging
 import os
@@ -58,6 +59,8 @@ SCHEMAS = {"fixture": "schemas/fixture.schema.json", "provider": "openapi/provid
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+        return _fail(_unknown_command(args[0]))  # serve, the default, takes options only: this is a typo
     if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
         args.insert(0, "serve")
     options = _parser().parse_args(args)
@@ -67,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     return code
+
+
+def _unknown_command(given: str) -> str:
+    close = difflib.get_close_matches(given, COMMANDS, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"the commands: {', '.join(COMMANDS)}"
+    return f"unknown command {given!r} ({hint})"
 
 
 def _reader_gone() -> int:
@@ -501,7 +510,6 @@ def _sign(options: argparse.Namespace) -> int:
     if path.startswith(("http://", "https://")):  # a whole URL pasted: its path is what is signed for
         try:
             parts = urllib.parse.urlsplit(path)
-            parts.port  # noqa: B018 -- read for its check: a port that is no number raises here
         except ValueError as exc:
             return _fail(f"PATH {options.path!r} is not a URL: {exc}")
         path = parts.path + (f"?{parts.query}" if parts.query else "")

@@ -64,7 +64,7 @@ def test_sign_warns_of_a_body_with_a_key_given_twice_and_signs_it_as_it_is():
     ("args", "said"),
     [
         (("GET", "http://[::1/v1/x"), "PATH 'http://[::1/v1/x' is not a URL: Invalid IPv6 URL"),
-        (("GET", "http://localhost:port/v1/x"), "PATH 'http://localhost:port/v1/x' is not a URL: Port"),
+        (("GET", "http://::1]/v1/x"), "PATH 'http://::1]/v1/x' is not a URL: Invalid IPv6 URL"),
         (("GET", "/v1/x", "--request-id", "a\nX-Evil: 1"), "--request-id 'a\\nX-Evil: 1' holds a control character"),
         (("GET", "/v1/x", "--request-id", "a\tb"), "--request-id 'a\\tb' holds a control character"),
         (("GET", "/v1/x", "--timestamp", "-5"), "--timestamp is epoch milliseconds, 0 or more, got -5"),
@@ -106,3 +106,35 @@ def test_requests_on_an_empty_journal_say_so_and_print_nothing_as_json(url):
     _pay_in(url, "r-1", timestamp_ms=None)
     listed = cli(url, "requests").stdout.decode()
     assert "no requests" not in listed and "pay-in" in listed
+
+
+def test_the_remote_commands_take_port_as_short_for_the_local_sandbox(served):
+    port = served.url.rsplit(":", 1)[1]
+    bare = {"BETCORE_SANDBOX_URL": "", "BETCORE_SANDBOX_PORT": "9"}  # else the environment would name it
+    reset = cli(served.url, "reset", "--port", port, env=bare)
+    assert reset.returncode == 0 and reset.stdout.startswith(b"reset: "), reset.stderr
+    assert cli(served.url, "faults", "list", "--port", port, env=bare).stdout == b"no fault rules\n"
+    assert cli(served.url, "clock", "--port", port, env=bare).stdout.startswith(b"sandbox time")
+    assert cli(served.url, "healthcheck", "--port", port, env=bare).returncode == 0
+    signed = run_cli(
+        "sign", "GET", "/v1/sessions/s/balance", "--port", "18090", "--counterparty-id", "c", "--secret", "s"
+    )
+    assert "http://127.0.0.1:18090/v1/sessions/s/balance" in signed.stdout.decode().splitlines()[-1]
+    both = cli(served.url, "reset", "--port", port, "--sandbox", served.url)
+    assert both.returncode == 2 and "not allowed with argument" in err(both)
+    wrong = cli(served.url, "reset", "--port", "http")
+    assert wrong.returncode == 2 and "argument --port: 'http' is not a port from 1 to 65535" in err(wrong)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("fault", "list"), "unknown command 'fault' (did you mean faults?)"),
+        (("blance", "x"), "unknown command 'blance' (did you mean balance?)"),
+        (("frobnicate",), "unknown command 'frobnicate' (the commands: serve, healthcheck, sign,"),
+    ],
+)
+def test_a_mistyped_command_is_named_with_the_nearest_one(args, said):
+    result = run_cli(*args)
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert err(result).startswith(f"betcore-sandbox: error: {said}") and err(result).count("\n") == 1, err(result)
