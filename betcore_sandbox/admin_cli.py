@@ -249,7 +249,9 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _client(options: argparse.Namespace, timeout: float | None = 30.0) -> AdminClient:
-    return AdminClient.from_options(options.sandbox, admin_token(options), timeout=timeout, flag=sandbox_flag(options))
+    return AdminClient.from_options(
+        options.sandbox, admin_token(options), timeout=timeout, flag=sandbox_flag(options), token_env=options.token_env
+    )
 
 
 def refused(exc: RemoteError) -> int:
@@ -299,27 +301,50 @@ def _rule(options: argparse.Namespace) -> dict[str, Any]:
             jsontext.refuse_duplicate_keys(text.encode("utf-8", "surrogateescape"), rule)
         except jsontext.JsonError as exc:
             raise ValueError(f"--json {exc}") from None
-    flags = {
-        "kind": options.kind,
-        "endpoint": options.endpoint,
-        "phase": options.phase,
-        "skip": options.skip,
-        "probability": options.probability,
-        "seed": options.seed,
-        "sessionId": options.session,
-        "playerId": options.player,
-        "betId": options.bet,
-        "status": options.status,
-        "responseCode": options.code,
-        "delayMs": options.delay,
-        "ttlSeconds": options.ttl,
-    }
-    rule.update({name: value for name, value in flags.items() if value is not None})
+    rule.update(_flagged(options))
     if hasattr(options, "times"):
         rule["times"] = options.times
     if "kind" not in rule:
         raise ValueError(f"a rule needs --kind ({', '.join(FAULT_KINDS)}), or a kind in --json")
     return rule
+
+
+# A rule's fields and the flags of `faults add` that set them: a refusal names the flag the user typed.
+FIELD_FLAGS = {
+    "kind": "kind",
+    "endpoint": "endpoint",
+    "phase": "phase",
+    "skip": "skip",
+    "probability": "probability",
+    "seed": "seed",
+    "sessionId": "session",
+    "playerId": "player",
+    "betId": "bet",
+    "status": "status",
+    "responseCode": "code",
+    "delayMs": "delay",
+    "ttlSeconds": "ttl",
+}
+
+
+def _flagged(options: argparse.Namespace) -> dict[str, Any]:
+    """The rule's fields the flags set (--times apart: its 'unlimited' is a null that must still be sent)."""
+    given = {field: getattr(options, flag) for field, flag in FIELD_FLAGS.items()}
+    return {field: value for field, value in given.items() if value is not None}
+
+
+def _rule_refusal(problem: str, rule: Mapping[str, Any], flagged: Mapping[str, Any]) -> str:
+    """The sandbox's refusal of a rule, in the words of the flags that built it; a field of --json stays a field."""
+    field, _, reason = problem.partition(": ")
+    flag = f"--{FIELD_FLAGS[field]}" if field in FIELD_FLAGS else None
+    kind = rule.get("kind")
+    if flag is not None and field in flagged and reason.startswith("unknown field"):
+        return f"{flag} does not apply to kind {kind}"
+    if flag is not None and reason == "is required" and field not in rule:
+        return f"kind {kind} needs {flag}"
+    if flag is not None and field in flagged:
+        return f"{flag}: {reason}"
+    return f"the sandbox refused the rule: {problem}"
 
 
 def _faults_add(options: argparse.Namespace) -> int:
@@ -332,7 +357,7 @@ def _faults_add(options: argparse.Namespace) -> int:
         added, _ = client.result("POST", "/faults", rule, keys=("id", "kind"))
     except RemoteError as exc:
         if exc.status == 400:
-            return fail(f"the sandbox refused the rule: {exc.problem}")
+            return fail(_rule_refusal(exc.problem, rule, _flagged(options)))
         return refused(exc)
     print(escape(f"added fault {added['id']}: {describe(added)}"))  # one line, whatever a filter holds
     return 0
@@ -418,10 +443,14 @@ def _faults_list(options: argparse.Namespace, client: AdminClient) -> int:
     return 0
 
 
-@_remote
-def _faults_remove(options: argparse.Namespace, client: AdminClient) -> int:
-    client.call("DELETE", f"/faults/{urllib.parse.quote(options.id, safe='')}")
-    print(f"removed fault {options.id}")
+def _faults_remove(options: argparse.Namespace) -> int:
+    try:
+        _client(options).call("DELETE", f"/faults/{urllib.parse.quote(options.id, safe='')}")
+    except RemoteError as exc:
+        if exc.status == 404:  # as `balance` has an unknown session: a check that failed
+            return fail(escape(f"no fault rule {options.id}"), EXIT_FAILED)
+        return refused(exc)
+    print(escape(f"removed fault {options.id}"))
     return 0
 
 
@@ -531,7 +560,9 @@ def _state_import(options: argparse.Namespace) -> int:
             return fail(f"the sandbox cannot use {options.file}: {exc.problem}", EXIT_STATE)
         return refused(exc)
     counts = ", ".join(
-        f"{done[name]} {name}" for name in ("players", "sessions", "bets", "transactions") if name in done
+        f"{done[name]} {name.removesuffix('s') if done[name] == 1 else name}"
+        for name in ("players", "sessions", "bets", "transactions")
+        if name in done
     )
     print(f"imported: {counts}")
     return 0

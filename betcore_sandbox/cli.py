@@ -490,7 +490,11 @@ def _admin_call(
     try:
         # The sandbox waits for the provider up to its partnerTimeoutMs; this waits a little longer.
         client = AdminClient.from_options(
-            options.sandbox, admin_cli.admin_token(options), timeout=PARTNER_CALL_TIMEOUT, flag="--sandbox"
+            options.sandbox,
+            admin_cli.admin_token(options),
+            timeout=PARTNER_CALL_TIMEOUT,
+            flag="--sandbox",
+            token_env=options.token_env,
         )
         result, _ = client.result(method, route, body, dict(urllib.parse.parse_qsl(query)), keys=tuple(expect))
     except RemoteError as exc:
@@ -647,7 +651,9 @@ def _clock(options: argparse.Namespace) -> int:
         change = {"mode": "real"} if options.real else None
     try:
         token, flag = admin_cli.admin_token(options), admin_cli.sandbox_flag(options, "url")
-        client = AdminClient.from_options(options.url, token, timeout=options.timeout, flag=flag)
+        client = AdminClient.from_options(
+            options.url, token, timeout=options.timeout, flag=flag, token_env=options.token_env
+        )
         shown, raw = client.result("GET" if change is None else "POST", "/clock", change)
         now_ms, offset_ms, mode = int(shown["nowMs"]), int(shown["offsetMs"]), str(shown["mode"])
     except RemoteError as exc:
@@ -689,7 +695,7 @@ def _scenario(options: argparse.Namespace) -> int:
     from .remote import AdminClient, RemoteError
 
     try:
-        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options))
+        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options), token_env=options.token_env)
         if options.name is None:
             listed, _ = client.result("GET", "/scenarios", kind=list)
             for found in listed:
@@ -715,7 +721,7 @@ def _report(options: argparse.Namespace) -> int:
 
     grace = None if options.grace_seconds is None else str(options.grace_seconds)
     try:  # one JSON report, rendered here: the file and the exit code judge the same moment
-        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options))
+        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options), token_env=options.token_env)
         verdict, raw = client.result(
             "GET", "/report", query={"graceSeconds": grace}, keys=("passed", "summary", "checks", "scenarios", "bets")
         )

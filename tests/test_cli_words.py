@@ -138,3 +138,51 @@ def test_a_mistyped_command_is_named_with_the_nearest_one(args, said):
     result = run_cli(*args)
     assert (result.returncode, result.stdout) == (2, b"")
     assert err(result).startswith(f"betcore-sandbox: error: {said}") and err(result).count("\n") == 1, err(result)
+
+
+def test_a_missing_or_wrong_admin_token_says_which_variable_to_set(url):
+    unset = cli(url, "reset", env={"BETCORE_SANDBOX_ADMIN_TOKEN": ""})
+    assert (unset.returncode, unset.stdout) == (2, b"")
+    assert err(unset) == (
+        f"betcore-sandbox: error: the sandbox at {url} requires its admin token: BETCORE_SANDBOX_ADMIN_TOKEN is "
+        "unset; set it to that token\n"
+    )
+    named = cli(url, "faults", "list", "--token-env", "CI_SANDBOX_TOKEN")
+    assert named.returncode == 2
+    assert "requires its admin token: CI_SANDBOX_TOKEN (the variable --token-env names) is unset" in err(named)
+    wrong = cli(url, "clock", env={"BETCORE_SANDBOX_ADMIN_TOKEN": "not-it"})
+    assert wrong.returncode == 2
+    assert err(wrong) == (
+        f"betcore-sandbox: error: the sandbox at {url} refused the admin token: set BETCORE_SANDBOX_ADMIN_TOKEN to "
+        "the token it was started with\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--kind", "http_error", "--delay", "5"), "--delay does not apply to kind http_error"),
+        (("--kind", "delay", "--code", "3", "--delay", "1"), "--code does not apply to kind delay"),
+        (("--kind", "delay"), "kind delay needs --delay"),
+        (("--kind", "http_error", "--status", "200"), "--status: must be an integer from 400 to 599"),
+        (("--json", '{"kind": "delay", "delayMs": 1, "colour": 2}'), "the sandbox refused the rule: colour: unknown"),
+    ],
+)
+def test_a_refused_rule_names_the_flag_that_set_the_field(url, args, said):
+    result = cli(url, "faults", "add", *args)
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert err(result).startswith(f"betcore-sandbox: error: {said}") and "Ms:" not in err(result), err(result)
+
+
+def test_removing_a_rule_that_is_not_there_says_so_in_words(url):
+    missing = cli(url, "faults", "remove", "fault-99")
+    assert (missing.returncode, missing.stdout) == (1, b"")
+    assert err(missing) == "betcore-sandbox: error: no fault rule fault-99\n"
+
+
+def test_state_import_counts_one_of_a_kind_in_the_singular(url, tmp_path):
+    assert _pay_in(url, "one", timestamp_ms=None) == 200
+    saved = tmp_path / "state.json"
+    assert cli(url, "state", "export", str(saved)).returncode == 0
+    imported = cli(url, "state", "import", str(saved))
+    assert imported.stdout.decode() == "imported: 7 players, 8 sessions, 1 bet, 1 transaction\n", imported.stderr
