@@ -3,13 +3,15 @@
 sandbox's refusals told as what to do."""
 
 import json
+import os
+import subprocess
 import urllib.request
 
 import pytest
 
 from betcore_sandbox.signing import signed_headers
 
-from .conftest import CP, SECRET
+from .conftest import CP, REPO, SECRET
 from .process import SandboxProcess, run_cli
 
 TOKEN = "words-token"
@@ -186,3 +188,29 @@ def test_state_import_counts_one_of_a_kind_in_the_singular(url, tmp_path):
     assert cli(url, "state", "export", str(saved)).returncode == 0
     imported = cli(url, "state", "import", str(saved))
     assert imported.stdout.decode() == "imported: 7 players, 8 sessions, 1 bet, 1 transaction\n", imported.stderr
+
+
+@pytest.fixture
+def open_sandbox():
+    """A sandbox without an admin token, as the recipes of the documentation expect."""
+    sandbox = SandboxProcess("--port", "0")
+    try:
+        yield sandbox.wait_listening()
+    finally:
+        sandbox.stop()
+
+
+def test_the_fault_helper_of_the_recipes_fails_on_a_rule_the_sandbox_refuses(open_sandbox):
+    page = (REPO / "docs" / "admin-and-faults.md").read_text()
+    [helper] = [line for line in page.splitlines() if line.startswith("fault() {")]
+    port = open_sandbox.rsplit(":", 1)[1]
+
+    def run(rule):
+        script = f"{helper}\nfault '{rule}'\necho armed"
+        env = {**os.environ, "BETCORE_SANDBOX_PORT": port}
+        return subprocess.run(["bash", "-e", "-c", script], env=env, capture_output=True, timeout=30)
+
+    typo = run('{"endpoint": "pay-out", "kind": "http_eror"}')
+    assert typo.returncode != 0 and typo.stdout == b"" and b"400" in typo.stderr, typo
+    good = run('{"endpoint": "pay-out", "kind": "http_error"}')
+    assert (good.returncode, good.stdout) == (0, b"armed\n"), good
