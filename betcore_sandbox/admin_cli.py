@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
+from . import jsontext
 from .config import env_name
 from .durations import duration_ms
 from .limits import MAX_TTL_SECONDS
@@ -40,6 +41,7 @@ __all__ = [
     "admin_token",
     "describe",
     "fail",
+    "refused",
     "sandbox_flag",
 ]
 
@@ -156,8 +158,26 @@ class _Typed(argparse.Action):
 
 
 def add_sandbox_option(command: argparse.ArgumentParser, *names: str, help: str = SANDBOX_HELP) -> None:
-    """Add the option naming the sandbox to `command`, spelt `names` (default --sandbox), dest from the first."""
-    command.add_argument(*(names or ("--sandbox",)), metavar="URL", action=_Typed, help=help)
+    """Add the option naming the sandbox to `command`, spelt `names` (default --sandbox), dest from the first, and
+    `--port P`, short for http://127.0.0.1:P (the two exclude each other)."""
+    names = names or ("--sandbox",)
+    given = command.add_mutually_exclusive_group()
+    given.add_argument(*names, metavar="URL", action=_Typed, help=help)
+    given.add_argument(
+        "--port",
+        dest=names[0].removeprefix("--"),
+        metavar="PORT",
+        type=_local_port,
+        action=_Typed,
+        help=f"the sandbox on this machine at this port: short for {names[0]} http://127.0.0.1:PORT",
+    )
+
+
+def _local_port(text: str) -> str:
+    """The URL of this machine's sandbox on port `text` (an argparse type: a port from 1 to 65535)."""
+    if not (text.isascii() and text.isdigit() and 0 < int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
+    return f"http://127.0.0.1:{int(text)}"
 
 
 def add_token_options(command: argparse.ArgumentParser, *, compat: bool = False) -> None:
@@ -229,10 +249,12 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _client(options: argparse.Namespace, timeout: float | None = 30.0) -> AdminClient:
-    return AdminClient.from_options(options.sandbox, admin_token(options), timeout=timeout, flag=sandbox_flag(options))
+    return AdminClient.from_options(
+        options.sandbox, admin_token(options), timeout=timeout, flag=sandbox_flag(options), token_env=options.token_env
+    )
 
 
-def _refused(exc: RemoteError) -> int:
+def refused(exc: RemoteError) -> int:
     """A refusal (4xx) is the input's fault, exit 2, as is a --sandbox URL that is no sandbox's; no answer, or a
     failure of the sandbox, exit 1."""
     refused = exc.status is not None and 400 <= exc.status < 500
@@ -246,7 +268,7 @@ def _remote(run: Callable[[argparse.Namespace, AdminClient], int]) -> Callable[[
         try:
             return run(options, _client(options))
         except RemoteError as exc:
-            return _refused(exc)
+            return refused(exc)
 
     return command
 
@@ -275,27 +297,54 @@ def _rule(options: argparse.Namespace) -> dict[str, Any]:
             json.dumps(rule, allow_nan=False)
         except ValueError:  # 1e400 reads as infinity, NaN as itself: neither can be sent on
             raise ValueError("--json holds a number out of range (NaN, Infinity or one like 1e400)") from None
-    flags = {
-        "kind": options.kind,
-        "endpoint": options.endpoint,
-        "phase": options.phase,
-        "skip": options.skip,
-        "probability": options.probability,
-        "seed": options.seed,
-        "sessionId": options.session,
-        "playerId": options.player,
-        "betId": options.bet,
-        "status": options.status,
-        "responseCode": options.code,
-        "delayMs": options.delay,
-        "ttlSeconds": options.ttl,
-    }
-    rule.update({name: value for name, value in flags.items() if value is not None})
+        try:  # as the sandbox reads a document: a key given twice is refused, not last-wins
+            jsontext.refuse_duplicate_keys(text.encode("utf-8", "surrogateescape"), rule)
+        except jsontext.JsonError as exc:
+            raise ValueError(f"--json {exc}") from None
+    rule.update(_flagged(options))
     if hasattr(options, "times"):
         rule["times"] = options.times
     if "kind" not in rule:
         raise ValueError(f"a rule needs --kind ({', '.join(FAULT_KINDS)}), or a kind in --json")
     return rule
+
+
+# A rule's fields and the flags of `faults add` that set them: a refusal names the flag the user typed.
+FIELD_FLAGS = {
+    "kind": "kind",
+    "endpoint": "endpoint",
+    "phase": "phase",
+    "skip": "skip",
+    "probability": "probability",
+    "seed": "seed",
+    "sessionId": "session",
+    "playerId": "player",
+    "betId": "bet",
+    "status": "status",
+    "responseCode": "code",
+    "delayMs": "delay",
+    "ttlSeconds": "ttl",
+}
+
+
+def _flagged(options: argparse.Namespace) -> dict[str, Any]:
+    """The rule's fields the flags set (--times apart: its 'unlimited' is a null that must still be sent)."""
+    given = {field: getattr(options, flag) for field, flag in FIELD_FLAGS.items()}
+    return {field: value for field, value in given.items() if value is not None}
+
+
+def _rule_refusal(problem: str, rule: Mapping[str, Any], flagged: Mapping[str, Any]) -> str:
+    """The sandbox's refusal of a rule, in the words of the flags that built it; a field of --json stays a field."""
+    field, _, reason = problem.partition(": ")
+    flag = f"--{FIELD_FLAGS[field]}" if field in FIELD_FLAGS else None
+    kind = rule.get("kind")
+    if flag is not None and field in flagged and reason.startswith("unknown field"):
+        return f"{flag} does not apply to kind {kind}"
+    if flag is not None and reason == "is required" and field not in rule:
+        return f"kind {kind} needs {flag}"
+    if flag is not None and field in flagged:
+        return f"{flag}: {reason}"
+    return f"the sandbox refused the rule: {problem}"
 
 
 def _faults_add(options: argparse.Namespace) -> int:
@@ -308,8 +357,8 @@ def _faults_add(options: argparse.Namespace) -> int:
         added, _ = client.result("POST", "/faults", rule, keys=("id", "kind"))
     except RemoteError as exc:
         if exc.status == 400:
-            return fail(f"the sandbox refused the rule: {exc.problem}")
-        return _refused(exc)
+            return fail(_rule_refusal(exc.problem, rule, _flagged(options)))
+        return refused(exc)
     print(escape(f"added fault {added['id']}: {describe(added)}"))  # one line, whatever a filter holds
     return 0
 
@@ -394,10 +443,14 @@ def _faults_list(options: argparse.Namespace, client: AdminClient) -> int:
     return 0
 
 
-@_remote
-def _faults_remove(options: argparse.Namespace, client: AdminClient) -> int:
-    client.call("DELETE", f"/faults/{urllib.parse.quote(options.id, safe='')}")
-    print(f"removed fault {options.id}")
+def _faults_remove(options: argparse.Namespace) -> int:
+    try:
+        _client(options).call("DELETE", f"/faults/{urllib.parse.quote(options.id, safe='')}")
+    except RemoteError as exc:
+        if exc.status == 404:  # as `balance` has an unknown session: a check that failed
+            return fail(escape(f"no fault rule {options.id}"), EXIT_FAILED)
+        return refused(exc)
+    print(escape(f"removed fault {options.id}"))
     return 0
 
 
@@ -445,7 +498,7 @@ def _balance(options: argparse.Namespace) -> int:
     except RemoteError as exc:
         if exc.status == 404:
             return fail(f"no session {options.session!r} in the sandbox", EXIT_FAILED)
-        return _refused(exc)
+        return refused(exc)
     try:
         session = json.loads(raw, parse_float=Decimal)  # money as written: 1000.00 stays 1000.00
         shown = f"{session['balance']} {session['currency']}"
@@ -479,7 +532,7 @@ def _state_export(options: argparse.Namespace) -> int:
                 partial.unlink(missing_ok=True)
                 return fail(f"cannot write {options.file}: {exc.strerror or exc}", EXIT_STATE)
     except RemoteError as exc:
-        return _refused(exc)
+        return refused(exc)
     except BrokenPipeError:  # the reader of `state export -` went away: main() ends it as every command does
         raise
     except OSError as exc:  # the answer broke off
@@ -505,9 +558,11 @@ def _state_import(options: argparse.Namespace) -> int:
     except RemoteError as exc:
         if exc.status in (400, 413):
             return fail(f"the sandbox cannot use {options.file}: {exc.problem}", EXIT_STATE)
-        return _refused(exc)
+        return refused(exc)
     counts = ", ".join(
-        f"{done[name]} {name}" for name in ("players", "sessions", "bets", "transactions") if name in done
+        f"{done[name]} {name.removesuffix('s') if done[name] == 1 else name}"
+        for name in ("players", "sessions", "bets", "transactions")
+        if name in done
     )
     print(f"imported: {counts}")
     return 0
@@ -525,12 +580,15 @@ def _requests(options: argparse.Namespace) -> int:
     try:
         client = _client(options, timeout=STREAM_TIMEOUT if options.follow else 30.0)
         if not options.follow:
-            for entry in _recent(client, options.limit):
+            recent = _recent(client, options.limit)
+            if not recent and not options.json:  # as `faults list` says so: silence looks like a hang or a failure
+                print("no requests")
+            for entry in recent:
                 _print_entry(entry, options.json)
             return 0
         return _follow(client, options.limit, options.json)
     except RemoteError as exc:
-        return _refused(exc)
+        return refused(exc)
 
 
 def _recent(client: AdminClient, limit: int) -> list[dict[str, Any]]:

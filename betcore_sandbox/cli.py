@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import logging
 import os
@@ -22,14 +23,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, admin_cli
+from . import __version__, admin_cli, jsontext
 from .clock import iso_ms
 from .config import ConfigError, ServerConfig, env_name, resolve, settings_from_env, unknown_env_names
 from .durations import duration_ms as _duration_ms
 from .durations import duration_text as _duration_text
 from .fixtures import Fixture, FixtureError, load_fixture
 from .inputs import parse_instant
-from .limits import LINGER_SECONDS, SHUTDOWN_GRACE_SECONDS
+from .limits import LINGER_SECONDS, MAX_CLOCK_MS, SHUTDOWN_GRACE_SECONDS
 from .logs import FORMATS, LEVELS, LOG, configure, escape
 from .signing import signed_headers, string_to_sign
 
@@ -58,6 +59,8 @@ SCHEMAS = {"fixture": "schemas/fixture.schema.json", "provider": "openapi/provid
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+        return _fail(_unknown_command(args[0]))  # serve, the default, takes options only: this is a typo
     if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
         args.insert(0, "serve")
     options = _parser().parse_args(args)
@@ -67,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     return code
+
+
+def _unknown_command(given: str) -> str:
+    close = difflib.get_close_matches(given, COMMANDS, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"the commands: {', '.join(COMMANDS)}"
+    return f"unknown command {given!r} ({hint})"
 
 
 def _reader_gone() -> int:
@@ -481,7 +490,11 @@ def _admin_call(
     try:
         # The sandbox waits for the provider up to its partnerTimeoutMs; this waits a little longer.
         client = AdminClient.from_options(
-            options.sandbox, admin_cli.admin_token(options), timeout=PARTNER_CALL_TIMEOUT, flag="--sandbox"
+            options.sandbox,
+            admin_cli.admin_token(options),
+            timeout=PARTNER_CALL_TIMEOUT,
+            flag="--sandbox",
+            token_env=options.token_env,
         )
         result, _ = client.result(method, route, body, dict(urllib.parse.parse_qsl(query)), keys=tuple(expect))
     except RemoteError as exc:
@@ -494,8 +507,15 @@ def _sign(options: argparse.Namespace) -> int:
     from .remote import RemoteError, sandbox_url
 
     path, base, flag = options.path, options.url, admin_cli.sandbox_flag(options, "url")
+    if options.timestamp is not None and options.timestamp < 0:
+        return _fail(f"--timestamp is epoch milliseconds, 0 or more, got {options.timestamp}")
+    if options.request_id is not None and _has_control(options.request_id):
+        return _fail(f"--request-id {options.request_id!r} holds a control character, which no header can carry")
     if path.startswith(("http://", "https://")):  # a whole URL pasted: its path is what is signed for
-        parts = urllib.parse.urlsplit(path)
+        try:
+            parts = urllib.parse.urlsplit(path)
+        except ValueError as exc:
+            return _fail(f"PATH {options.path!r} is not a URL: {exc}")
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         if base is None:
             base, flag = f"{parts.scheme}://{parts.netloc}", "PATH's host"
@@ -554,6 +574,11 @@ def _sign(options: argparse.Namespace) -> int:
     return 0
 
 
+def _has_control(text: str) -> bool:
+    """Whether `text` holds a control character: in a header value it would end the header, or the curl line."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
 def _body_problem(body: bytes, body_file: str | None) -> str:
     """What to tell of a POST body (`body_file` it was read from, if any) before signing it: "error: ..." refuses
     it, any other text is a warning for standard error (the body is signed and sent as it is: a tester may mean
@@ -566,9 +591,13 @@ def _body_problem(body: bytes, body_file: str | None) -> str:
     if b"\0" in body and body_file == "-":
         return "error: the body holds a NUL byte, which a curl command line cannot carry: give it as --body-file FILE"
     try:
-        json.loads(body)
+        parsed = json.loads(body)
     except ValueError:
         return f"warning: {given} is not JSON; it is signed and sent as it is (the wallet expects a JSON object)"
+    try:
+        jsontext.refuse_duplicate_keys(body, parsed)
+    except jsontext.JsonError as exc:
+        return f"warning: {given} {exc}: the provider API refuses such a body; it is signed and sent as it is"
     if body.endswith(b"\n"):
         return f"note: {given} ends with a newline (as editors write files): it is part of the signed body and sent"
     return ""
@@ -622,11 +651,15 @@ def _clock(options: argparse.Namespace) -> int:
         change = {"mode": "real"} if options.real else None
     try:
         token, flag = admin_cli.admin_token(options), admin_cli.sandbox_flag(options, "url")
-        client = AdminClient.from_options(options.url, token, timeout=options.timeout, flag=flag)
+        client = AdminClient.from_options(
+            options.url, token, timeout=options.timeout, flag=flag, token_env=options.token_env
+        )
         shown, raw = client.result("GET" if change is None else "POST", "/clock", change)
         now_ms, offset_ms, mode = int(shown["nowMs"]), int(shown["offsetMs"]), str(shown["mode"])
     except RemoteError as exc:
-        return _fail(str(exc), 1)
+        if exc.status == 400:  # a refused move: told with the flag that asked for it, an input error as elsewhere
+            return _fail(_clock_refusal(exc.problem))
+        return admin_cli.refused(exc)
     except (ValueError, KeyError, TypeError):
         return _fail(f"{client.base_url}/__admin/clock did not answer like a betcore sandbox: {raw[:200]!r}", 1)
     if options.json:
@@ -642,11 +675,27 @@ def _clock(options: argparse.Namespace) -> int:
     return 0
 
 
+CLOCK_FLAGS = {"advanceMs": "--advance", "setMs": "--set", "mode": "--real"}
+
+
+def _clock_refusal(problem: str) -> str:
+    """The admin API's refusal of a clock move in the command line's words: its flags, not its fields."""
+    field, _, reason = problem.partition(": ")
+    flag = CLOCK_FLAGS.get(field)
+    if flag is None:
+        return f"the sandbox refused the clock change: {problem}"
+    if reason.startswith("must be an integer from 0 to "):  # the type's bound: the clock's own range, in dates
+        reason = f"the sandbox clock must stay between 1970-01-01 and {iso_ms(MAX_CLOCK_MS)}"
+    reason = reason.replace("use setMs", "use --set")
+    reason = reason.replace("POST /__admin/reset first", "betcore-sandbox reset first")
+    return f"{flag}: {reason}"
+
+
 def _scenario(options: argparse.Namespace) -> int:
     from .remote import AdminClient, RemoteError
 
     try:
-        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options))
+        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options), token_env=options.token_env)
         if options.name is None:
             listed, _ = client.result("GET", "/scenarios", kind=list)
             for found in listed:
@@ -672,7 +721,7 @@ def _report(options: argparse.Namespace) -> int:
 
     grace = None if options.grace_seconds is None else str(options.grace_seconds)
     try:  # one JSON report, rendered here: the file and the exit code judge the same moment
-        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options))
+        client = AdminClient.from_options(options.sandbox, admin_cli.admin_token(options), token_env=options.token_env)
         verdict, raw = client.result(
             "GET", "/report", query={"graceSeconds": grace}, keys=("passed", "summary", "checks", "scenarios", "bets")
         )

@@ -32,9 +32,9 @@ from .inputs import (
     TombstoneIn,
     read,
 )
-from .limits import MAX_SCALE
+from .limits import MAX_FAULT_RULES, MAX_SCALE
 from .money import AmountError, to_scale
-from .scenarios import SCENARIOS
+from .scenarios import SCENARIOS, prepare
 from .text import shown
 
 DEFAULT_CURRENCIES = {"EUR": 2, "USD": 2, "GBP": 2, "BTC": 8}
@@ -202,6 +202,7 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
             raise InputError(f"$.scenarios[{i}].name", f"no scenario {shown(applied.name)} (known: {known})")
     for i, rule in enumerate(given.faults):
         rule_of(rule, "", f"$.faults[{i}]")  # what the rule types cannot refuse alone (a probability above 1)
+    _within_rule_limit(given)
     return Fixture(
         counterparties=tuple(counterparties.values()),
         currencies=currencies,
@@ -217,6 +218,19 @@ def _checked(given: FixtureIn, source: str) -> Fixture:
         scenarios=tuple(given.scenarios),
         faults=tuple(given.faults),
     )
+
+
+def _within_rule_limit(given: FixtureIn) -> None:
+    """All the rules a fixture arms — its faults and every scenario's — fit at once: checked here, so a start-up,
+    a reset or a state import never fails halfway through arming them."""
+    total = len(given.faults)
+    for i, applied in enumerate(given.scenarios):
+        total += len(prepare(applied.name, applied)[2])
+        if total > MAX_FAULT_RULES:
+            raise InputError(
+                f"$.scenarios[{i}]",
+                f"too many fault rules: the faults and scenarios arm more than {MAX_FAULT_RULES} at once",
+            )
 
 
 def _currencies(given: dict[str, Any] | None) -> dict[str, int]:

@@ -273,7 +273,8 @@ class FixtureIn(Struct):
     ledger: list[LedgerEntryIn] = []
     tombstones: list[TombstoneIn] = []
     last_transaction_id: Count = 0
-    scenarios: list[FixtureScenario] = []  # applied at start-up and on every reset
+    # Applied at start-up and on every reset; each arms at least one rule, so no more than the rule limit.
+    scenarios: Annotated[list[FixtureScenario], msgspec.Meta(max_length=MAX_FAULT_RULES)] = []
     # Armed at start-up and on every reset, before the scenarios' rules.
     faults: Annotated[list[FaultIn], msgspec.Meta(max_length=MAX_FAULT_RULES)] = []
     # An editor's pointer to the fixture schema (schemas/fixture.schema.json): accepted and ignored.

@@ -82,6 +82,7 @@ class AdminClient:
     token: str | None = None
     timeout: float | None = 30.0
     hint: str = ""  # said after "cannot reach": how to point at another sandbox, when none was named
+    token_env: str = env_name("admin_token")  # the variable the token comes from: a 401 says to set it
 
     @classmethod
     def from_options(
@@ -92,12 +93,15 @@ class AdminClient:
         *,
         timeout: float | None = 30.0,
         flag: str = "--sandbox",
+        token_env: str | None = None,
     ) -> AdminClient:
         """From command-line options, each falling back to the environment: `url` as given with the option `flag`,
-        `token` the admin token; RemoteError for an unusable URL, naming `flag`."""
+        `token` the admin token, else the variable `token_env` (default BETCORE_SANDBOX_ADMIN_TOKEN); RemoteError
+        for an unusable URL, naming `flag`."""
         named = url is not None or bool(env.get(env_name("url")))
         hint = "" if named else f" (set {env_name('port')} or {env_name('url')}, or pass {flag} URL)"
-        return cls(sandbox_url(url, env, flag=flag), token or env.get(env_name("admin_token")) or None, timeout, hint)
+        variable = token_env or env_name("admin_token")
+        return cls(sandbox_url(url, env, flag=flag), token or env.get(variable) or None, timeout, hint, variable)
 
     def open(
         self,
@@ -131,6 +135,9 @@ class AdminClient:
             return response
         except urllib.error.HTTPError as error:
             problem = _problem(error.read())
+            if error.code == 401:  # what to do about it, rather than the header the API wants
+                problem = self._token_problem()
+                raise RemoteError(problem, error.code, problem) from None
             raise RemoteError(f"{method} {url}: HTTP {error.code}: {problem}", error.code, problem) from None
         except (OSError, urllib.error.URLError) as error:
             reason = _os_reason(error)
@@ -140,6 +147,13 @@ class AdminClient:
         except (ValueError, http.client.HTTPException) as error:  # a URL it cannot send, an answer not HTTP
             said = repr(str(error))[:200]  # one line, whatever the other end sent
             raise RemoteError(f"{method} {url}: {type(error).__name__} {said}") from None
+
+    def _token_problem(self) -> str:
+        name = self.token_env
+        if self.token is None:
+            unset = "is unset" if name == env_name("admin_token") else "(the variable --token-env names) is unset"
+            return f"the sandbox at {self.base_url} requires its admin token: {name} {unset}; set it to that token"
+        return f"the sandbox at {self.base_url} refused the admin token: set {name} to the token it was started with"
 
     def call(
         self,

@@ -69,7 +69,7 @@ def test_scenario_then_report_exits_1_until_the_lost_win_is_retried(tmp_path: Pa
 
         refused = run_cli("report", "--sandbox", url, env={"BETCORE_SANDBOX_ADMIN_TOKEN": ""})
         assert refused.returncode == 2
-        assert "HTTP 401: admin token required" in refused.stderr.decode()
+        assert "requires its admin token: BETCORE_SANDBOX_ADMIN_TOKEN is unset" in refused.stderr.decode()
         unknown = run_cli("scenario", "no-such", "--sandbox", url, env=TOKEN)
         assert unknown.returncode == 2 and "HTTP 404: no scenario 'no-such'" in unknown.stderr.decode()
     finally:

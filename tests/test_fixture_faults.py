@@ -144,3 +144,41 @@ def test_the_fixture_schema_describes_faults():
     root = schema["$defs"]["FixtureIn"]["properties"]
     kinds = {ref["$ref"].rsplit("/", 1)[1] for ref in root["faults"]["items"]["anyOf"]}
     assert {"HttpErrorFault", "DelayFault", "TimeoutFault", "MalformedBodyFault"} <= kinds
+
+
+def _too_many_rules() -> dict[str, Any]:
+    """A fixture every type accepts whose faults and scenario together arm one rule more than fit at once."""
+    many = [{"kind": "delay", "endpoint": "balance", "delayMs": 1}] * 10_000
+    return {**ARMED, "faults": many, "scenarios": [{"name": "pay-in-500-twice", "sessionId": "s"}]}
+
+
+@pytest.mark.timeout(60)
+def test_a_fixture_arming_more_rules_than_fit_stops_start_up_in_one_line(tmp_path):
+    path = tmp_path / "crowded.json"
+    path.write_text(json.dumps(_too_many_rules()))
+    result = run_cli("--fixtures", str(path), "--port", "0")
+    err = result.stderr.decode().strip()
+    assert result.returncode == 2 and err.count("\n") == 0 and "Traceback" not in err, err
+    assert str(path) in err and "$.scenarios[0]: too many fault rules" in err, err
+
+
+@pytest.mark.timeout(60)
+def test_a_refused_state_import_with_too_many_rules_leaves_rules_and_settings_as_they_were(tmp_path):
+    path = tmp_path / "armed.json"
+    path.write_text(json.dumps(ARMED))
+    sandbox = SandboxProcess("--port", "0", "--fixtures", str(path))
+    try:
+        url = sandbox.wait_listening()
+        saved = tmp_path / "state.json"
+        assert run_cli("state", "export", str(saved), "--sandbox", url).returncode == 0
+        exported = json.loads(saved.read_bytes())
+        settings_before, rules_before = _admin(url, "GET", "/settings"), _admin(url, "GET", "/faults")
+        crowded = {**exported, **_too_many_rules(), "settings": {**exported["settings"], "journalLimit": 7}}
+        saved.write_text(json.dumps(crowded))
+        refused = run_cli("state", "import", str(saved), "--sandbox", url)
+        assert refused.returncode == 3 and "too many fault rules" in refused.stderr.decode(), refused.stderr
+        assert _admin(url, "GET", "/settings") == settings_before
+        assert _admin(url, "GET", "/faults") == rules_before
+        assert _pay_in(url, "still-armed")[0] == 503  # the fixture's rule still fires
+    finally:
+        sandbox.stop()

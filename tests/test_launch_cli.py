@@ -118,7 +118,7 @@ async def test_bad_input_and_a_missing_token_and_no_sandbox_exit_1(sandbox):
     code, _, err = await cli(sandbox, "launch", "--provider-url", "not-a-url", "--game", "g")
     assert code == 1 and "/__admin/launches: HTTP 400: providerUrl: must be an absolute http(s) URL" in err
     code, _, err = await cli(sandbox, "games", "--provider-url", "http://127.0.0.1:9", token=None)
-    assert code == 1 and "/__admin/games?providerUrl=http%3A%2F%2F127.0.0.1%3A9: HTTP 401: admin token required" in err
+    assert code == 1 and "requires its admin token: BETCORE_SANDBOX_ADMIN_TOKEN is unset; set it to that token" in err
     result = await asyncio.to_thread(run_cli, "games", "--sandbox", closed_port_url(), "--provider-url", "http://x")
     assert result.returncode == 1 and "cannot reach the sandbox at" in result.stderr.decode()
     assert sandbox.launches() == []
