@@ -643,12 +643,13 @@ def _follow(client: AdminClient, limit: int, as_json: bool) -> int:
 
 
 def _shown(event: str, data: Mapping[str, Any], last: int) -> bool:
-    """An incoming request once journaled; an outgoing call (Games, Launch) once its answer is in."""
+    """An incoming request once journaled; a call completed later (an outgoing Games or Launch call once its answer
+    is in, a wallet call a fault held once the hold ended) when it completes."""
     if not isinstance(data.get("id"), int):
         return False
     if event == "request":
         return data.get("direction") != "outgoing" and data["id"] > last
-    return data.get("direction") == "outgoing"
+    return True
 
 
 def _events(stream: Any) -> Iterator[tuple[str, Any]]:

@@ -1,6 +1,7 @@
 """The admin commands as real processes against a real sandbox process: faults, reset, audit, balance, requests
 (and --follow), state; and what the request log says of failed calls."""
 
+import concurrent.futures
 import json
 import os
 import queue
@@ -304,6 +305,21 @@ def test_follow_prints_calls_made_after_it_started_and_ends_cleanly(url, sig):
     finally:
         code, err = follower.stop(sig)
     assert (code, err) == (0, "")
+
+
+def test_follow_shows_a_held_call_when_the_hold_begins_and_again_when_it_ends(url):
+    assert cli(url, "faults", "add", "--kind", "delay", "--delay", "400ms", "--endpoint", "pay-in").returncode == 0
+    follower = Follower(url)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(send, url, "pay-in", {"betId": "held", "betAmount": "1.00"})
+            held = follower.wait_for("bet=held")
+            assert "held by fault fault-1 (delay, before)" in held and " no-answer " in held
+            done = follower.wait_for("bet=held http=200")
+            assert answer.result(timeout=10)[0] == 200
+        assert " code=1 fault=delay/before " in done
+    finally:
+        assert follower.stop(signal.SIGINT)[0] == 0
 
 
 def test_follow_as_json_lines(url):
