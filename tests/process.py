@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 URL_LINE = re.compile(r"listening on (http://\S+)")
@@ -109,3 +111,14 @@ def run_cli(
         capture_output=True,
         timeout=timeout,
     )
+
+
+@contextlib.contextmanager
+def listening(*args: str) -> Iterator[SandboxProcess]:
+    """A sandbox process started with `args`, listening, stopped afterwards (a module fixture's body)."""
+    sandbox = SandboxProcess(*args)
+    try:
+        sandbox.wait_listening()
+        yield sandbox
+    finally:
+        sandbox.stop()

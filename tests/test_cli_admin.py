@@ -18,19 +18,15 @@ import pytest
 from betcore_sandbox.signing import signed_headers
 
 from .conftest import CP, SECRET
-from .process import SandboxProcess, run_cli
+from .process import listening, run_cli
 
 TOKEN = "admin-cli-token"
 
 
 @pytest.fixture(scope="module")
 def served():
-    sandbox = SandboxProcess("--port", "0", "--admin-token", TOKEN)
-    try:
-        sandbox.wait_listening()
+    with listening("--port", "0", "--admin-token", TOKEN) as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture

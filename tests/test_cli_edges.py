@@ -10,17 +10,13 @@ import pytest
 
 from betcore_sandbox.request_lines import request_line, summary
 
-from .process import SandboxProcess, run_cli
+from .process import listening, run_cli
 
 
 @pytest.fixture(scope="module")
 def served():
-    sandbox = SandboxProcess("--port", "0", "--log-format", "json")
-    try:
-        sandbox.wait_listening()
+    with listening("--port", "0", "--log-format", "json") as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture

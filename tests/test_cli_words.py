@@ -12,7 +12,7 @@ import pytest
 from betcore_sandbox.signing import signed_headers
 
 from .conftest import CP, REPO, SECRET
-from .process import SandboxProcess, run_cli
+from .process import SandboxProcess, listening, run_cli
 
 TOKEN = "words-token"
 ENV = {"BETCORE_SANDBOX_ADMIN_TOKEN": TOKEN}
@@ -20,12 +20,8 @@ ENV = {"BETCORE_SANDBOX_ADMIN_TOKEN": TOKEN}
 
 @pytest.fixture(scope="module")
 def served():
-    sandbox = SandboxProcess("--port", "0", "--admin-token", TOKEN)
-    try:
-        sandbox.wait_listening()
+    with listening("--port", "0", "--admin-token", TOKEN) as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture
